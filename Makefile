@@ -1,0 +1,56 @@
+# carepath — the commands a new user runs. See README.md.
+#   make demo   set up, start the embedded PostgreSQL, migrate, load and simulate the synthetic cohort
+#   make test   set up, then lint, type-check pathways/, and run the whole test suite
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The stamp changes when the dependency files change, so a second run installs nothing.
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
+
+.PHONY: install demo test check lint typecheck pytest serve bench constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "carepath needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing carepath and its dependencies into $(VENV) ..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	@$(BIN)/carepath demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+check: lint typecheck
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+serve: install
+	$(BIN)/carepath serve
+
+bench: install
+	$(BIN)/python bench/engine_throughput.py
+
+constraints: install
+	@{ echo "# Exact versions known to work together on these machines (pip install -c constraints.txt)."; \
+	   echo "# Regenerate with: make constraints"; \
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -v '^carepath'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,29 @@
+"""The `carepath` command (Typer + Rich).
+
+Exit codes: 0 success; 2 invalid input or a refused action (one line on stderr
+naming the field); 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from carepath.cli.db import db_app
+from carepath.cli.patients import course_app, patient_app
+from carepath.cli.transition import transition
+
+app = typer.Typer(
+    name="carepath",
+    help="Care-pathway tracker for adults with relapsed or refractory ALL.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(patient_app, name="patient")
+app.add_typer(course_app, name="course")
+app.command("transition")(transition)
+
+
+def main() -> None:
+    app()

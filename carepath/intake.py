@@ -1,0 +1,171 @@
+"""Patient intake from a case file or from command-line options.
+
+Both paths go through ``pathways.casefile.parse_case`` so there is one
+validation of clinical facts and one vocabulary of field names
+(``disease.cd22``, ``history.relapse_dates[0]``) in error messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from models.observation import ObservationCreate
+from models.patient import (
+    DiseaseFactsBase,
+    FitnessAssessmentBase,
+    HistoryBase,
+    PatientCreate,
+)
+from models.repositories.patients import PatientIntake
+from pathways.errors import CaseFormatError
+from pathways.facts import CaseFacts
+
+
+class IntakeError(ValueError):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def _first(exc: ValidationError) -> IntakeError:
+    error = exc.errors()[0]
+    field = ".".join(str(p) for p in error["loc"]) or "patient"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if field in ("mrn",) and error.get("type") == "string_pattern_mismatch":
+        message = "must be 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    return IntakeError(field, message)
+
+
+def intake_from_facts(facts: CaseFacts, *, mrn: str, display_name: str) -> PatientIntake:
+    p, d, h, f = facts.patient, facts.disease, facts.history, facts.fitness
+    try:
+        patient = PatientCreate(
+            mrn=mrn,
+            display_name=display_name,
+            birth_date=p.birth_date,
+            sex_at_birth=p.sex_at_birth,
+            has_testes=p.has_testes,
+            reproductive_potential=p.reproductive_potential,
+            weight_kg=p.weight_kg,
+            height_cm=p.height_cm,
+            goal=facts.goal,
+            declines_therapy=facts.declines_therapy,
+        )
+    except ValidationError as exc:
+        raise _first(exc) from None
+    disease = DiseaseFactsBase(
+        lineage=d.lineage,
+        cd19=d.cd19,
+        cd22=d.cd22,
+        cd20=d.cd20,
+        ph_positive=d.ph_positive,
+        abl1_kinase_mutations=(
+            None if d.abl1_kinase_mutations is None else list(d.abl1_kinase_mutations)
+        ),
+        kmt2a_rearranged=d.kmt2a_rearranged,
+        cns_status=d.cns_status,
+        testicular_involvement=d.testicular_involvement,
+        marrow_blast_pct=d.marrow_blast_pct,
+        peripheral_blasts_per_ul=d.peripheral_blasts_per_ul,
+    )
+    history = HistoryBase(
+        status=h.status,
+        initial_diagnosis_date=h.initial_diagnosis_date,
+        initial_treatment_start_date=h.initial_treatment_start_date,
+        rr_diagnosis_date=h.rr_diagnosis_date,
+        prior_allogeneic_hct_date=h.prior_allogeneic_hct_date,
+    )
+    fitness = None
+    if f.category is not None:
+        fitness = FitnessAssessmentBase(
+            category=f.category,
+            ecog=f.ecog,
+            hct_eligible=f.hct_eligible or "pending",
+        )
+    return PatientIntake(
+        patient=patient,
+        disease=disease,
+        history=history,
+        relapse_dates=list(h.relapse_dates),
+        prior_therapies=None if h.prior_therapies is None else list(h.prior_therapies),
+        fitness=fitness,
+        medications=list(facts.medications),
+    )
+
+
+def observations_from_facts(facts: CaseFacts, *, source: str) -> list[ObservationCreate]:
+    return [
+        ObservationCreate(
+            code=lab.test,
+            value=lab.value,
+            unit=lab.unit,
+            uln=lab.uln,
+            observed_at=lab.at,
+            source=source,
+        )
+        for lab in facts.labs
+    ]
+
+
+def case_document_from_options(
+    options: dict[str, Any], *, as_of: str, timezone: str
+) -> dict[str, Any]:
+    """Arrange command-line options into a carepath.case/1 document (None = not given)."""
+
+    def pick(*names: str) -> dict[str, Any]:
+        return {n: options[n] for n in names if options.get(n) is not None}
+
+    document: dict[str, Any] = {
+        "format": "carepath.case/1",
+        "as_of": as_of,
+        "timezone": timezone,
+        "patient": pick(
+            "birth_date",
+            "sex_at_birth",
+            "has_testes",
+            "reproductive_potential",
+            "weight_kg",
+            "height_cm",
+        ),
+        "disease": pick(
+            "lineage",
+            "cd19",
+            "cd22",
+            "cd20",
+            "ph_positive",
+            "kmt2a_rearranged",
+            "cns_status",
+            "testicular_involvement",
+            "marrow_blast_pct",
+            "peripheral_blasts_per_ul",
+        ),
+        "history": pick(
+            "status",
+            "initial_diagnosis_date",
+            "initial_treatment_start_date",
+            "rr_diagnosis_date",
+            "prior_allogeneic_hct_date",
+        ),
+        "fitness": pick("category", "ecog", "hct_eligible"),
+    }
+    if options.get("abl1_kinase_mutations") is not None:
+        document["disease"]["abl1_kinase_mutations"] = options["abl1_kinase_mutations"]
+    if options.get("relapse_dates"):
+        document["history"]["relapse_dates"] = options["relapse_dates"]
+    if options.get("prior_therapies") is not None:
+        document["history"]["prior_therapies"] = options["prior_therapies"]
+    if options.get("goal") is not None:
+        document["goal"] = options["goal"]
+    return document
+
+
+__all__ = [
+    "CaseFormatError",
+    "IntakeError",
+    "case_document_from_options",
+    "intake_from_facts",
+    "observations_from_facts",
+]

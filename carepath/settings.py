@@ -1,0 +1,92 @@
+"""The one settings class of carepath (environment prefix ``CAREPATH_``).
+
+``CAREPATH_DATABASE_URL`` unset means the embedded PostgreSQL kept under
+``CAREPATH_DATA_DIR``; any ``postgresql+psycopg://`` URL selects another
+server. The clinic's IANA zone is ``CAREPATH_TIMEZONE``; all calendar
+arithmetic happens there. Placeholder secrets are refused outside development.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-development-only"  # noqa: S105 (a marker, refused in production)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAREPATH_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path(".carepath")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+psycopg:// URL; unset = embedded PostgreSQL under data_dir",
+    )
+    timezone: str = Field(
+        default="America/New_York",
+        description="IANA zone of the clinic; day N of a course is a calendar day here",
+    )
+    pathway: str = "rr-all-adult"
+    pathway_version: str | None = None
+    policy_file: Path | None = Field(
+        default=None, description="YAML file of institution overrides of pathway defaults"
+    )
+    secret_key: str = PLACEHOLDER_SECRET
+    webhook_secret: str = PLACEHOLDER_SECRET
+    # Which component owns the periodic schedules: the in-process APScheduler
+    # clock of `carepath serve`, or Prefect deployments served by a worker.
+    schedule_owner: Literal["apscheduler", "prefect"] = "apscheduler"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_sender: str = "carepath@localhost"
+    webhook_url: str | None = None
+    reminder_sink_dir: Path | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    session_idle_minutes: int = 30
+    batch_size: int = 2000
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql+psycopg://", "postgresql://")):
+            raise ValueError("must be a postgresql+psycopg:// URL (PostgreSQL is the only store)")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            for name in ("secret_key", "webhook_secret"):
+                if getattr(self, name) == PLACEHOLDER_SECRET:
+                    raise ValueError(f"CAREPATH_{name.upper()} must be set in production")
+            if self.database_url is None:
+                raise ValueError("CAREPATH_DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,47 @@
+"""Storage: SQLModel tables, the engine and session, repositories and snapshots.
+
+This is the only package that talks SQL. Importing it registers every table on
+``SQLModel.metadata`` (Alembic's target).
+"""
+
+from models.audit import AuditEvent
+from models.observation import Observation
+from models.ops import AdherenceSnapshot, RunLedger
+from models.pathway import Course, PathwayInstance, PhaseEvent, ResponseAssessmentRecord
+from models.patient import (
+    DiseaseFacts,
+    DiseaseHistory,
+    FitnessAssessment,
+    Medication,
+    Patient,
+    PriorTherapy,
+    Relapse,
+)
+from models.reminder import Reminder, ReminderDelivery
+from models.task import CareTask, ClinicalAlert
+from models.user import ApiToken, AppUser, WebSession
+
+__all__ = [
+    "AdherenceSnapshot",
+    "ApiToken",
+    "AppUser",
+    "AuditEvent",
+    "CareTask",
+    "ClinicalAlert",
+    "Course",
+    "DiseaseFacts",
+    "DiseaseHistory",
+    "FitnessAssessment",
+    "Medication",
+    "Observation",
+    "PathwayInstance",
+    "Patient",
+    "PhaseEvent",
+    "PriorTherapy",
+    "Relapse",
+    "Reminder",
+    "ReminderDelivery",
+    "ResponseAssessmentRecord",
+    "RunLedger",
+    "WebSession",
+]

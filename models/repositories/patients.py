@@ -1,0 +1,301 @@
+"""Patients: intake, lookup, listing, and the facts that belong to them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models.base import require_id, utcnow
+from models.pathway import PathwayInstance, PhaseEvent
+from models.patient import (
+    DiseaseFacts,
+    DiseaseFactsBase,
+    DiseaseHistory,
+    FitnessAssessment,
+    FitnessAssessmentBase,
+    HistoryBase,
+    Medication,
+    Patient,
+    PatientCreate,
+    PriorTherapy,
+    Relapse,
+)
+from models.repositories.audit import Actor, record, record_many
+from pathways.definition import Definition
+from pathways.vocab import Phase
+
+
+class DuplicateMrn(ValueError):
+    def __init__(self, mrn: str) -> None:
+        super().__init__("mrn: a patient with this MRN already exists")
+        self.field = "mrn"
+
+
+class PatientNotFound(LookupError):
+    def __init__(self, patient_id: int) -> None:
+        super().__init__(f"patient {patient_id} not found")
+        self.patient_id = patient_id
+
+
+@dataclass
+class PatientIntake:
+    """Everything known at intake; validated models, written in one transaction."""
+
+    patient: PatientCreate
+    disease: DiseaseFactsBase
+    history: HistoryBase
+    relapse_dates: list[date] = field(default_factory=list)
+    prior_therapies: list[str] | None = None
+    fitness: FitnessAssessmentBase | None = None
+    medications: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """One patient with the facts a person looks at on the patient page."""
+
+    patient: Patient
+    disease: DiseaseFacts | None
+    history: DiseaseHistory | None
+    relapses: list[Relapse]
+    prior_therapies: list[PriorTherapy]
+    fitness: FitnessAssessment | None
+    medications: list[Medication]
+    instance: PathwayInstance | None
+    events: list[PhaseEvent]
+
+
+def create_patient(
+    session: Session,
+    *,
+    intake: PatientIntake,
+    actor: Actor,
+    definition: Definition,
+    assessed_at: datetime | None = None,
+) -> Patient:
+    """Create a patient, their facts and their pathway instance (at SM-01), all or nothing."""
+    patient = Patient.model_validate(intake.patient)
+    session.add(patient)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise DuplicateMrn(intake.patient.mrn) from exc
+    pid = require_id(patient)
+    session.add(
+        DiseaseFacts.model_validate(
+            intake.disease, update={"patient_id": pid, "updated_by": actor.name}
+        )
+    )
+    session.add(
+        DiseaseHistory.model_validate(
+            intake.history,
+            update={
+                "patient_id": pid,
+                "prior_therapies_recorded": intake.prior_therapies is not None,
+            },
+        )
+    )
+    for relapse_date in sorted(set(intake.relapse_dates)):
+        session.add(Relapse(patient_id=pid, relapse_date=relapse_date))
+    for therapy in intake.prior_therapies or []:
+        session.add(PriorTherapy(patient_id=pid, therapy=therapy))
+    if intake.fitness is not None:
+        session.add(
+            FitnessAssessment.model_validate(
+                intake.fitness,
+                update={
+                    "patient_id": pid,
+                    "assessed_by": actor.name,
+                    "assessed_at": assessed_at or utcnow(),
+                },
+            )
+        )
+    for name in intake.medications:
+        session.add(Medication(patient_id=pid, name=name.strip().lower()))
+    machine = definition.machines["main"]
+    instance = PathwayInstance(
+        patient_id=pid,
+        pathway_name=definition.name,
+        pathway_version=definition.version,
+        phase=Phase(machine.initial),
+    )
+    session.add(instance)
+    session.flush()
+    session.add(
+        PhaseEvent(
+            instance_id=require_id(instance),
+            patient_id=pid,
+            track="main",
+            from_state=None,
+            to_state=machine.initial,
+            event="enrol",
+            actor=actor.name,
+            reason="patient added to the tracker",
+            rule_ids=[str(machine.states[machine.initial].get("rule", "SM-01"))],
+        )
+    )
+    record(session, actor=actor, action="create", entity="patient", patient_id=pid, entity_id=pid)
+    session.flush()
+    return patient
+
+
+def get_record(session: Session, *, patient_id: int, actor: Actor) -> PatientRecord:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise PatientNotFound(patient_id)
+    instance = open_instance(session, patient_id=patient_id)
+    events: list[PhaseEvent] = []
+    if instance is not None:
+        events = list(
+            session.execute(
+                select(PhaseEvent)
+                .where(PhaseEvent.patient_id == patient_id)
+                .order_by(PhaseEvent.at, PhaseEvent.id)  # type: ignore[arg-type]
+            ).scalars()
+        )
+    fitness = session.execute(
+        select(FitnessAssessment)
+        .where(FitnessAssessment.patient_id == patient_id)
+        .order_by(FitnessAssessment.assessed_at.desc(), FitnessAssessment.id.desc())  # type: ignore[attr-defined, union-attr]
+        .limit(1)
+    ).scalar_one_or_none()
+    result = PatientRecord(
+        patient=patient,
+        disease=session.get(DiseaseFacts, patient_id),
+        history=session.get(DiseaseHistory, patient_id),
+        relapses=list(
+            session.execute(
+                select(Relapse)
+                .where(Relapse.patient_id == patient_id)
+                .order_by(Relapse.relapse_date)  # type: ignore[arg-type]
+            ).scalars()
+        ),
+        prior_therapies=list(
+            session.execute(
+                select(PriorTherapy)
+                .where(PriorTherapy.patient_id == patient_id)
+                .order_by(PriorTherapy.id)  # type: ignore[arg-type]
+            ).scalars()
+        ),
+        fitness=fitness,
+        medications=list(
+            session.execute(
+                select(Medication)
+                .where(Medication.patient_id == patient_id, Medication.stopped_on.is_(None))  # type: ignore[union-attr]
+                .order_by(Medication.name)  # type: ignore[arg-type]
+            ).scalars()
+        ),
+        instance=instance,
+        events=events,
+    )
+    record(
+        session,
+        actor=actor,
+        action="read",
+        entity="patient",
+        patient_id=patient_id,
+        entity_id=patient_id,
+    )
+    return result
+
+
+def open_instance(
+    session: Session, *, patient_id: int, lock: bool = False
+) -> PathwayInstance | None:
+    query = select(PathwayInstance).where(
+        PathwayInstance.patient_id == patient_id,
+        PathwayInstance.ended_at.is_(None),  # type: ignore[union-attr]
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.execute(query).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    id: int
+    mrn: str
+    display_name: str
+    birth_date: date
+    lineage: str | None
+    phase: str | None
+    pathway_version: str | None
+    active: bool
+
+
+def list_patients(
+    session: Session,
+    *,
+    actor: Actor,
+    phase: str | None = None,
+    active_only: bool = True,
+    search: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[PatientRow], int]:
+    """One page of patients with lineage and phase, and the total matching count."""
+    query = (
+        select(
+            Patient.id,
+            Patient.mrn,
+            Patient.display_name,
+            Patient.birth_date,
+            DiseaseFacts.lineage,
+            PathwayInstance.phase,
+            PathwayInstance.pathway_version,
+            Patient.active,
+        )
+        .outerjoin(DiseaseFacts, DiseaseFacts.patient_id == Patient.id)  # type: ignore[arg-type]
+        .outerjoin(
+            PathwayInstance,
+            (PathwayInstance.patient_id == Patient.id) & PathwayInstance.ended_at.is_(None),  # type: ignore[arg-type, union-attr]
+        )
+    )
+    if active_only:
+        query = query.where(Patient.active.is_(True))  # type: ignore[attr-defined]
+    if phase:
+        query = query.where(PathwayInstance.phase == phase)
+    if search:
+        like = f"%{search.lower()}%"
+        query = query.where(
+            func.lower(Patient.display_name).like(like) | func.lower(Patient.mrn).like(like)
+        )
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Patient.id).limit(limit).offset(offset)).all()  # type: ignore[arg-type]
+    result = [
+        PatientRow(
+            id=r[0],
+            mrn=r[1],
+            display_name=r[2],
+            birth_date=r[3],
+            lineage=None if r[4] is None else str(r[4]),
+            phase=None if r[5] is None else str(r[5]),
+            pathway_version=r[6],
+            active=r[7],
+        )
+        for r in rows
+    ]
+    record_many(
+        session, actor=actor, action="list", entity="patient", patient_ids=[r.id for r in result]
+    )
+    return result, int(total)
+
+
+def patient_ids_page(session: Session, *, after_id: int, limit: int) -> Sequence[int]:
+    """Active patient ids in id order after ``after_id`` (keyset pagination for flows)."""
+    return (
+        session.execute(
+            select(Patient.id)
+            .where(Patient.active.is_(True), Patient.id > after_id)  # type: ignore[attr-defined, operator]
+            .order_by(Patient.id)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )

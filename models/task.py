@@ -1,0 +1,131 @@
+"""Care tasks and clinical alerts.
+
+A task row is identified by its ``dedupe_key`` (patient, pathway version,
+engine key), so planning is an upsert, never a read-modify-write race. Status
+follows FHIR Task; a task that no longer applies is cancelled with a reason,
+never deleted. ``plan_hash`` is a digest of the planned fields: a re-plan that
+produces the same hash touches nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_field, fk, json_field, ts_field
+from pathways.vocab import Role, Severity, TaskKind, TaskStatus
+
+OPEN_STATUSES_SQL = "('requested','accepted','in-progress','on-hold')"
+
+
+class CareTask(SQLModel, table=True):
+    __tablename__ = "care_task"
+    __table_args__ = (
+        # The queue: open tasks per role ordered by due time.
+        sa.Index(
+            "ix_care_task_queue",
+            "role_queue",
+            "due",
+            postgresql_where=sa.text(f"status IN {OPEN_STATUSES_SQL}"),
+        ),
+        sa.Index("ix_care_task_patient_due", "patient_id", "due"),
+        # Escalation and reminder scans look only at open tasks past their edges.
+        sa.Index(
+            "ix_care_task_open_due",
+            "due",
+            postgresql_where=sa.text(f"status IN {OPEN_STATUSES_SQL}"),
+        ),
+        sa.CheckConstraint("not_before <= due AND due <= expires", name="window_ordered"),
+        sa.CheckConstraint(
+            "status <> 'cancelled' OR status_reason IS NOT NULL", name="cancel_has_reason"
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = fk("patient.id", index=False)
+    instance_id: int | None = fk("pathway_instance.id", nullable=True, index=False)
+    course_id: int | None = fk("course.id", nullable=True, index=False)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    pathway_version: str = Field(max_length=20)
+    kind: TaskKind = enum_field(TaskKind, "task_kind")
+    rule_id: str = Field(max_length=16, index=True)
+    title: str = Field(max_length=240)
+    section: str = Field(default="", max_length=240)
+    regimen: str | None = Field(default=None, max_length=60)
+    cycle: int | None = None
+    day: int | None = None
+    window_start: date
+    due_date: date
+    window_end: date
+    not_before: datetime = ts_field(nullable=False)
+    due: datetime = ts_field(nullable=False)
+    expires: datetime = ts_field(nullable=False)
+    safety: bool = False
+    status: TaskStatus = enum_field(TaskStatus, "task_status", default=TaskStatus.REQUESTED)
+    # Why the status is what it is: the cancel reason, the hold reason, the skip reason.
+    status_reason: str | None = Field(default=None, max_length=2000)
+    role_queue: Role = enum_field(Role, "role_queue")
+    owner: str | None = Field(default=None, max_length=120)
+    lease_expires_at: datetime | None = ts_field()
+    result: dict[str, Any] | None = json_field()
+    result_fields: list[str] | None = json_field()
+    completed_at: datetime | None = ts_field()
+    completed_by: str | None = Field(default=None, max_length=120)
+    escalation_level: int = Field(default=0, ge=0)
+    escalated_at: datetime | None = ts_field()
+    escalations: list[dict[str, Any]] | None = json_field()
+    detail: dict[str, Any] | None = json_field()
+    plan_hash: str = Field(max_length=32)
+    planned_at: datetime = ts_field(nullable=False, default_now=True)
+    created_at: datetime = ts_field(nullable=False, default_now=True)
+    updated_at: datetime = ts_field(nullable=False, default_now=True)
+
+
+class CareTaskPublic(SQLModel):
+    id: int
+    patient_id: int
+    kind: TaskKind
+    rule_id: str
+    title: str
+    section: str
+    regimen: str | None
+    cycle: int | None
+    day: int | None
+    window_start: date
+    due_date: date
+    window_end: date
+    not_before: datetime
+    due: datetime
+    expires: datetime
+    safety: bool
+    status: TaskStatus
+    status_reason: str | None
+    role_queue: Role
+    owner: str | None
+    result: dict[str, Any] | None
+    result_fields: list[str] | None
+    completed_at: datetime | None
+    completed_by: str | None
+    escalation_level: int
+
+
+class ClinicalAlert(SQLModel, table=True):
+    """An alert raised by the monitoring rules; a clinician acknowledges it."""
+
+    __tablename__ = "clinical_alert"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = fk("patient.id")
+    dedupe_key: str = Field(max_length=200, unique=True)
+    code: str = Field(max_length=60)
+    rule_id: str = Field(max_length=16)
+    severity: Severity = enum_field(Severity, "severity")
+    message: str = Field(max_length=2000)
+    inputs: dict[str, Any] | None = json_field()
+    observation_id: int | None = fk("observation.id", nullable=True, index=False)
+    task_id: int | None = fk("care_task.id", nullable=True, index=False)
+    raised_at: datetime = ts_field(nullable=False, default_now=True)
+    acknowledged_by: str | None = Field(default=None, max_length=120)
+    acknowledged_at: datetime | None = ts_field()
+    acknowledge_reason: str | None = Field(default=None, max_length=2000)

@@ -1,0 +1,423 @@
+"""Parse a ``carepath.case/1`` file (CASE-FORMAT.md) into engine facts.
+
+Validation happens here, at the edge: the first problem found raises
+``CaseFormatError`` naming the field (``patient.birth_date``, ``labs[2].unit``)
+and the problem. Unknown fields are refused rather than ignored, because a
+misspelt ``cd_22`` silently read as "unknown" would change the advice. Lab
+values are converted to one canonical unit per test; a unit the engine does
+not know is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pathways.clock import UnknownTimezone, zone
+from pathways.errors import CaseFormatError
+from pathways.facts import (
+    CaseFacts,
+    CentreFacts,
+    Course,
+    DiseaseFacts,
+    FitnessFacts,
+    HistoryFacts,
+    LabResult,
+    Mrd,
+    PatientFacts,
+    ResponseAssessment,
+)
+from pathways.vocab import (
+    Antigen,
+    CnsStatus,
+    CoursePhase,
+    FitnessCategory,
+    Goal,
+    HctEligible,
+    Jurisdiction,
+    Lineage,
+    OptionId,
+    RRStatus,
+    Sex,
+)
+
+FORMAT: Final = "carepath.case/1"
+
+# Canonical unit per lab test, and factors from the units labs commonly report.
+# These are unit conversions (arithmetic), not clinical thresholds.
+CANONICAL_UNITS: dict[str, str] = {
+    "alt": "U/L",
+    "ast": "U/L",
+    "alp": "U/L",
+    "total_bilirubin": "mg/dL",
+    "anc": "/uL",
+    "platelets": "/uL",
+    "wbc": "/uL",
+    "potassium": "mmol/L",
+    "magnesium": "mmol/L",
+    "qtcf_ms": "ms",
+}
+_ENZYME = {"u/l": 1.0, "iu/l": 1.0, "ukat/l": 60.0, "µkat/l": 60.0}
+_COUNT = {
+    "/ul": 1.0,
+    "/µl": 1.0,
+    "/microl": 1.0,
+    "cells/ul": 1.0,
+    "/mm3": 1.0,
+    "k/ul": 1000.0,
+    "10^3/ul": 1000.0,
+    "10^9/l": 1000.0,
+    "x10^9/l": 1000.0,
+}
+UNIT_FACTORS: dict[str, dict[str, float]] = {
+    "alt": _ENZYME,
+    "ast": _ENZYME,
+    "alp": _ENZYME,
+    "total_bilirubin": {"mg/dl": 1.0, "umol/l": 1 / 17.1, "µmol/l": 1 / 17.1},
+    "anc": _COUNT,
+    "platelets": _COUNT,
+    "wbc": _COUNT,
+    "potassium": {"mmol/l": 1.0, "meq/l": 1.0},
+    "magnesium": {"mmol/l": 1.0, "meq/l": 0.5, "mg/dl": 0.4114},
+    "qtcf_ms": {"ms": 1.0},
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Patient(_Strict):
+    birth_date: date
+    sex_at_birth: Sex | None = None
+    has_testes: bool | None = None
+    reproductive_potential: bool | None = None
+    weight_kg: float | None = Field(default=None, gt=0, le=400)
+    height_cm: float | None = Field(default=None, gt=0, le=260)
+
+
+class _Disease(_Strict):
+    lineage: Lineage
+    cd19: Antigen | None = None
+    cd22: Antigen | None = None
+    cd20: Antigen | None = None
+    ph_positive: bool | None = None
+    abl1_kinase_mutations: list[str] | None = None
+    kmt2a_rearranged: bool | None = None
+    cns_status: CnsStatus | None = None
+    testicular_involvement: bool | None = None
+    marrow_blast_pct: float | None = Field(default=None, ge=0, le=100)
+    peripheral_blasts_per_ul: float | None = Field(default=None, ge=0)
+
+
+class _History(_Strict):
+    status: RRStatus
+    initial_diagnosis_date: date | None = None
+    initial_treatment_start_date: date | None = None
+    rr_diagnosis_date: date | None = None
+    relapse_dates: list[date] = Field(default_factory=list)
+    prior_therapies: list[str] | None = None
+    prior_allogeneic_hct_date: date | None = None
+
+    @field_validator("relapse_dates")
+    @classmethod
+    def _oldest_first(cls, value: list[date]) -> list[date]:
+        if value != sorted(value):
+            raise ValueError("must be in order, oldest first")
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat a date")
+        return value
+
+
+class _Fitness(_Strict):
+    category: FitnessCategory | None = None
+    ecog: int | None = Field(default=None, ge=0, le=5)
+    hct_eligible: HctEligible | None = None
+
+
+class _Centre(_Strict):
+    immunotherapy_capable: bool | None = None
+    cart_qualified: bool | None = None
+
+
+class _Treatment(_Strict):
+    regimen: OptionId
+    cycle: int = Field(ge=1, le=60)
+    cycle_start: date
+    phase: CoursePhase
+    prephase_start: date | None = None
+    cycle_length_days: int | None = Field(default=None, ge=1, le=120)
+    last_dose_date: date | None = None
+
+
+class _Lab(_Strict):
+    test: Literal[
+        "alt",
+        "ast",
+        "total_bilirubin",
+        "alp",
+        "anc",
+        "platelets",
+        "wbc",
+        "potassium",
+        "magnesium",
+        "qtcf_ms",
+    ]
+    value: float
+    unit: str
+    uln: float | None = Field(default=None, gt=0)
+    at: datetime
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a UTC offset (e.g. 2026-11-22T08:10:00-05:00)")
+        return value
+
+
+class _Mrd(_Strict):
+    method: Literal["flow", "pcr", "ngs"] | None = None
+    value: float | None = Field(default=None, ge=0)
+    sensitivity: float | None = Field(default=None, gt=0)
+
+
+class _Response(_Strict):
+    date: date
+    marrow_blast_pct: float | None = Field(default=None, ge=0, le=100)
+    trilineage_hematopoiesis: bool | None = None
+    circulating_blasts: bool | None = None
+    peripheral_blasts_per_ul: float | None = Field(default=None, ge=0)
+    extramedullary_disease: bool | None = None
+    extramedullary_sites: list[str] | None = None
+    anc_per_ul: float | None = Field(default=None, ge=0)
+    platelets_per_ul: float | None = Field(default=None, ge=0)
+    in_remission_before: bool | None = None
+    end_of_induction: bool | None = None
+    induction_rounds: int | None = Field(default=None, ge=0)
+    mrd: _Mrd | None = None
+    reference_marrow_blast_pct: float | None = Field(default=None, ge=0, le=100)
+    reference_peripheral_blasts_per_ul: float | None = Field(default=None, ge=0)
+    reference_extramedullary_sites: list[str] | None = None
+    csf_clear_since_last_positive: bool | None = None
+    testicular_exam_documented: bool | None = None
+
+
+class _Case(_Strict):
+    format: Literal["carepath.case/1"] = FORMAT
+    as_of: date
+    timezone: str
+    jurisdiction: Jurisdiction = Jurisdiction.US
+    patient: _Patient
+    disease: _Disease
+    history: _History
+    fitness: _Fitness = Field(default_factory=_Fitness)
+    goal: Goal | None = None
+    declines_therapy: bool = False
+    centre: _Centre = Field(default_factory=_Centre)
+    treatment: _Treatment | None = None
+    labs: list[_Lab] = Field(default_factory=list)
+    response_assessment: _Response | None = None
+    medications: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        try:
+            zone(value)
+        except UnknownTimezone as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(case)"
+
+
+def _problem(error: Any) -> str:
+    kind = error.get("type", "")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (see CASE-FORMAT.md for the fields of carepath.case/1)"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def _convert_lab(index: int, lab: _Lab) -> LabResult:
+    factors = UNIT_FACTORS[lab.test]
+    unit_key = lab.unit.strip().lower().replace(" ", "")
+    factor = factors.get(unit_key)
+    if factor is None:
+        raise CaseFormatError(
+            f"labs[{index}].unit",
+            f"unit {lab.unit!r} is not known for {lab.test} (known: {', '.join(sorted(factors))})",
+        )
+    return LabResult(
+        test=lab.test,
+        value=lab.value * factor,
+        unit=CANONICAL_UNITS[lab.test],
+        at=lab.at,
+        uln=None if lab.uln is None else lab.uln * factor,
+    )
+
+
+def _check_dates(case: _Case) -> None:
+    p, h = case.patient, case.history
+    if p.birth_date > case.as_of:
+        raise CaseFormatError("patient.birth_date", "is after as_of")
+    for name in ("initial_diagnosis_date", "initial_treatment_start_date"):
+        value = getattr(h, name)
+        if value is not None and value < p.birth_date:
+            raise CaseFormatError(f"history.{name}", "is before patient.birth_date")
+        if value is not None and value > case.as_of:
+            raise CaseFormatError(f"history.{name}", "is after as_of")
+    if (
+        h.initial_diagnosis_date is not None
+        and h.initial_treatment_start_date is not None
+        and h.initial_treatment_start_date < h.initial_diagnosis_date
+    ):
+        raise CaseFormatError(
+            "history.initial_treatment_start_date", "is before history.initial_diagnosis_date"
+        )
+    for i, relapse in enumerate(h.relapse_dates):
+        if relapse > case.as_of:
+            raise CaseFormatError(f"history.relapse_dates[{i}]", "is after as_of")
+        if h.initial_diagnosis_date is not None and relapse < h.initial_diagnosis_date:
+            raise CaseFormatError(
+                f"history.relapse_dates[{i}]", "is before history.initial_diagnosis_date"
+            )
+    if h.status is RRStatus.RELAPSED and not h.relapse_dates:
+        raise CaseFormatError(
+            "history.relapse_dates", "status is relapsed but no relapse date given"
+        )
+    if case.treatment is not None and case.treatment.cycle_start < p.birth_date:
+        raise CaseFormatError("treatment.cycle_start", "is before patient.birth_date")
+
+
+def parse_case(data: Any) -> CaseFacts:
+    """Validate one decoded case document and return the engine's facts."""
+    if not isinstance(data, dict):
+        raise CaseFormatError("(case)", "must be a JSON object")
+    if "format" in data and data["format"] != FORMAT:
+        raise CaseFormatError("format", f"must be {FORMAT!r}, got {data['format']!r}")
+    try:
+        case = _Case.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CaseFormatError(_field_path(tuple(first["loc"])), _problem(first)) from None
+    _check_dates(case)
+    labs = tuple(_convert_lab(i, lab) for i, lab in enumerate(case.labs))
+    return _facts(case, labs)
+
+
+def parse_case_text(text: str) -> CaseFacts:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CaseFormatError("(case)", f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    return parse_case(data)
+
+
+def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
+    p, d, h, f = case.patient, case.disease, case.history, case.fitness
+    treatment = None
+    if case.treatment is not None:
+        t = case.treatment
+        treatment = Course(
+            regimen=t.regimen.value,
+            cycle=t.cycle,
+            cycle_start=t.cycle_start,
+            phase=t.phase,
+            ref=t.regimen.value,
+            prephase_start=t.prephase_start,
+            cycle_length_days=t.cycle_length_days,
+            last_dose_date=t.last_dose_date,
+        )
+    response = None
+    if case.response_assessment is not None:
+        r = case.response_assessment
+        sites = frozenset(r.extramedullary_sites or ())
+        if r.extramedullary_disease and not sites:
+            sites = frozenset({"unspecified"})
+        response = ResponseAssessment(
+            date=r.date,
+            marrow_blast_pct=r.marrow_blast_pct,
+            trilineage_hematopoiesis=r.trilineage_hematopoiesis,
+            circulating_blasts=r.circulating_blasts,
+            peripheral_blasts_per_ul=r.peripheral_blasts_per_ul,
+            extramedullary_sites=sites,
+            extramedullary_disease=r.extramedullary_disease,
+            anc_per_ul=r.anc_per_ul,
+            platelets_per_ul=r.platelets_per_ul,
+            in_remission_before=r.in_remission_before,
+            end_of_induction=r.end_of_induction,
+            induction_rounds=r.induction_rounds,
+            mrd=None if r.mrd is None else Mrd(r.mrd.method, r.mrd.value, r.mrd.sensitivity),
+            ref_marrow_blast_pct=r.reference_marrow_blast_pct,
+            ref_peripheral_blasts_per_ul=r.reference_peripheral_blasts_per_ul,
+            ref_extramedullary_sites=(
+                None
+                if r.reference_extramedullary_sites is None
+                else frozenset(r.reference_extramedullary_sites)
+            ),
+            csf_clear_since_last_positive=r.csf_clear_since_last_positive,
+            testicular_exam_documented=r.testicular_exam_documented,
+        )
+    return CaseFacts(
+        as_of=case.as_of,
+        timezone=case.timezone,
+        jurisdiction=case.jurisdiction,
+        patient=PatientFacts(
+            birth_date=p.birth_date,
+            sex_at_birth=p.sex_at_birth,
+            has_testes=p.has_testes,
+            reproductive_potential=p.reproductive_potential,
+            weight_kg=p.weight_kg,
+            height_cm=p.height_cm,
+        ),
+        disease=DiseaseFacts(
+            lineage=d.lineage,
+            cd19=d.cd19,
+            cd22=d.cd22,
+            cd20=d.cd20,
+            ph_positive=d.ph_positive,
+            abl1_kinase_mutations=(
+                None if d.abl1_kinase_mutations is None else tuple(d.abl1_kinase_mutations)
+            ),
+            kmt2a_rearranged=d.kmt2a_rearranged,
+            cns_status=d.cns_status,
+            testicular_involvement=d.testicular_involvement,
+            marrow_blast_pct=d.marrow_blast_pct,
+            peripheral_blasts_per_ul=d.peripheral_blasts_per_ul,
+        ),
+        history=HistoryFacts(
+            status=h.status,
+            initial_diagnosis_date=h.initial_diagnosis_date,
+            initial_treatment_start_date=h.initial_treatment_start_date,
+            relapse_dates=tuple(h.relapse_dates),
+            prior_therapies=None if h.prior_therapies is None else tuple(h.prior_therapies),
+            prior_allogeneic_hct_date=h.prior_allogeneic_hct_date,
+            rr_diagnosis_date=h.rr_diagnosis_date,
+        ),
+        fitness=FitnessFacts(category=f.category, ecog=f.ecog, hct_eligible=f.hct_eligible),
+        goal=case.goal,
+        declines_therapy=case.declines_therapy,
+        centre=CentreFacts(
+            immunotherapy_capable=case.centre.immunotherapy_capable,
+            cart_qualified=case.centre.cart_qualified,
+        ),
+        treatment=treatment,
+        labs=labs,
+        response_assessment=response,
+        medications=tuple(m.strip().lower() for m in case.medications),
+    )

@@ -1,0 +1,361 @@
+"""Load, validate and compile a versioned pathway definition.
+
+A definition is a folder ``definitions/<name>/<version>/`` of YAML files whose
+top-level sections are merged (a section defined in two files is an error).
+Loading checks everything at once and raises one ``DefinitionError`` listing
+every problem: unknown states, guards, task kinds or rule ids, unreachable or
+trap states, tasks without a window, defaults without a basis.
+
+Section validators live beside the code that uses the section and are listed
+in ``SECTION_VALIDATORS``; a section nobody validates is itself a problem, so
+a typo in a section name cannot silently switch a rule off.
+
+Institution policy overrides ``defaults`` only, by name, with a value of the
+same type; an unknown name or a wrong type is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pathways.errors import DefinitionError
+from pathways.guards import GUARDS
+from pathways.machine import Machine, Transition, check_machine
+
+DEFINITIONS_DIR = Path(__file__).parent / "definitions"
+CATALOGUE_FILE = DEFINITIONS_DIR / "rules-catalogue.yaml"
+DEFAULT_PATHWAY = "rr-all-adult"
+DEFAULT_TAGS = frozenset({"SRC", "DER", "DEFAULT"})
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    id: str
+    section: str
+    tag: str | None
+    sources: tuple[str, ...]
+    text: str
+
+    @property
+    def citation(self) -> str:
+        if self.sources:
+            return "; ".join(f"[{source}]" for source in self.sources)
+        return f"RULES.md §{self.section}"
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultSetting:
+    """One configurable value: the definition's value, or the institution's override."""
+
+    name: str
+    value: Any
+    tag: str
+    rule_ids: tuple[str, ...]
+    basis: str
+    unit: str | None = None
+    choices: tuple[Any, ...] | None = None
+    shipped_value: Any = None
+    overridden: bool = False
+
+    @property
+    def is_local_policy(self) -> bool:
+        return self.tag == "DEFAULT" or self.overridden
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    version: str
+    source: str
+    rules: Mapping[str, RuleInfo]
+    machines: Mapping[str, Machine]
+    defaults: Mapping[str, DefaultSetting]
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def default(self, name: str) -> Any:
+        return self.defaults[name].value
+
+    def rule(self, rule_id: str) -> RuleInfo:
+        return self.rules[rule_id]
+
+    def section(self, name: str) -> Any:
+        return self.sections.get(name)
+
+
+@dataclass
+class ValidationContext:
+    """What a section validator may check names against."""
+
+    rule_ids: frozenset[str]
+    defaults: Mapping[str, Any]
+    states: Mapping[str, frozenset[str]]
+    problems: list[str] = field(default_factory=list)
+
+    def check_rules(self, where: str, rule_ids: Any) -> None:
+        if not isinstance(rule_ids, list | tuple) or not rule_ids:
+            self.problems.append(f"{where}: needs a non-empty list of rule ids")
+            return
+        for rule_id in rule_ids:
+            if rule_id not in self.rule_ids:
+                self.problems.append(f"{where}: unknown rule id {rule_id!r}")
+
+    def check_default(self, where: str, name: Any) -> None:
+        if name not in self.defaults:
+            self.problems.append(f"{where}: unknown default {name!r}")
+
+
+SectionValidator = Callable[[Any, ValidationContext], None]
+
+# Sections other than meta, machines and defaults, each with the function that
+# validates it. Engine modules add their sections here.
+SECTION_VALIDATORS: dict[str, SectionValidator] = {}
+CORE_SECTIONS = frozenset({"name", "version", "source", "machines", "defaults"})
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Mapping[str, RuleInfo]:
+    raw = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    return {
+        rule_id: RuleInfo(
+            id=rule_id,
+            section=str(entry["section"]),
+            tag=entry.get("tag"),
+            sources=tuple(entry.get("sources") or ()),
+            text=entry.get("text", ""),
+        )
+        for rule_id, entry in raw.items()
+    }
+
+
+def available_versions(name: str = DEFAULT_PATHWAY) -> list[str]:
+    folder = DEFINITIONS_DIR / name
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
+def _read_folder(folder: Path, problems: list[str]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        problems.append(f"{folder}: no definition files")
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            problems.append(f"{path.name}: not valid YAML: {exc}")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{path.name}: top level must be a mapping")
+            continue
+        for key, value in data.items():
+            if key in merged:
+                problems.append(f"{path.name}: section {key!r} already defined in {origin[key]}")
+                continue
+            merged[key] = value
+            origin[key] = path.name
+    return merged
+
+
+def _compile_defaults(
+    raw: Any, overrides: Mapping[str, Any], ctx: ValidationContext
+) -> dict[str, DefaultSetting]:
+    problems = ctx.problems
+    settings: dict[str, DefaultSetting] = {}
+    if not isinstance(raw, dict):
+        problems.append("defaults: must be a mapping of name -> setting")
+        return settings
+    for name, entry in raw.items():
+        where = f"defaults.{name}"
+        if not isinstance(entry, dict) or "value" not in entry:
+            problems.append(f"{where}: needs a value")
+            continue
+        tag = entry.get("tag")
+        if tag not in DEFAULT_TAGS:
+            problems.append(f"{where}: tag must be one of SRC, DER, DEFAULT")
+        if not entry.get("basis"):
+            problems.append(f"{where}: needs a basis (why this value)")
+        ctx.check_rules(where, entry.get("rules"))
+        choices = entry.get("choices")
+        value = entry["value"]
+        if choices is not None and value not in choices:
+            problems.append(f"{where}: value {value!r} is not one of {choices}")
+        settings[name] = DefaultSetting(
+            name=name,
+            value=value,
+            tag=str(tag),
+            rule_ids=tuple(entry.get("rules") or ()),
+            basis=str(entry.get("basis", "")),
+            unit=entry.get("unit"),
+            choices=tuple(choices) if choices is not None else None,
+            shipped_value=value,
+        )
+    for name, value in overrides.items():
+        where = f"policy override {name!r}"
+        if name not in settings:
+            problems.append(f"{where}: no such default")
+            continue
+        shipped = settings[name]
+        if not _same_type(shipped.value, value):
+            problems.append(
+                f"{where}: expected {type(shipped.value).__name__}, got {type(value).__name__}"
+            )
+            continue
+        if shipped.choices is not None and value not in shipped.choices:
+            problems.append(f"{where}: {value!r} is not one of {list(shipped.choices)}")
+            continue
+        settings[name] = DefaultSetting(
+            name=name,
+            value=value,
+            tag=shipped.tag,
+            rule_ids=shipped.rule_ids,
+            basis=shipped.basis,
+            unit=shipped.unit,
+            choices=shipped.choices,
+            shipped_value=shipped.value,
+            overridden=value != shipped.value,
+        )
+    return settings
+
+
+def _same_type(shipped: Any, value: Any) -> bool:
+    if isinstance(shipped, bool) or isinstance(value, bool):
+        return isinstance(shipped, bool) and isinstance(value, bool)
+    if isinstance(shipped, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(shipped))
+
+
+def _compile_machines(raw: Any, ctx: ValidationContext) -> dict[str, Machine]:
+    problems = ctx.problems
+    machines: dict[str, Machine] = {}
+    if not isinstance(raw, dict) or "main" not in raw:
+        problems.append("machines: must define at least the 'main' machine")
+        return machines
+    for name, spec in raw.items():
+        where = f"machines.{name}"
+        states = spec.get("states") or {}
+        for state, meta in states.items():
+            ctx.check_rules(f"{where}.states.{state}", [meta.get("rule")])
+        transitions = spec.get("transitions") or []
+        shape = []
+        compiled = []
+        for index, t in enumerate(transitions):
+            event = t.get("event", f"#{index}")
+            sources = t.get("from") or []
+            guards = t.get("guards") or []
+            ctx.check_rules(f"{where}.{event}", t.get("rules"))
+            shape.append((event, sources, t.get("to", ""), guards))
+            compiled.append(
+                Transition(
+                    event=event,
+                    sources=tuple(sources),
+                    target=t.get("to", ""),
+                    rule_ids=tuple(t.get("rules") or ()),
+                    guards=tuple(GUARDS[g] for g in guards if g in GUARDS),
+                    title=t.get("title", ""),
+                    default=bool(t.get("default", False)),
+                )
+            )
+        problems.extend(
+            check_machine(
+                where, states.keys(), spec.get("initial", ""), spec.get("finals") or [], shape
+            )
+        )
+        machines[name] = Machine(
+            name=name,
+            states=states,
+            initial=spec.get("initial", ""),
+            finals=frozenset(spec.get("finals") or ()),
+            transitions=tuple(compiled),
+        )
+    events: dict[str, str] = {}
+    for machine in machines.values():
+        for event in machine.events:
+            if event in events and events[event] != machine.name:
+                problems.append(f"machines: event {event!r} is defined in two machines")
+            events[event] = machine.name
+    return machines
+
+
+def load_definition(
+    name: str = DEFAULT_PATHWAY,
+    version: str | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    folder: Path | None = None,
+) -> Definition:
+    """Load and validate one definition; raise ``DefinitionError`` listing every problem."""
+    import pathways.sections  # noqa: F401  (registers the section validators)
+
+    problems: list[str] = []
+    if folder is None:
+        versions = available_versions(name)
+        if not versions:
+            raise DefinitionError(name, [f"no definition named {name!r} in {DEFINITIONS_DIR}"])
+        version = version or versions[-1]
+        if version not in versions:
+            raise DefinitionError(
+                name, [f"no version {version!r} (available: {', '.join(versions)})"]
+            )
+        folder = DEFINITIONS_DIR / name / version
+    raw = _read_folder(folder, problems)
+    catalogue = load_catalogue()
+    ctx = ValidationContext(
+        rule_ids=frozenset(catalogue),
+        defaults=raw.get("defaults") or {},
+        states={
+            m: frozenset((spec or {}).get("states") or ())
+            for m, spec in (raw.get("machines") or {}).items()
+        },
+        problems=problems,
+    )
+    for key in ("name", "version"):
+        if not raw.get(key):
+            problems.append(f"{key}: required")
+    if raw.get("name") and raw["name"] != name:
+        problems.append(f"name: file says {raw['name']!r}, folder says {name!r}")
+    if version is not None and raw.get("version") and str(raw["version"]) != version:
+        problems.append(f"version: file says {raw['version']!r}, folder says {version!r}")
+    machines = _compile_machines(raw.get("machines"), ctx)
+    defaults = _compile_defaults(raw.get("defaults") or {}, overrides or {}, ctx)
+    sections: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in CORE_SECTIONS:
+            continue
+        validator = SECTION_VALIDATORS.get(key)
+        if validator is None:
+            problems.append(
+                f"{key}: unknown section (known: {', '.join(sorted(SECTION_VALIDATORS))})"
+            )
+            continue
+        validator(value, ctx)
+        sections[key] = value
+    if problems:
+        raise DefinitionError(name, problems)
+    return Definition(
+        name=str(raw["name"]),
+        version=str(raw["version"]),
+        source=str(raw.get("source", "")),
+        rules=catalogue,
+        machines=machines,
+        defaults=defaults,
+        sections=sections,
+    )
+
+
+@lru_cache(maxsize=8)
+def shipped_definition(name: str = DEFAULT_PATHWAY, version: str | None = None) -> Definition:
+    """The definition as shipped, without institution overrides (cached)."""
+    return load_definition(name, version)
