@@ -160,11 +160,25 @@ def _read_folder(folder: Path, problems: list[str]) -> dict[str, Any]:
             problems.append(f"{path.name}: top level must be a mapping")
             continue
         for key, value in data.items():
-            if key in merged:
-                problems.append(f"{path.name}: section {key!r} already defined in {origin[key]}")
+            if key not in merged:
+                merged[key] = value
+                origin[key] = path.name
+                if isinstance(value, dict):
+                    origin.update({f"{key}.{name}": path.name for name in value})
                 continue
-            merged[key] = value
-            origin[key] = path.name
+            # A mapping section may be spread over several files (defaults,
+            # regimens...); a name defined twice is still an error.
+            if isinstance(merged[key], dict) and isinstance(value, dict):
+                for name, entry in value.items():
+                    if name in merged[key]:
+                        problems.append(
+                            f"{path.name}: {key}.{name} already defined in {origin[f'{key}.{name}']}"
+                        )
+                        continue
+                    merged[key][name] = entry
+                    origin[f"{key}.{name}"] = path.name
+                continue
+            problems.append(f"{path.name}: section {key!r} already defined in {origin[key]}")
     return merged
 
 
