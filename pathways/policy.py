@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathways.definition import Definition, DefaultSetting
+from pathways.definition import DefaultSetting, Definition
 
 
 class Policy:
