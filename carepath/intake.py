@@ -34,8 +34,6 @@ def _first(exc: ValidationError) -> IntakeError:
     error = exc.errors()[0]
     field = ".".join(str(p) for p in error["loc"]) or "patient"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    if field in ("mrn",) and error.get("type") == "string_pattern_mismatch":
-        message = "must be 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit"
     return IntakeError(field, message)
 
 

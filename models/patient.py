@@ -8,6 +8,7 @@ medications) are rows, not columns, so their history stays.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -30,7 +31,7 @@ MRN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 
 
 class PatientBase(SQLModel):
-    mrn: str = Field(max_length=32, regex=MRN_PATTERN, unique=True, index=True)
+    mrn: str = Field(max_length=32, unique=True, index=True)
     display_name: str = Field(min_length=1, max_length=120)
     birth_date: date
     sex_at_birth: Sex | None = enum_field(Sex, "sex", default=None, nullable=True)
@@ -43,6 +44,15 @@ class PatientBase(SQLModel):
 
 
 class PatientCreate(PatientBase):
+    @field_validator("mrn")
+    @classmethod
+    def _mrn_shape(cls, value: str) -> str:
+        if not re.fullmatch(MRN_PATTERN, value):
+            raise ValueError(
+                "must be 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        return value
+
     @field_validator("birth_date")
     @classmethod
     def _plausible_birth_date(cls, value: date) -> date:

@@ -18,7 +18,7 @@ from pathways.vocab import Role
 class AppUser(SQLModel, table=True):
     __tablename__ = "app_user"
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=60, unique=True, regex=r"^[a-z0-9][a-z0-9._-]{1,59}$")
+    username: str = Field(max_length=60, unique=True)
     display_name: str = Field(max_length=120)
     email: str | None = Field(default=None, max_length=200)
     role: Role = enum_field(Role, "user_role")

@@ -149,6 +149,7 @@ def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("CAREPATH_DATABASE_URL", database_url)
     monkeypatch.setenv("CAREPATH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CAREPATH_TIMEZONE", "America/New_York")
+    monkeypatch.setenv("COLUMNS", "200")
     get_settings.cache_clear()
     _load.cache_clear()
     yield database_url

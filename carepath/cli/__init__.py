@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from carepath.cli.db import db_app
+from carepath.cli.demo import demo
 from carepath.cli.patients import course_app, patient_app
 from carepath.cli.transition import transition
 
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(patient_app, name="patient")
 app.add_typer(course_app, name="course")
 app.command("transition")(transition)
+app.command("demo")(demo)
 
 
 def main() -> None:

@@ -183,7 +183,7 @@ def list_(
         )
     table = Table(title=f"Patients ({len(rows)} of {total})", title_justify="left")
     for column in ("ID", "MRN", "Name", "Born", "Lineage", "Phase", "Pathway"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(
             str(r.id),
@@ -266,7 +266,7 @@ def show(patient_id: Annotated[int, typer.Argument(help="Internal patient id.")]
     console.print(f"Phase: {phase}")
     events = Table(title="Phase events", title_justify="left")
     for column in ("At (UTC)", "Track", "Event", "From", "To", "Actor", "Reason", "Rules"):
-        events.add_column(column)
+        events.add_column(column, overflow="fold")
     for e in rec.events:
         events.add_row(
             e.at.strftime("%Y-%m-%d %H:%M"),

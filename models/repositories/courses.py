@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlmodel import Session
 
@@ -12,7 +14,12 @@ from models.repositories.patients import PatientNotFound, open_instance
 
 
 def start_course(
-    session: Session, *, patient_id: int, course: CourseCreate, actor: Actor
+    session: Session,
+    *,
+    patient_id: int,
+    course: CourseCreate,
+    actor: Actor,
+    at: datetime | None = None,
 ) -> Course:
     """Record a new cycle; the patient's previous active course ends (one course in progress)."""
     instance = open_instance(session, patient_id=patient_id, lock=True)
@@ -22,11 +29,16 @@ def start_course(
     session.execute(
         update(Course)
         .where(Course.patient_id == patient_id, Course.status == "active")  # type: ignore[arg-type]
-        .values(status="completed", ended_at=utcnow())
+        .values(status="completed", ended_at=at or utcnow())
     )
     row = Course.model_validate(
         course,
-        update={"patient_id": patient_id, "instance_id": instance_id, "created_by": actor.name},
+        update={
+            "patient_id": patient_id,
+            "instance_id": instance_id,
+            "created_by": actor.name,
+            "created_at": at or utcnow(),
+        },
     )
     session.add(row)
     session.flush()

@@ -76,10 +76,17 @@ def create_patient(
     intake: PatientIntake,
     actor: Actor,
     definition: Definition,
-    assessed_at: datetime | None = None,
+    at: datetime | None = None,
 ) -> Patient:
-    """Create a patient, their facts and their pathway instance (at SM-01), all or nothing."""
-    patient = Patient.model_validate(intake.patient)
+    """Create a patient, their facts and their pathway instance (at SM-01), all or nothing.
+
+    ``at`` is when the patient was enrolled (default: now); the fitness
+    assessment in the intake is dated then too.
+    """
+    when = at or utcnow()
+    patient = Patient.model_validate(
+        intake.patient, update={"created_at": when, "updated_at": when}
+    )
     session.add(patient)
     try:
         session.flush()
@@ -112,7 +119,7 @@ def create_patient(
                 update={
                     "patient_id": pid,
                     "assessed_by": actor.name,
-                    "assessed_at": assessed_at or utcnow(),
+                    "assessed_at": when,
                 },
             )
         )
@@ -124,6 +131,8 @@ def create_patient(
         pathway_name=definition.name,
         pathway_version=definition.version,
         phase=Phase(machine.initial),
+        started_at=when,
+        phase_since=when,
     )
     session.add(instance)
     session.flush()
@@ -138,6 +147,7 @@ def create_patient(
             actor=actor.name,
             reason="patient added to the tracker",
             rule_ids=[str(machine.states[machine.initial].get("rule", "SM-01"))],
+            at=when,
         )
     )
     record(session, actor=actor, action="create", entity="patient", patient_id=pid, entity_id=pid)

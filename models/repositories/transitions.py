@@ -10,7 +10,7 @@ person (actor) with a reason always does (RULES.md §10 rule 2).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -63,12 +63,14 @@ def apply_transition(
     timezone: str,
     jurisdiction: Jurisdiction = Jurisdiction.US,
     signed_response: ResponseCategory | None = None,
+    at: datetime | None = None,
 ) -> TransitionResult:
     """Fire ``event`` for the patient; raise ``TransitionNotAllowed`` and write nothing if it does not apply.
 
     ``signed_response`` is the category the acting clinician signs with this
     transition (RESP-04); it is recorded as a signed assessment and the guards
-    see it, so "remission_to_hct" cannot pass without a signature.
+    see it, so "remission_to_hct" cannot pass without a signature. ``at`` is
+    when the clinician decided (default: now).
     """
     if not reason or not reason.strip():
         raise ReasonRequired()
@@ -101,6 +103,7 @@ def apply_transition(
     current = str(getattr(instance, column))
     outcome = definition.machines[track].fire(current, event, facts, patient=patient_id)
 
+    now = at or utcnow()
     if signed_response is not None:
         session.add(
             ResponseAssessmentRecord(
@@ -108,12 +111,11 @@ def apply_transition(
                 assessed_on=as_of,
                 signed_category=signed_response,
                 signed_by=actor.name,
-                signed_at=utcnow(),
+                signed_at=now,
                 sign_reason=reason,
                 recorded_by=actor.name,
             )
         )
-    now = utcnow()
     setattr(instance, column, outcome.target)
     if track == "main":
         instance.phase_since = now

@@ -1,0 +1,1 @@
+"""The synthetic demo: an invented cohort, loaded through the same repositories as real data."""

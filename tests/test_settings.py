@@ -1,0 +1,47 @@
+"""The one settings class: environment prefix, PostgreSQL only, IANA zone, production secrets."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from carepath.settings import Settings
+
+
+def test_env_prefix_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREPATH_TIMEZONE", "Europe/Berlin")
+    monkeypatch.delenv("CAREPATH_DATABASE_URL", raising=False)
+    settings = Settings()
+    assert settings.timezone == "Europe/Berlin"
+    assert settings.uses_embedded_database
+    assert str(settings.data_dir) == ".carepath"
+
+
+def test_any_postgres_url_selects_another_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql://u:p@db.example:5432/carepath")
+    settings = Settings()
+    assert settings.database_url == "postgresql+psycopg://u:p@db.example:5432/carepath"
+    assert not settings.uses_embedded_database
+
+
+@pytest.mark.parametrize("url", ["sqlite:///carepath.db", "mysql://x@y/z"])
+def test_only_postgresql(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", url)
+    with pytest.raises(ValidationError, match="PostgreSQL is the only store"):
+        Settings()
+
+
+def test_unknown_zone_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREPATH_TIMEZONE", "Mars/Olympus_Mons")
+    with pytest.raises(ValidationError, match="unknown IANA time zone"):
+        Settings()
+
+
+def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREPATH_ENVIRONMENT", "production")
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql+psycopg://u:p@db/carepath")
+    with pytest.raises(ValidationError, match="CAREPATH_SECRET_KEY must be set"):
+        Settings()
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
+    monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
+    assert Settings().environment == "production"
