@@ -8,5 +8,10 @@ only wires them into ``pathways.definition.SECTION_VALIDATORS``.
 from __future__ import annotations
 
 from pathways.definition import SECTION_VALIDATORS
+from pathways.not_implemented import validate_not_implemented
 
-SECTION_VALIDATORS.update({})
+SECTION_VALIDATORS.update(
+    {
+        "not_implemented": validate_not_implemented,
+    }
+)

@@ -11,6 +11,7 @@ import typer
 from carepath.cli.db import db_app
 from carepath.cli.demo import demo
 from carepath.cli.patients import course_app, patient_app
+from carepath.cli.rules import rules
 from carepath.cli.serve import serve
 from carepath.cli.transition import transition
 
@@ -27,6 +28,7 @@ app.add_typer(course_app, name="course")
 app.command("transition")(transition)
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("rules")(rules)
 
 
 def main() -> None:
