@@ -8,5 +8,6 @@ only wires them into ``pathways.definition.SECTION_VALIDATORS``.
 from __future__ import annotations
 
 from pathways.definition import SECTION_VALIDATORS
+from pathways.selection import validate_selection_section
 
-SECTION_VALIDATORS.update({})
+SECTION_VALIDATORS.update({"selection": validate_selection_section})
