@@ -50,7 +50,7 @@ def prolonged_remission(
         years = (relapse - anchor).days / 365.25
         reached = completed_years(anchor, relapse) >= threshold
         met = met or reached
-        parts.append(f"{label} ({anchor} to relapse {relapse}): {years:.1f} years")
+        parts.append(f"{label} ({anchor} to relapse {relapse}): {years:.2f} years")
     if not met:
         return
     rule_ids: tuple[str, ...] = ("IND-09", "DEF-12", "AMB-05")
