@@ -443,8 +443,16 @@ def test_resp02_symptom_relief_goal_is_named_in_the_reasons() -> None:
 def test_resp04_every_category_requires_a_signature_and_names_def15(
     assessment: dict[str, Any],
 ) -> None:
-    # rule: RESP-04, DEF-15
+    # rule: RESP-04, DEF-15, INO-09 (no cycle-2 dose may follow an unsigned category)
     result = classify(facts_for(assessment))
     assert result.requires_signature is True
     assert "DEF-15" in result.rule_ids
     assert result.reasons
+
+
+def test_resp03_missing_mrd_is_named() -> None:
+    # rule: RESP-03, DEF-10
+    result = classify(facts_for({"mrd": None}))
+    assert result.category is ResponseCategory.CR
+    assert any("MRD not recorded" in r for r in result.reasons)
+    assert "RESP-03" in result.rule_ids

@@ -103,7 +103,7 @@ def option(advice: InductionAdvice, option_id: str) -> Any:
 
 
 def test_ind06a_cd19_cd22_positive_lists_every_eligible_immunotherapy_unranked() -> None:
-    # rule: IND-06, IND-06a, IND-06h
+    # rule: IND-06, IND-06a, IND-06h, AMB-24 (suggested, never ranked or picked)
     advice = advise(facts_for())
     assert advice.branch == "immunotherapy"
     assert option_ids(advice) == [
@@ -481,10 +481,11 @@ def test_ind01_amb22_frail_supportive_care_clinician_confirms_low_intensity_allo
 
 
 def test_ind01_patient_declines_leukemia_directed_therapy() -> None:
-    # rule: IND-01
+    # rule: IND-01, SM-12
     advice = advise(facts_for(declines_therapy=True))
     assert advice.branch == "supportive_care"
     assert option_ids(advice) == ["supportive_care"]
+    assert "SM-12" in option(advice, "supportive_care").rule_ids
 
 
 def test_resp02_goal_symptom_relief_supportive_branch_with_disease_branch_beside() -> None:
@@ -581,6 +582,15 @@ def test_def11_progressive_disease_after_salvage_is_multiply_relapsed() -> None:
     assert advice.branch == "multiply_relapsed"
     confirmed = dataclasses.replace(facts_for(), phase=Phase.MULTIPLY_RELAPSED)
     assert advise(confirmed).branch == "multiply_relapsed"
+
+
+def test_sm10_refractory_to_salvage_alone_is_not_multiply_relapsed() -> None:
+    # rule: SM-10, SM-11 — moving SM-10 -> SM-11 is a clinician's confirmation (§0.5 guard)
+    facts = dataclasses.replace(
+        facts_for(),
+        signed_response=SignedResponse(ResponseCategory.REFRACTORY, date(2026, 11, 20)),
+    )
+    assert advise(facts).branch == "immunotherapy"
 
 
 def test_multi05_relapse_after_allogeneic_hct_offers_dli() -> None:
