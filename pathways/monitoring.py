@@ -58,22 +58,26 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
 
 
 def _results_by_test(facts: CaseFacts) -> dict[str, list[LabResult]]:
-    """Results up to the end of ``as_of`` in the clinic's zone, oldest first, per test.
-
-    Ties on time sort the higher value last, so the conservative one is "latest".
-    """
+    """Results up to the end of ``as_of`` in the clinic's zone, oldest first, per test."""
     by_test: dict[str, list[LabResult]] = {}
     for result in facts.labs:
         if local_date(result.at, facts.timezone) <= facts.as_of:
             by_test.setdefault(result.test, []).append(result)
     for results in by_test.values():
-        results.sort(key=lambda r: (r.at, r.value))
+        results.sort(key=lambda r: r.at)
     return by_test
 
 
-def _latest(labs: dict[str, list[LabResult]], test: str) -> LabResult | None:
+def _latest(
+    labs: dict[str, list[LabResult]], test: str, *, low_is_bad: bool = False
+) -> LabResult | None:
+    """The most recent result of ``test``; of results stamped at the same instant,
+    the worse one (highest, or lowest when ``low_is_bad``), so a tie never hides it."""
     results = labs.get(test)
-    return results[-1] if results else None
+    if not results:
+        return None
+    last = [r for r in results if r.at == results[-1].at]
+    return min(last, key=lambda r: r.value) if low_is_bad else max(last, key=lambda r: r.value)
 
 
 def _dec(value: float) -> Decimal:
@@ -331,7 +335,7 @@ def _qtcf(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) ->
         return []
     limit = float(policy("revumenib_qtcf_above_ms"))
     rise_limit = float(policy("revumenib_qtcf_rise_above_ms"))
-    latest = results[-1]
+    latest = _latest(labs, "qtcf_ms") or results[-1]
     baseline, basis = _qtcf_baseline(facts, results)
     found: list[str] = []
     if latest.value > limit:
@@ -381,7 +385,7 @@ def _electrolytes(labs: dict[str, list[LabResult]]) -> list[Alert]:
     """REV-06: correct low potassium/magnesium before and while on revumenib (QTc risk)."""
     alerts: list[Alert] = []
     for test, name in (("potassium", "hypokalemia"), ("magnesium", "hypomagnesemia")):
-        latest = _latest(labs, test)
+        latest = _latest(labs, test, low_is_bad=True)
         if latest is None:
             continue
         if latest.lln is None:
@@ -448,7 +452,10 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
     plt_limit = float(policy("nelarabine_grade3_platelets_below"))
     low = [
         (r, limit)
-        for r, limit in ((_latest(labs, "anc"), anc_limit), (_latest(labs, "platelets"), plt_limit))
+        for r, limit in (
+            (_latest(labs, "anc", low_is_bad=True), anc_limit),
+            (_latest(labs, "platelets", low_is_bad=True), plt_limit),
+        )
         if r is not None and r.value < limit
     ]
     if low:
@@ -504,7 +511,7 @@ def _lumbar_puncture(
                 sources,
             )
         )
-    platelets = _latest(labs, "platelets")
+    platelets = _latest(labs, "platelets", low_is_bad=True)
     limit = float(policy("pre_lp_platelets_below"))
     if platelets is not None and platelets.value < limit:
         alerts.append(

@@ -93,7 +93,9 @@ def select_induction(facts: CaseFacts, definition: Definition, policy: Policy) -
         branch = BranchId.MULTIPLY_RELAPSED if multiply else disease_branch
         branch_options(facts, policy, draft, disease_branch, catalogue, multiply=multiply)
         if multiply:
+            # IND-03: MULTI first, then the disease branch continues (cited too).
             multiply_relapsed_rules(facts, policy, draft, why)
+            draft.cite(*BRANCH_RULES[disease_branch])
         donor_lymphocyte_infusion(facts, draft)
         prolonged_remission(facts, policy, draft, disease_branch)
         option_overlays(facts, policy, draft)

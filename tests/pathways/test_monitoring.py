@@ -407,6 +407,9 @@ def test_mon22_uses_the_latest_platelet_count() -> None:
     assert "low_platelets_before_lp" not in ids(evaluate(facts_for(labs, treatment=None)))
     labs = [lab("platelets", 80000, at=T1), lab("platelets", 30000, at=T2)]
     assert "low_platelets_before_lp" in ids(evaluate(facts_for(labs, treatment=None)))
+    # Two counts stamped at the same instant: the worse one is never hidden by the order.
+    tie = [lab("platelets", 30000, at=T2), lab("platelets", 80000, at=T2)]
+    assert "low_platelets_before_lp" in ids(evaluate(facts_for(tie, treatment=None)))
 
 
 # --------------------------------------------------------------------------- tumour lysis
