@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathways.definition import SECTION_VALIDATORS
 from pathways.not_implemented import validate_not_implemented
+from pathways.selection import validate_selection_section
 
 SECTION_VALIDATORS.update(
     {
         "not_implemented": validate_not_implemented,
+        "selection": validate_selection_section,
     }
 )

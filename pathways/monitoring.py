@@ -1,0 +1,592 @@
+"""Monitoring evaluation: lab results and current facts against the watch rules of §7.
+
+Alerts only suggest: a lab value never changes a phase and never blocks or
+releases a dose by itself (RULES.md §10 rules 2-3). Each alert names its rule
+ids, the inputs that triggered it (test, value, unit, limits, thresholds,
+timestamps) and the time of the triggering result.
+
+Reading results: results stamped after ``facts.as_of`` (in the clinic's zone)
+are ignored. A "current" check uses the most recent result of each test, so an
+older abnormal result is superseded only by a later result *of the same test*;
+a normal result of one test never hides an abnormal result of another, and a
+check is never skipped because an earlier result was normal. Values arrive in
+canonical units (``pathways.casefile.CANONICAL_UNITS``).
+
+Thresholds the source does not give are defaults (``defaults-decisions.yaml``),
+read through the policy so the output can list them as local policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pathways.clock import local_date
+from pathways.decisions import Alert
+from pathways.definition import Definition
+from pathways.dosing import on_strong_cyp3a4_inhibitor, revumenib_dose
+from pathways.facts import CaseFacts, LabResult
+from pathways.policy import Policy
+from pathways.vocab import CnsStatus, CoursePhase, HctEligible, OptionId, Role, Severity
+
+# [SRC] NEL-01/NEL-02: a nelarabine dose is given only for patients >= 16 years.
+NELARABINE_MIN_AGE_YEARS = 16
+SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+LFT_TESTS = ("total_bilirubin", "ast", "alt", "alp")
+
+
+def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy) -> list[Alert]:
+    """Every monitoring alert the facts support as of ``facts.as_of``, most severe first.
+
+    ``definition`` is the pinned pathway version the thresholds belong to; the
+    thresholds themselves are read through ``policy`` (recorded as used).
+    """
+    del definition  # thresholds come through the policy made from it
+    labs = _results_by_test(facts)
+    alerts: list[Alert] = []
+    alerts += _inotuzumab(facts, policy, labs)
+    alerts += _revumenib(facts, policy, labs)
+    alerts += _nelarabine(facts, policy, labs)
+    alerts += _lumbar_puncture(facts, policy, labs)
+    alerts += _tumour_lysis(facts, policy, labs)
+    return sorted(alerts, key=lambda a: (SEVERITY_ORDER[a.severity], a.id))
+
+
+# --------------------------------------------------------------------------- reading results
+
+
+def _results_by_test(facts: CaseFacts) -> dict[str, list[LabResult]]:
+    """Results up to the end of ``as_of`` in the clinic's zone, oldest first, per test."""
+    by_test: dict[str, list[LabResult]] = {}
+    for result in facts.labs:
+        if local_date(result.at, facts.timezone) <= facts.as_of:
+            by_test.setdefault(result.test, []).append(result)
+    for results in by_test.values():
+        results.sort(key=lambda r: r.at)
+    return by_test
+
+
+def _latest(
+    labs: dict[str, list[LabResult]], test: str, *, low_is_bad: bool = False
+) -> LabResult | None:
+    """The most recent result of ``test``; of results stamped at the same instant,
+    the worse one (highest, or lowest when ``low_is_bad``), so a tie never hides it."""
+    results = labs.get(test)
+    if not results:
+        return None
+    last = [r for r in results if r.at == results[-1].at]
+    return min(last, key=lambda r: r.value) if low_is_bad else max(last, key=lambda r: r.value)
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(str(value))
+
+
+def _above(value: float, factor: float, limit: float) -> bool:
+    """value > factor x limit, exactly (1.5 x 1.2 must be 1.8, not 1.7999...)."""
+    return _dec(value) > _dec(factor) * _dec(limit)
+
+
+def _lab(result: LabResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "test": result.test,
+        "value": result.value,
+        "unit": result.unit,
+        "at": result.at.isoformat(),
+    }
+    if result.uln is not None:
+        entry["uln"] = result.uln
+    if result.lln is not None:
+        entry["lln"] = result.lln
+    return entry
+
+
+def _latest_time(results: Iterable[LabResult]) -> datetime | None:
+    times = [r.at for r in results]
+    return max(times) if times else None
+
+
+def _course_active(facts: CaseFacts, regimen: str) -> bool:
+    course = facts.treatment
+    if course is None or course.regimen != regimen:
+        return False
+    return course.last_dose_date is None or course.last_dose_date >= facts.as_of
+
+
+def _alert(
+    alert_id: str,
+    severity: Severity,
+    rule_ids: tuple[str, ...],
+    message: str,
+    inputs: dict[str, Any],
+    at: datetime | None = None,
+    role: Role = Role.CLINICIAN,
+) -> Alert:
+    return Alert(
+        id=alert_id,
+        severity=severity,
+        rule_id=rule_ids[0],
+        message=message,
+        role=role,
+        inputs=inputs,
+        rule_ids=rule_ids,
+        at=at,
+    )
+
+
+# --------------------------------------------------------------------------- inotuzumab
+
+
+def _inotuzumab(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
+    alerts: list[Alert] = []
+    on_ino = _course_active(facts, OptionId.INOTUZUMAB)
+    if on_ino:
+        alerts += _liver_hold(facts, policy, labs)
+        alerts += _cytoreduction(facts, policy)
+    course_is_ino = facts.treatment is not None and facts.treatment.regimen == OptionId.INOTUZUMAB
+    prior = facts.history.prior_therapies
+    exposed = course_is_ino or (prior is not None and OptionId.INOTUZUMAB in prior)
+    if exposed:
+        alerts += _sos_bilirubin(facts, labs)
+    return alerts
+
+
+def _liver_hold(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
+    """INO-05 / MON-05: bilirubin >1.5 x ULN AND AST or ALT >2.5 x ULN -> hold the dose."""
+    bili_x = float(policy("ino_hold_bilirubin_x_uln_above"))
+    trans_x = float(policy("ino_hold_transaminase_x_uln_above"))
+    latest = {test: _latest(labs, test) for test in LFT_TESTS}
+    thresholds = {"bilirubin_x_uln_above": bili_x, "ast_alt_x_uln_above": trans_x}
+    no_uln = [r for r in latest.values() if r is not None and r.uln is None]
+    alerts: list[Alert] = []
+    if no_uln:
+        alerts.append(
+            _alert(
+                "lft_uln_missing",
+                Severity.WARNING,
+                ("INO-05", "MON-05"),
+                "Liver test without the lab's upper limit of normal ("
+                + ", ".join(r.test for r in no_uln)
+                + "): the inotuzumab hold rule cannot be applied to it; clinician reviews "
+                "the result before the dose.",
+                {"results": [_lab(r) for r in no_uln], **thresholds},
+                _latest_time(no_uln),
+            )
+        )
+    bili = latest["total_bilirubin"]
+    high_bili = bili is not None and bili.uln is not None and _above(bili.value, bili_x, bili.uln)
+    high_trans = [
+        r
+        for r in (latest["ast"], latest["alt"])
+        if r is not None and r.uln is not None and _above(r.value, trans_x, r.uln)
+    ]
+    if bili is not None and high_bili and high_trans:
+        triggering = [bili, *high_trans]
+        parts = [f"total bilirubin {bili.value:g} {bili.unit} (> {bili_x:g} x ULN {bili.uln:g})"]
+        parts += [
+            f"{r.test.upper()} {r.value:g} {r.unit} (> {trans_x:g} x ULN {r.uln:g})"
+            for r in high_trans
+        ]
+        alerts.append(
+            _alert(
+                "inotuzumab_liver_hold",
+                Severity.CRITICAL,
+                ("INO-05", "MON-05"),
+                "Hold the inotuzumab dose, clinician decides: "
+                + " with ".join(parts)
+                + ". Local-policy rule (label): interrupt until bilirubin <= "
+                f"{bili_x:g} x ULN and AST/ALT <= {trans_x:g} x ULN; stop if it does not "
+                "recover or VOD occurs. Does not apply as such with Gilbert syndrome or "
+                "hemolysis: the clinician judges.",
+                {"results": [_lab(r) for r in triggering], **thresholds},
+                _latest_time(triggering),
+            )
+        )
+        return alerts
+    elevated = [
+        r
+        for r in latest.values()
+        if r is not None and r.uln is not None and _above(r.value, 1.0, r.uln)
+    ]
+    if elevated:
+        alerts.append(
+            _alert(
+                "lft_elevated_on_inotuzumab",
+                Severity.WARNING,
+                ("INO-05", "MON-05"),
+                "Liver tests above the upper limit of normal on inotuzumab ("
+                + ", ".join(f"{r.test} {r.value:g} {r.unit}, ULN {r.uln:g}" for r in elevated)
+                + "): may need interruption, dose reduction or discontinuation; clinician "
+                "reviews before the next dose.",
+                {"results": [_lab(r) for r in elevated], **thresholds},
+                _latest_time(elevated),
+            )
+        )
+    return alerts
+
+
+def _cytoreduction(facts: CaseFacts, policy: Policy) -> list[Alert]:
+    """INO-02: circulating blasts above the local threshold before the first dose."""
+    course = facts.treatment
+    blasts = facts.disease.peripheral_blasts_per_ul
+    if course is None or course.cycle != 1 or facts.as_of > course.cycle_start or blasts is None:
+        return []
+    limit = float(policy("ino_cytoreduce_peripheral_blasts_above"))
+    if not blasts > limit:
+        return []
+    return [
+        _alert(
+            "inotuzumab_cytoreduction_before_first_dose",
+            Severity.WARNING,
+            ("INO-02",),
+            f"Circulating blasts {blasts:g}/microL (> {limit:g}, local default) before the "
+            "first inotuzumab dose: cytoreduce (hydroxyurea, steroids and/or vincristine) to "
+            f"<= {limit:g}/microL first; clinician decides.",
+            {
+                "peripheral_blasts_per_ul": blasts,
+                "threshold_above": limit,
+                "first_dose_date": course.cycle_start.isoformat(),
+            },
+        )
+    ]
+
+
+def _sos_bilirubin(facts: CaseFacts, labs: dict[str, list[LabResult]]) -> list[Alert]:
+    """MON-07 (rising bilirubin, an SOS/VOD sign) and INO-11 (bilirubin >= ULN before HCT)."""
+    alerts: list[Alert] = []
+    results = labs.get("total_bilirubin") or []
+    if len(results) >= 2 and results[-1].value > results[-2].value:
+        previous, latest = results[-2], results[-1]
+        alerts.append(
+            _alert(
+                "sos_sign_rising_bilirubin",
+                Severity.WARNING,
+                ("MON-07", "INO-11"),
+                f"Rising total bilirubin after inotuzumab ({previous.value:g} -> "
+                f"{latest.value:g} {latest.unit}): a possible sign of hepatic SOS/VOD; "
+                "clinician and transplant team review the same day.",
+                {"results": [_lab(previous), _lab(latest)]},
+                latest.at,
+            )
+        )
+    latest_bili = results[-1] if results else None
+    if (
+        latest_bili is not None
+        and latest_bili.uln is not None
+        and latest_bili.value >= latest_bili.uln
+        and facts.fitness.hct_eligible in (HctEligible.YES, HctEligible.PENDING)
+    ):
+        alerts.append(
+            _alert(
+                "sos_risk_bilirubin_before_hct",
+                Severity.INFO,
+                ("INO-11", "AMB-19"),
+                f"Total bilirubin {latest_bili.value:g} {latest_bili.unit} is at or above the "
+                f"ULN ({latest_bili.uln:g}) in a possible HCT candidate exposed to inotuzumab: "
+                "a listed SOS/VOD risk factor; share with the transplant team.",
+                {"results": [_lab(latest_bili)], "hct_eligible": facts.fitness.hct_eligible},
+                latest_bili.at,
+            )
+        )
+    return alerts
+
+
+# --------------------------------------------------------------------------- revumenib
+
+
+def _revumenib(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
+    if not _course_active(facts, OptionId.REVUMENIB):
+        return []
+    alerts = _qtcf(facts, policy, labs)
+    alerts += _electrolytes(labs)
+    if on_strong_cyp3a4_inhibitor(facts, policy):
+        dose = revumenib_dose(facts, policy)
+        listed = [
+            m
+            for m in facts.medications
+            if m in {str(n).lower() for n in policy("strong_cyp3a4_inhibitors")}
+        ]
+        alerts.append(
+            _alert(
+                "revumenib_strong_cyp3a4_inhibitor",
+                Severity.WARNING,
+                ("REV-04", "MON-14", "REV-03", "AMB-14"),
+                "Strong CYP3A4 inhibitor on the medication list while on revumenib ("
+                + ", ".join(listed)
+                + "): clinician/pharmacist dose review. Dose arithmetic for checking, not a "
+                f"released dose: {dose.basis}"
+                + (f" = {dose.calculated_mg:g} mg" if dose.calculated_mg is not None else "")
+                + ". Re-check at every medication change, including when the inhibitor stops.",
+                {
+                    "medications": list(listed),
+                    "suggested_dose": {"value": dose.value, "unit": dose.unit, "basis": dose.basis},
+                },
+            )
+        )
+    return alerts
+
+
+def _qtcf(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
+    """MON-13 / REV-06: QTcF above the local limit, or a rise above the local limit from baseline."""
+    results = labs.get("qtcf_ms") or []
+    if not results:
+        return []
+    limit = float(policy("revumenib_qtcf_above_ms"))
+    rise_limit = float(policy("revumenib_qtcf_rise_above_ms"))
+    latest = _latest(labs, "qtcf_ms") or results[-1]
+    baseline, basis = _qtcf_baseline(facts, results)
+    found: list[str] = []
+    if latest.value > limit:
+        found.append(f"QTcF {latest.value:g} ms (> {limit:g})")
+    rise = None
+    if baseline is not None and baseline is not latest:
+        rise = latest.value - baseline.value
+        if _dec(latest.value) - _dec(baseline.value) > _dec(rise_limit):
+            found.append(
+                f"rise of {rise:g} ms from baseline {baseline.value:g} ms (> {rise_limit:g})"
+            )
+    if not found:
+        return []
+    inputs: dict[str, Any] = {
+        "latest": _lab(latest),
+        "qtcf_above_ms": limit,
+        "rise_above_ms": rise_limit,
+        "baseline_basis": basis,
+    }
+    if baseline is not None:
+        inputs["baseline"] = _lab(baseline)
+    return [
+        _alert(
+            "revumenib_qtcf_prolonged",
+            Severity.CRITICAL,
+            ("MON-13", "REV-06"),
+            "QTc prolonged on revumenib: "
+            + "; ".join(found)
+            + " (local-policy thresholds). Clinician review the same day; check potassium "
+            "and magnesium.",
+            inputs,
+            latest.at,
+        )
+    ]
+
+
+def _qtcf_baseline(facts: CaseFacts, results: list[LabResult]) -> tuple[LabResult | None, str]:
+    course = facts.treatment
+    if course is not None and course.cycle == 1:
+        before = [r for r in results if local_date(r.at, facts.timezone) <= course.cycle_start]
+        if before:
+            return before[-1], "latest QTcF on or before day 1 of revumenib"
+    return results[0], "earliest QTcF on record (no pre-treatment result identified)"
+
+
+def _electrolytes(labs: dict[str, list[LabResult]]) -> list[Alert]:
+    """REV-06: correct low potassium/magnesium before and while on revumenib (QTc risk)."""
+    alerts: list[Alert] = []
+    for test, name in (("potassium", "hypokalemia"), ("magnesium", "hypomagnesemia")):
+        latest = _latest(labs, test, low_is_bad=True)
+        if latest is None:
+            continue
+        if latest.lln is None:
+            alerts.append(
+                _alert(
+                    f"revumenib_{test}_threshold_local",
+                    Severity.INFO,
+                    ("REV-06", "MON-13"),
+                    f"{test.capitalize()} {latest.value:g} {latest.unit} on revumenib: no lower "
+                    f"limit from the lab; the {name} threshold is local. Clinician reviews "
+                    f"(correct {name} before and during revumenib).",
+                    {"results": [_lab(latest)]},
+                    latest.at,
+                )
+            )
+        elif latest.value < latest.lln:
+            alerts.append(
+                _alert(
+                    f"revumenib_{test}_low",
+                    Severity.WARNING,
+                    ("REV-06", "MON-13"),
+                    f"{test.capitalize()} {latest.value:g} {latest.unit} below the lab's lower "
+                    f"limit ({latest.lln:g}) on revumenib: correct {name} (QTc risk); "
+                    "clinician decides.",
+                    {"results": [_lab(latest)]},
+                    latest.at,
+                )
+            )
+    return alerts
+
+
+# --------------------------------------------------------------------------- nelarabine
+
+
+def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
+    if not _course_active(facts, OptionId.NELARABINE):
+        return []
+    alerts: list[Alert] = []
+    if facts.age < NELARABINE_MIN_AGE_YEARS:
+        alerts.append(
+            _alert(
+                "nelarabine_under_16",
+                Severity.CRITICAL,
+                ("NEL-02", "AMB-15"),
+                f"Nelarabine course recorded for a patient aged {facts.age}: the source gives no "
+                "dose under 16 years. Stop and ask a clinician before any dose.",
+                {"age": facts.age, "minimum_age_years": NELARABINE_MIN_AGE_YEARS},
+            )
+        )
+    cns_active = facts.disease.cns_status is CnsStatus.INVOLVED
+    alerts.append(
+        _alert(
+            "nelarabine_neurotoxicity_interaction",
+            Severity.WARNING,
+            ("NEL-04", "CNS-07", "AMB-15"),
+            "Nelarabine neurotoxicity worsens with intrathecal therapy, radiation, active CNS "
+            "disease or a history of neuropathy"
+            + (" (active CNS disease is recorded)" if cns_active else "")
+            + ": the clinician resolves any overlap with the CNS prophylaxis or RT schedule.",
+            {"cns_status": facts.disease.cns_status},
+        )
+    )
+    anc_limit = float(policy("nelarabine_grade3_anc_below"))
+    plt_limit = float(policy("nelarabine_grade3_platelets_below"))
+    low = [
+        (r, limit)
+        for r, limit in (
+            (_latest(labs, "anc", low_is_bad=True), anc_limit),
+            (_latest(labs, "platelets", low_is_bad=True), plt_limit),
+        )
+        if r is not None and r.value < limit
+    ]
+    if low:
+        alerts.append(
+            _alert(
+                "nelarabine_grade3_cytopenia",
+                Severity.WARNING,
+                ("MON-18", "NEL-05"),
+                "Grade >= 3 cytopenia on nelarabine (local thresholds): "
+                + "; ".join(f"{r.test} {r.value:g} {r.unit} (< {limit:g})" for r, limit in low)
+                + "; clinician reviews.",
+                {
+                    "results": [_lab(r) for r, _ in low],
+                    "anc_below": anc_limit,
+                    "platelets_below": plt_limit,
+                },
+                _latest_time(r for r, _ in low),
+            )
+        )
+    return alerts
+
+
+# --------------------------------------------------------------------------- LP and TLS
+
+
+def _lumbar_puncture(
+    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]
+) -> list[Alert]:
+    """WU-23b/MON-21 and WU-23c/MON-22: before any LP (every patient has one, WU-23/CNS-01)."""
+    alerts: list[Alert] = []
+    sources: dict[str, Any] = {}
+    blasts = facts.disease.peripheral_blasts_per_ul
+    if blasts is not None and blasts > 0:
+        sources["disease.peripheral_blasts_per_ul"] = blasts
+    ra = facts.response_assessment
+    if ra is not None and (
+        ra.circulating_blasts is True
+        or (ra.peripheral_blasts_per_ul is not None and ra.peripheral_blasts_per_ul > 0)
+    ):
+        sources["response_assessment"] = {
+            "date": ra.date.isoformat(),
+            "circulating_blasts": ra.circulating_blasts,
+            "peripheral_blasts_per_ul": ra.peripheral_blasts_per_ul,
+        }
+    if sources:
+        alerts.append(
+            _alert(
+                "circulating_blasts_before_lp",
+                Severity.WARNING,
+                ("WU-23b", "MON-21"),
+                "Circulating blasts: at the next lumbar puncture take care not to contaminate "
+                "the CSF sample with peripheral blood.",
+                sources,
+            )
+        )
+    platelets = _latest(labs, "platelets", low_is_bad=True)
+    limit = float(policy("pre_lp_platelets_below"))
+    if platelets is not None and platelets.value < limit:
+        alerts.append(
+            _alert(
+                "low_platelets_before_lp",
+                Severity.WARNING,
+                ("WU-23c", "MON-22"),
+                f"Platelets {platelets.value:g}/microL (< {limit:g}, local default) before a "
+                "lumbar puncture: clinician decides on platelets and/or cryoprecipitate to "
+                "secure hemostasis.",
+                {"results": [_lab(platelets)], "platelets_below": limit},
+                platelets.at,
+            )
+        )
+    return alerts
+
+
+def _tumour_lysis(
+    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]
+) -> list[Alert]:
+    """MON-26 / DEF-14: high burden at the start of induction -> tumour-lysis labs."""
+    d = facts.disease
+    marrow_above = float(policy("prephase_marrow_blast_pct_above"))
+    blood_above = float(policy("prephase_peripheral_blasts_per_ul_above"))
+    burden: dict[str, Any] = {}
+    if d.marrow_blast_pct is not None and d.marrow_blast_pct > marrow_above:
+        burden["marrow_blast_pct"] = d.marrow_blast_pct
+    if d.peripheral_blasts_per_ul is not None and d.peripheral_blasts_per_ul > blood_above:
+        burden["peripheral_blasts_per_ul"] = d.peripheral_blasts_per_ul
+    if not burden:
+        return []
+    days = int(policy("tls_watch_days"))
+    course = facts.treatment
+    if course is not None:
+        starting = course.cycle == 1 and course.phase in (
+            CoursePhase.PREPHASE,
+            CoursePhase.INDUCTION,
+        )
+        if not starting or facts.as_of > course.cycle_start + timedelta(days=days - 1):
+            return []
+    window = (
+        f"day 1 to day {days} of induction"
+        if course is None
+        else f"{course.cycle_start} to {course.cycle_start + timedelta(days=days - 1)}"
+    )
+    inputs: dict[str, Any] = {
+        **burden,
+        "marrow_blast_pct_above": marrow_above,
+        "peripheral_blasts_per_ul_above": blood_above,
+        "watch_days": days,
+    }
+    alerts = [
+        _alert(
+            "tumour_lysis_watch",
+            Severity.INFO,
+            ("MON-26", "DEF-14"),
+            "High leukemic burden: tumour-lysis labs (uric acid, phosphorus, calcium, potassium, "
+            f"creatinine, LDH) daily {window} (local default); abnormal -> clinician.",
+            inputs,
+        )
+    ]
+    potassium = _latest(labs, "potassium")
+    if potassium is not None and (
+        (potassium.uln is not None and potassium.value > potassium.uln)
+        or (potassium.lln is not None and potassium.value < potassium.lln)
+    ):
+        alerts.append(
+            _alert(
+                "tumour_lysis_potassium_abnormal",
+                Severity.WARNING,
+                ("MON-26", "DEF-14"),
+                f"Potassium {potassium.value:g} {potassium.unit} outside the lab's limits during "
+                "the tumour-lysis watch: clinician reviews.",
+                {"results": [_lab(potassium)], **burden},
+                potassium.at,
+            )
+        )
+    return alerts

@@ -1,0 +1,489 @@
+"""Monitoring evaluation (RULES.md §7): thresholds at their boundaries, result selection, purity.
+
+Each test names the rule ids it checks. The clinic is in America/New_York and
+several fixtures sit on the DST change of 2026-03-08.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from pathways.casefile import parse_case
+from pathways.decisions import Alert
+from pathways.definition import load_definition, shipped_definition
+from pathways.facts import CaseFacts, LabResult
+from pathways.monitoring import evaluate_monitoring
+from pathways.policy import Policy
+from pathways.vocab import Severity
+
+BASE: dict[str, Any] = {
+    "as_of": "2026-03-10",
+    "timezone": "America/New_York",
+    "patient": {"birth_date": "1975-06-01", "weight_kg": 70.0, "height_cm": 170.0},
+    "disease": {
+        "lineage": "B",
+        "cd22": "positive",
+        "cns_status": "negative",
+        "marrow_blast_pct": 20.0,
+        "peripheral_blasts_per_ul": 0,
+    },
+    "history": {"status": "relapsed", "relapse_dates": ["2026-02-01"], "prior_therapies": []},
+    "fitness": {"category": "fit", "hct_eligible": "no"},
+    "goal": "cure",
+    "treatment": {
+        "regimen": "inotuzumab_ozogamicin",
+        "cycle": 1,
+        "cycle_start": "2026-03-02",
+        "phase": "induction",
+    },
+}
+T1 = "2026-03-07T08:00:00-05:00"  # before the DST change
+T2 = "2026-03-09T08:00:00-04:00"  # after it
+
+
+def lab(
+    test: str, value: float, at: str = T2, uln: float | None = None, unit: str = ""
+) -> dict[str, Any]:
+    units = {
+        "alt": "U/L",
+        "ast": "U/L",
+        "alp": "U/L",
+        "total_bilirubin": "mg/dL",
+        "anc": "/uL",
+        "platelets": "/uL",
+        "wbc": "/uL",
+        "potassium": "mmol/L",
+        "magnesium": "mmol/L",
+        "qtcf_ms": "ms",
+    }
+    entry: dict[str, Any] = {"test": test, "value": value, "unit": unit or units[test], "at": at}
+    if uln is not None:
+        entry["uln"] = uln
+    return entry
+
+
+def facts_for(labs: list[dict[str, Any]] | None = None, **changes: Any) -> CaseFacts:
+    data = copy.deepcopy(BASE)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    data["labs"] = labs or []
+    return parse_case(data)
+
+
+def with_lln(facts: CaseFacts, lln: dict[str, float]) -> CaseFacts:
+    """The case format carries no LLN yet; database snapshots do (LabResult.lln)."""
+    labs = tuple(
+        dataclasses.replace(r, lln=lln[r.test]) if r.test in lln else r for r in facts.labs
+    )
+    return dataclasses.replace(facts, labs=labs)
+
+
+def evaluate(facts: CaseFacts, overrides: dict[str, Any] | None = None) -> list[Alert]:
+    definition = load_definition(overrides=overrides) if overrides else shipped_definition()
+    return evaluate_monitoring(facts, definition, Policy(definition))
+
+
+def ids(alerts: list[Alert]) -> list[str]:
+    return [a.id for a in alerts]
+
+
+def alert(alerts: list[Alert], alert_id: str) -> Alert:
+    return next(a for a in alerts if a.id == alert_id)
+
+
+# --------------------------------------------------------------------------- INO-05 hold rule
+
+
+@pytest.mark.parametrize(
+    ("bilirubin", "hold"),
+    [(1.8, False), (1.81, True)],  # ULN 1.2: 1.5 x ULN = 1.8 exactly
+)
+def test_ino05_mon05_bilirubin_exactly_1_5_uln_does_not_trigger_above_does(
+    bilirubin: float, hold: bool
+) -> None:
+    # rule: INO-05, MON-05
+    alerts = evaluate(
+        facts_for([lab("total_bilirubin", bilirubin, uln=1.2), lab("alt", 130, uln=40)])
+    )
+    assert ("inotuzumab_liver_hold" in ids(alerts)) is hold
+    if not hold:
+        assert "lft_elevated_on_inotuzumab" in ids(alerts)
+
+
+@pytest.mark.parametrize(("ast", "hold"), [(100, False), (101, True)])  # ULN 40: 2.5 x = 100
+def test_ino05_transaminase_exactly_2_5_uln_does_not_trigger(ast: float, hold: bool) -> None:
+    # rule: INO-05, MON-05
+    alerts = evaluate(facts_for([lab("total_bilirubin", 2.0, uln=1.0), lab("ast", ast, uln=40)]))
+    assert ("inotuzumab_liver_hold" in ids(alerts)) is hold
+
+
+def test_ino05_hold_alert_is_critical_names_gilbert_and_its_inputs() -> None:
+    # rule: INO-05, MON-05
+    alerts = evaluate(
+        facts_for([lab("total_bilirubin", 2.0, at=T1, uln=1.0), lab("alt", 150, at=T2, uln=40)])
+    )
+    hold = alert(alerts, "inotuzumab_liver_hold")
+    assert hold.severity is Severity.CRITICAL
+    assert hold.rule_id == "INO-05" and "MON-05" in hold.rule_ids
+    assert "Hold the inotuzumab dose, clinician decides" in hold.message
+    assert "Gilbert" in hold.message and "hemolysis" in hold.message
+    tests = {r["test"]: r for r in hold.inputs["results"]}
+    assert tests["total_bilirubin"]["uln"] == 1.0 and tests["alt"]["value"] == 150
+    assert hold.inputs["bilirubin_x_uln_above"] == 1.5
+    assert hold.inputs["ast_alt_x_uln_above"] == 2.5
+    assert hold.at == datetime.fromisoformat(T2)
+    assert alerts[0] is hold  # most severe first
+
+
+def test_ino05_thresholds_are_defaults_recorded_in_the_policy() -> None:
+    # rule: INO-05
+    definition = shipped_definition()
+    policy = Policy(definition)
+    evaluate_monitoring(facts_for([lab("total_bilirubin", 1.0, uln=1.0)]), definition, policy)
+    assert {"ino_hold_bilirubin_x_uln_above", "ino_hold_transaminase_x_uln_above"} <= policy.used
+    stricter = evaluate(
+        facts_for([lab("total_bilirubin", 1.5, uln=1.0), lab("alt", 90, uln=40)]),
+        {"ino_hold_bilirubin_x_uln_above": 1.4, "ino_hold_transaminase_x_uln_above": 2.0},
+    )
+    assert "inotuzumab_liver_hold" in ids(stricter)
+
+
+def test_safety_an_older_critical_result_is_kept_until_the_same_test_is_repeated() -> None:
+    # rule: INO-05 (§10 rule 3): a later normal result of another test never hides it
+    critical = [lab("total_bilirubin", 2.5, at=T1, uln=1.0), lab("ast", 200, at=T1, uln=40)]
+    later_normal_other = [*critical, lab("alt", 20, at=T2, uln=40), lab("alp", 80, at=T2, uln=120)]
+    assert "inotuzumab_liver_hold" in ids(evaluate(facts_for(later_normal_other)))
+    later_normal_same = [*critical, lab("total_bilirubin", 0.8, at=T2, uln=1.0)]
+    alerts = evaluate(facts_for(later_normal_same))
+    assert "inotuzumab_liver_hold" not in ids(alerts)
+    assert "lft_elevated_on_inotuzumab" in ids(alerts)  # AST still above ULN
+
+
+def test_ino05_earlier_normal_result_never_suppresses_a_later_abnormal_one() -> None:
+    # rule: INO-05
+    labs = [
+        lab("total_bilirubin", 0.5, at=T1, uln=1.0),
+        lab("alt", 20, at=T1, uln=40),
+        lab("total_bilirubin", 2.0, at=T2, uln=1.0),
+        lab("alt", 120, at=T2, uln=40),
+    ]
+    assert "inotuzumab_liver_hold" in ids(evaluate(facts_for(labs)))
+
+
+def test_results_after_as_of_in_the_clinic_zone_are_ignored_across_dst() -> None:
+    # rule: INO-05 — "today" is facts.as_of on the clinic's calendar (2026-03-08 is the DST day)
+    late_evening = "2026-03-08T23:30:00-04:00"  # 03:30 UTC on the 9th, still the 8th in New York
+    next_morning = "2026-03-09T00:30:00-04:00"
+    labs = [
+        lab("total_bilirubin", 2.0, at=late_evening, uln=1.0),
+        lab("alt", 150, at=late_evening, uln=40),
+    ]
+    assert "inotuzumab_liver_hold" in ids(evaluate(facts_for(labs, as_of="2026-03-08")))
+    future = [
+        lab("total_bilirubin", 2.0, at=next_morning, uln=1.0),
+        lab("alt", 150, at=next_morning, uln=40),
+    ]
+    assert evaluate(facts_for(future, as_of="2026-03-08")) == []
+
+
+def test_ino05_missing_uln_is_reported_not_silently_skipped() -> None:
+    # rule: INO-05, MON-05
+    alerts = evaluate(facts_for([lab("total_bilirubin", 3.0), lab("alt", 200, uln=40)]))
+    missing = alert(alerts, "lft_uln_missing")
+    assert missing.severity is Severity.WARNING and "total_bilirubin" in missing.message
+
+
+def test_ino05_no_hold_alert_when_not_on_inotuzumab() -> None:
+    # rule: INO-05
+    facts = facts_for(
+        [lab("total_bilirubin", 3.0, uln=1.0), lab("alt", 200, uln=40)],
+        treatment={"regimen": "blinatumomab"},
+    )
+    assert "inotuzumab_liver_hold" not in ids(evaluate(facts))
+
+
+def test_a_lab_value_never_changes_a_phase() -> None:
+    # rule: INO-05, MON-13 (§10 rule 2): alerts only, the facts are untouched
+    facts = facts_for([lab("total_bilirubin", 3.0, uln=1.0), lab("alt", 200, uln=40)])
+    before = copy.deepcopy(facts)
+    alerts = evaluate(facts)
+    assert facts == before and facts.phase is None
+    assert all(isinstance(a, Alert) for a in alerts)
+
+
+# --------------------------------------------------------------------------- INO-02, MON-07, INO-11
+
+
+@pytest.mark.parametrize(("blasts", "fires"), [(10000, False), (10001, True)])
+def test_ino02_cytoreduction_before_the_first_dose(blasts: int, fires: bool) -> None:
+    # rule: INO-02
+    facts = facts_for(as_of="2026-03-02", disease={"peripheral_blasts_per_ul": blasts})
+    alerts = evaluate(facts)
+    assert ("inotuzumab_cytoreduction_before_first_dose" in ids(alerts)) is fires
+    after_first_dose = facts_for(as_of="2026-03-03", disease={"peripheral_blasts_per_ul": 20000})
+    assert "inotuzumab_cytoreduction_before_first_dose" not in ids(evaluate(after_first_dose))
+
+
+def test_mon07_rising_bilirubin_after_inotuzumab_is_an_sos_sign() -> None:
+    # rule: MON-07, INO-11
+    labs = [
+        lab("total_bilirubin", 0.6, at=T1, uln=1.2),
+        lab("total_bilirubin", 0.9, at=T2, uln=1.2),
+    ]
+    rising = alert(evaluate(facts_for(labs)), "sos_sign_rising_bilirubin")
+    assert "transplant team" in rising.message
+    assert rising.at == datetime.fromisoformat(T2)
+    falling = [
+        lab("total_bilirubin", 0.9, at=T1, uln=1.2),
+        lab("total_bilirubin", 0.6, at=T2, uln=1.2),
+    ]
+    assert "sos_sign_rising_bilirubin" not in ids(evaluate(facts_for(falling)))
+
+
+def test_ino11_bilirubin_at_uln_in_a_possible_hct_candidate_after_inotuzumab() -> None:
+    # rule: INO-11, AMB-19
+    facts = facts_for(
+        [lab("total_bilirubin", 1.2, uln=1.2)],
+        fitness={"hct_eligible": "pending"},
+        treatment=None,
+        history={"prior_therapies": ["inotuzumab_ozogamicin"]},
+    )
+    found = alert(evaluate(facts), "sos_risk_bilirubin_before_hct")
+    assert found.severity is Severity.INFO
+    below = facts_for(
+        [lab("total_bilirubin", 1.1, uln=1.2)],
+        fitness={"hct_eligible": "pending"},
+        treatment=None,
+        history={"prior_therapies": ["inotuzumab_ozogamicin"]},
+    )
+    assert "sos_risk_bilirubin_before_hct" not in ids(evaluate(below))
+
+
+# --------------------------------------------------------------------------- revumenib
+
+
+REVUMENIB = {"regimen": "revumenib", "cycle": 1, "cycle_start": "2026-03-02", "phase": "induction"}
+
+
+@pytest.mark.parametrize(("qtcf", "fires"), [(480, False), (481, True)])
+def test_mon13_revumenib_qtcf_above_480(qtcf: float, fires: bool) -> None:
+    # rule: MON-13, REV-06
+    facts = facts_for([lab("qtcf_ms", 470, at=T1), lab("qtcf_ms", qtcf)], treatment=REVUMENIB)
+    alerts = evaluate(facts)
+    assert ("revumenib_qtcf_prolonged" in ids(alerts)) is fires
+    if fires:
+        found = alert(alerts, "revumenib_qtcf_prolonged")
+        assert found.severity is Severity.CRITICAL and found.inputs["qtcf_above_ms"] == 480
+
+
+@pytest.mark.parametrize(("qtcf", "fires"), [(460, False), (461, True)])
+def test_mon13_revumenib_qtcf_rise_above_60_ms_from_baseline(qtcf: float, fires: bool) -> None:
+    # rule: MON-13, REV-06 — baseline is the latest QTcF on or before day 1
+    labs = [
+        lab("qtcf_ms", 390, at="2026-02-20T09:00:00-05:00"),
+        lab("qtcf_ms", 400, at="2026-03-01T09:00:00-05:00"),
+        lab("qtcf_ms", qtcf),
+    ]
+    alerts = evaluate(facts_for(labs, treatment=REVUMENIB))
+    assert ("revumenib_qtcf_prolonged" in ids(alerts)) is fires
+    if fires:
+        found = alert(alerts, "revumenib_qtcf_prolonged")
+        assert found.inputs["baseline"]["value"] == 400
+        assert "on or before day 1" in found.inputs["baseline_basis"]
+
+
+def test_mon13_qtcf_not_evaluated_when_not_on_revumenib() -> None:
+    # rule: MON-13
+    assert evaluate(facts_for([lab("qtcf_ms", 520)])) == []
+
+
+def test_rev06_low_potassium_against_the_labs_lower_limit() -> None:
+    # rule: REV-06, MON-13
+    facts = with_lln(
+        facts_for([lab("potassium", 3.4), lab("magnesium", 0.7)], treatment=REVUMENIB),
+        {"potassium": 3.5, "magnesium": 0.7},
+    )
+    alerts = evaluate(facts)
+    assert "revumenib_potassium_low" in ids(alerts)
+    assert "revumenib_magnesium_low" not in ids(alerts)  # at the limit, not below
+
+
+def test_rev06_without_a_lab_lower_limit_the_threshold_is_local() -> None:
+    # rule: REV-06
+    alerts = evaluate(facts_for([lab("potassium", 3.1)], treatment=REVUMENIB))
+    found = alert(alerts, "revumenib_potassium_threshold_local")
+    assert found.severity is Severity.INFO and "threshold is local" in found.message
+
+
+def test_rev04_mon14_strong_cyp3a4_inhibitor_while_on_revumenib() -> None:
+    # rule: REV-04, MON-14, REV-03, AMB-14
+    alerts = evaluate(facts_for(treatment=REVUMENIB, medications=["voriconazole", "aciclovir"]))
+    found = alert(alerts, "revumenib_strong_cyp3a4_inhibitor")
+    assert found.inputs["medications"] == ["voriconazole"]
+    assert found.inputs["suggested_dose"]["value"] == 160.0
+    assert "not a released dose" in found.message
+    assert "revumenib_strong_cyp3a4_inhibitor" not in ids(evaluate(facts_for(treatment=REVUMENIB)))
+
+
+# --------------------------------------------------------------------------- nelarabine
+
+
+NELARABINE = {
+    "regimen": "nelarabine",
+    "cycle": 1,
+    "cycle_start": "2026-03-02",
+    "phase": "induction",
+}
+
+
+@pytest.mark.parametrize(("birth_date", "blocked"), [("2010-03-11", True), ("2010-03-10", False)])
+def test_amb15_nel02_nelarabine_under_16_is_critical(birth_date: str, blocked: bool) -> None:
+    # rule: AMB-15, NEL-02
+    facts = facts_for(
+        patient={"birth_date": birth_date}, disease={"lineage": "T"}, treatment=NELARABINE
+    )
+    alerts = evaluate(facts)
+    assert ("nelarabine_under_16" in ids(alerts)) is blocked
+    if blocked:
+        assert alert(alerts, "nelarabine_under_16").severity is Severity.CRITICAL
+
+
+def test_nel04_cns07_nelarabine_interaction_alert_names_active_cns_disease() -> None:
+    # rule: NEL-04, CNS-07
+    facts = facts_for(disease={"lineage": "T", "cns_status": "involved"}, treatment=NELARABINE)
+    found = alert(evaluate(facts), "nelarabine_neurotoxicity_interaction")
+    assert "active CNS disease is recorded" in found.message
+
+
+@pytest.mark.parametrize(
+    ("anc", "platelets", "fires"), [(1000, 50000, False), (999, 50000, True), (1000, 49999, True)]
+)
+def test_mon18_nelarabine_grade3_cytopenia_thresholds(
+    anc: int, platelets: int, fires: bool
+) -> None:
+    # rule: MON-18, NEL-05
+    facts = facts_for(
+        [lab("anc", anc), lab("platelets", platelets)],
+        disease={"lineage": "T"},
+        treatment=NELARABINE,
+    )
+    assert ("nelarabine_grade3_cytopenia" in ids(evaluate(facts))) is fires
+
+
+# --------------------------------------------------------------------------- before an LP
+
+
+def test_wu23b_mon21_circulating_blasts_before_lp() -> None:
+    # rule: WU-23b, MON-21, WU-23 (every patient has an LP, so no LP booking is needed)
+    alerts = evaluate(facts_for(disease={"peripheral_blasts_per_ul": 300}, treatment=None))
+    found = alert(alerts, "circulating_blasts_before_lp")
+    assert "contaminate the CSF" in found.message
+    assert found.inputs["disease.peripheral_blasts_per_ul"] == 300
+    assert "circulating_blasts_before_lp" not in ids(evaluate(facts_for(treatment=None)))
+
+
+@pytest.mark.parametrize(("platelets", "fires"), [(50000, False), (49999, True)])
+def test_wu23c_mon22_platelets_below_50000_before_lp(platelets: int, fires: bool) -> None:
+    # rule: WU-23c, MON-22
+    alerts = evaluate(facts_for([lab("platelets", platelets)], treatment=None))
+    assert ("low_platelets_before_lp" in ids(alerts)) is fires
+    if fires:
+        found = alert(alerts, "low_platelets_before_lp")
+        assert found.inputs["platelets_below"] == 50000 and "cryoprecipitate" in found.message
+
+
+def test_mon22_uses_the_latest_platelet_count() -> None:
+    # rule: MON-22 — a later count of the same test supersedes the earlier one
+    labs = [lab("platelets", 30000, at=T1), lab("platelets", 80000, at=T2)]
+    assert "low_platelets_before_lp" not in ids(evaluate(facts_for(labs, treatment=None)))
+    labs = [lab("platelets", 80000, at=T1), lab("platelets", 30000, at=T2)]
+    assert "low_platelets_before_lp" in ids(evaluate(facts_for(labs, treatment=None)))
+    # Two counts stamped at the same instant: the worse one is never hidden by the order.
+    tie = [lab("platelets", 30000, at=T2), lab("platelets", 80000, at=T2)]
+    assert "low_platelets_before_lp" in ids(evaluate(facts_for(tie, treatment=None)))
+
+
+# --------------------------------------------------------------------------- tumour lysis
+
+
+@pytest.mark.parametrize(("as_of", "fires"), [("2026-03-08", True), ("2026-03-09", False)])
+def test_mon26_def14_tumour_lysis_watch_day_1_to_7_of_induction(as_of: str, fires: bool) -> None:
+    # rule: MON-26, DEF-14 — cycle start 2026-03-02 (day 7 is the DST day 2026-03-08)
+    facts = facts_for(
+        as_of=as_of,
+        disease={"marrow_blast_pct": 80.0},
+        treatment={"regimen": "blinatumomab"},
+    )
+    assert ("tumour_lysis_watch" in ids(evaluate(facts))) is fires
+
+
+def test_mon26_no_watch_without_high_burden_and_abnormal_potassium_escalates() -> None:
+    # rule: MON-26, DEF-14
+    low_burden = facts_for(as_of="2026-03-03", treatment={"regimen": "blinatumomab"})
+    assert "tumour_lysis_watch" not in ids(evaluate(low_burden))
+    high = facts_for(
+        [lab("potassium", 5.9, uln=5.1, at="2026-03-03T07:00:00-05:00")],
+        as_of="2026-03-03",
+        disease={"peripheral_blasts_per_ul": 20000},
+        treatment={"regimen": "blinatumomab"},
+    )
+    alerts = evaluate(high)
+    assert "tumour_lysis_potassium_abnormal" in ids(alerts)
+    assert alert(alerts, "tumour_lysis_watch").severity is Severity.INFO
+
+
+# --------------------------------------------------------------------------- shape
+
+
+def test_every_alert_has_a_stable_id_rule_ids_inputs_and_known_rules() -> None:
+    # rule: INO-05, MON-13, MON-21, MON-22, MON-26 — the alert contract
+    morning = "2026-03-01T08:00:00-05:00"
+    facts = facts_for(
+        [
+            lab("total_bilirubin", 3.0, at=morning, uln=1.0),
+            lab("alt", 200, at=morning, uln=40),
+            lab("platelets", 20000, at=morning),
+        ],
+        disease={"peripheral_blasts_per_ul": 20000},
+        as_of="2026-03-02",
+    )
+    alerts = evaluate(facts)
+    assert {
+        "inotuzumab_liver_hold",
+        "inotuzumab_cytoreduction_before_first_dose",
+        "circulating_blasts_before_lp",
+        "low_platelets_before_lp",
+        "tumour_lysis_watch",
+    } <= set(ids(alerts))
+    catalogue = shipped_definition().rules
+    for a in alerts:
+        assert re.fullmatch(r"[a-z0-9_]+", a.id)
+        assert a.rule_id == a.rule_ids[0]
+        assert all(r in catalogue for r in a.rule_ids)
+        assert a.inputs and a.message
+    severities = [a.severity for a in alerts]
+    order = [Severity.CRITICAL, Severity.WARNING, Severity.INFO]
+    assert severities == sorted(severities, key=order.index)
+    assert evaluate(facts) == alerts  # deterministic
+
+
+def test_lab_results_keep_their_canonical_units() -> None:
+    # rule: INO-05 — bilirubin in umol/L is converted by the case parser before the rule
+    facts = facts_for(
+        [
+            lab("total_bilirubin", 34.2, uln=20.52, unit="umol/L"),  # 2.0 and 1.2 mg/dL
+            lab("alt", 130, uln=40),
+        ]
+    )
+    result = facts.labs[0]
+    assert isinstance(result, LabResult) and result.unit == "mg/dL"
+    assert "inotuzumab_liver_hold" in ids(evaluate(facts))
