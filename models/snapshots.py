@@ -91,7 +91,7 @@ def load_snapshots(
     patient_ids: Sequence[int],
     as_of: date,
     timezone: str,
-    jurisdiction: Jurisdiction = Jurisdiction.US,
+    jurisdiction: Jurisdiction | None = None,
     centre: CentreFacts | None = None,
 ) -> tuple[list[Snapshot], list[SnapshotProblem]]:
     """Facts of the given patients as of ``as_of``; patients with unusable data come back as problems."""

@@ -169,6 +169,7 @@ class _Lab(_Strict):
     value: float
     unit: str
     uln: float | None = Field(default=None, gt=0)
+    lln: float | None = Field(default=None, ge=0)
     at: datetime
 
     @field_validator("at")
@@ -210,7 +211,7 @@ class _Case(_Strict):
     format: Literal["carepath.case/1"] = FORMAT
     as_of: date
     timezone: str
-    jurisdiction: Jurisdiction = Jurisdiction.US
+    jurisdiction: Jurisdiction | None = None
     patient: _Patient
     disease: _Disease
     history: _History
@@ -268,6 +269,7 @@ def _convert_lab(index: int, lab: _Lab) -> LabResult:
         unit=CANONICAL_UNITS[lab.test],
         at=lab.at,
         uln=None if lab.uln is None else lab.uln * factor,
+        lln=None if lab.lln is None else lab.lln * factor,
     )
 
 

@@ -196,7 +196,8 @@ class CaseFacts:
     patient: PatientFacts
     disease: DiseaseFacts
     history: HistoryFacts
-    jurisdiction: Jurisdiction = Jurisdiction.US
+    # None: the clinic's jurisdiction, the pathway default `jurisdiction` (AMB-11).
+    jurisdiction: Jurisdiction | None = None
     fitness: FitnessFacts = field(default_factory=FitnessFacts)
     goal: Goal | None = None
     centre: CentreFacts = field(default_factory=CentreFacts)

@@ -61,7 +61,7 @@ def apply_transition(
     definition: Definition,
     as_of: date,
     timezone: str,
-    jurisdiction: Jurisdiction = Jurisdiction.US,
+    jurisdiction: Jurisdiction | None = None,
     signed_response: ResponseCategory | None = None,
     at: datetime | None = None,
 ) -> TransitionResult:

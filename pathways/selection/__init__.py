@@ -35,6 +35,8 @@ Decisions made here where RULES.md leaves room (each also in the report):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pathways.decisions import InductionAdvice
 from pathways.definition import Definition
 from pathways.facts import CaseFacts
@@ -57,7 +59,7 @@ from pathways.selection._overlays import (
     option_overlays,
     prolonged_remission,
 )
-from pathways.vocab import BranchId, FitnessCategory, Goal, OptionId
+from pathways.vocab import BranchId, FitnessCategory, Goal, Jurisdiction, OptionId
 
 
 def select_induction(facts: CaseFacts, definition: Definition, policy: Policy) -> InductionAdvice:
@@ -66,6 +68,9 @@ def select_induction(facts: CaseFacts, definition: Definition, policy: Policy) -
     Pure: reads facts, the definition's catalogues and the policy's defaults
     (each recorded in ``policy.used``); returns options, never a choice.
     """
+    if facts.jurisdiction is None:
+        # AMB-11: the clinic's jurisdiction is local policy unless the facts name one.
+        facts = replace(facts, jurisdiction=Jurisdiction(policy("jurisdiction")))
     catalogue = definition.section("selection") or {}
     draft = Draft()
     draft.cite("IND-00")

@@ -257,6 +257,23 @@ def test_ind06f_eu_inotuzumab_warning_is_configurable() -> None:
     assert option(advice, "inotuzumab_ozogamicin").warnings == ()
 
 
+def test_amb11_unstated_jurisdiction_is_the_clinic_default_policy() -> None:
+    # rule: AMB-11 — a case without "jurisdiction" follows the pathway default, which
+    # an institution overrides (jurisdiction: EU) without touching code.
+    data = copy.deepcopy(BASE)
+    del data["jurisdiction"]
+    _merge(data, {"disease": {"ph_positive": True}})
+    facts = parse_case(data)
+    assert facts.jurisdiction is None
+    definition = shipped_definition()
+    policy = Policy(definition)
+    us = select_induction(facts, definition, policy)
+    assert option(us, "blinatumomab").warnings == ()
+    assert "jurisdiction" in policy.used
+    eu = advise(facts, {"jurisdiction": "EU"})
+    assert any("Ph-negative" in w for w in option(eu, "blinatumomab").warnings)
+
+
 def test_amb11_eu_tisagenlecleucel_scope_warning() -> None:
     # rule: AMB-11, IND-06d
     facts = facts_for(
