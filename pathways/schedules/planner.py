@@ -1,0 +1,584 @@
+"""Expand the compiled templates of a definition into one patient's planned tasks.
+
+The templates are compiled once per definition object (``compiled_schedules``)
+and reused for every patient. Planning one patient then works on date
+ordinals, evaluates each named predicate once, skips occurrences outside the
+horizon before building anything, and builds each ``PlannedTask`` exactly
+once. Instants come from ``pathways.clock`` through a small cache, so local
+midnight of a date is computed once per zone.
+
+Keys have the shape ``{rule_id}:{scope}:{occurrence}:{slot}``: the scope is
+the course (``Course.key``) or the dated anchor (``resp20261201``,
+``fit20261103``, ``dx20261102``, ``wu20261102``), the occurrence is the cycle
+and day (``c1:d8``), a maintenance day (``m:d85``), a month (``mo3``) or the
+workup (``w``). Nothing in a key depends on ``as_of``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from pathways.clock import start_of_day
+from pathways.decisions import DoseSuggestion, PlannedTask
+from pathways.definition import Definition
+from pathways.errors import DefinitionError
+from pathways.facts import Course
+from pathways.schedules.context import (
+    INDUCTION_COURSE_PHASES,
+    PlanContext,
+    first_treatment_day,
+    prephase_start,
+)
+from pathways.schedules.doses import dose_for
+from pathways.schedules.predicates import PREDICATES, SUPPRESSION_ONLY
+from pathways.schedules.templates import COURSE_ANCHORS, Compiler, Regimen, Template
+from pathways.vocab import CoursePhase
+
+# CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
+LOOKBACK_DAYS = 14
+LOOKAHEAD_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSchedules:
+    regimens: Mapping[str, Regimen]  # by option id
+    followup: tuple[Template, ...]
+    workup: tuple[Template, ...]
+    values: Mapping[str, Any]
+
+
+_CACHE: dict[int, tuple[weakref.ref[Definition], CompiledSchedules]] = {}
+
+
+def compiled_schedules(definition: Definition) -> CompiledSchedules:
+    """The definition's templates, compiled once per definition object."""
+    key = id(definition)
+    entry = _CACHE.get(key)
+    if entry is not None and entry[0]() is definition:
+        return entry[1]
+    compiled = _compile(definition)
+    _CACHE[key] = (weakref.ref(definition, lambda _ref: _CACHE.pop(key, None)), compiled)
+    return compiled
+
+
+def _compile(definition: Definition) -> CompiledSchedules:
+    values = {name: setting.value for name, setting in definition.defaults.items()}
+    compiler = Compiler(
+        rule_ids=frozenset(definition.rules),
+        values=values,
+        citations={rule_id: info.citation for rule_id, info in definition.rules.items()},
+    )
+    regimens = compiler.regimens(definition.section("regimens") or {})
+    followup = compiler.named_templates(definition.section("followup") or {}, "followup")
+    workup = compiler.named_templates(definition.section("workup") or {}, "workup")
+    course_pairs = {(t.rule, t.slot) for r in regimens.values() for t in r.tasks}
+    for template in followup:
+        if template.anchor in COURSE_ANCHORS and (template.rule, template.slot) in course_pairs:
+            compiler.problems.append(
+                f"followup.{template.slot}: rule and slot repeat a regimen task (keys would collide)"
+            )
+    if compiler.problems:
+        raise DefinitionError(definition.name, compiler.problems)
+    by_option = {option: r for r in regimens.values() for option in r.applies_to}
+    return CompiledSchedules(by_option, followup, workup, values)
+
+
+# -- building tasks -------------------------------------------------------------
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(PlannedTask))
+_SETTERS = tuple(getattr(PlannedTask, name).__set__ for name in _FIELDS)
+_new = object.__new__
+
+
+def _task(*values: Any) -> PlannedTask:
+    """``PlannedTask(*values)`` without the frozen-dataclass ``__init__`` overhead.
+
+    Equivalent to the constructor (tests/pathways/test_planner.py checks it);
+    it matters when a flow plans 100,000 patients.
+    """
+    task = _new(PlannedTask)
+    for setter, value in zip(_SETTERS, values, strict=True):
+        setter(task, value)
+    return task
+
+
+@lru_cache(maxsize=8192)
+def _midnight(ordinal: int, tz: str) -> Any:
+    return start_of_day(date.fromordinal(ordinal), tz)
+
+
+@lru_cache(maxsize=8192)
+def _iso(ordinal: int) -> str:
+    return date.fromordinal(ordinal).isoformat()
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` calendar months later (clamped to the month's last day)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = 31 if month == 12 else (date(year, month + 1, 1) - date(year, month, 1)).days
+    return date(year, month, min(day.day, last))
+
+
+class _Anchor:
+    """One resolved anchor: day 0 as an ordinal, the key scope and the occurrence prefix."""
+
+    __slots__ = ("course", "day0", "prefix", "regimen", "scope", "start")
+
+    def __init__(
+        self,
+        start: date,
+        base: int,
+        scope: str,
+        prefix: str,
+        regimen: Regimen | None = None,
+        course: Course | None = None,
+    ) -> None:
+        self.start = start
+        self.day0 = start.toordinal() - base
+        self.scope = scope
+        self.prefix = prefix
+        self.regimen = regimen
+        self.course = course
+
+
+class Planner:
+    """Plans one patient (one ``PlanContext``)."""
+
+    __slots__ = ("compiled", "ctx", "h0", "h1", "last_dose", "tasks", "workup_window")
+
+    def __init__(self, ctx: PlanContext, compiled: CompiledSchedules) -> None:
+        self.ctx = ctx
+        self.compiled = compiled
+        self.tasks: list[PlannedTask] = []
+        self.h0 = ctx.horizon_start.toordinal()
+        self.h1 = ctx.horizon_end.toordinal()
+        self.workup_window: tuple[int, int, str, tuple[str, ...]] | None = None
+        course = ctx.course
+        self.last_dose = (
+            course.last_dose_date.toordinal()
+            if course is not None and course.last_dose_date is not None
+            else None
+        )
+
+    # -- conditions -------------------------------------------------------------
+
+    def pred(self, name: str) -> bool | None:
+        cache = self.ctx.predicate_cache
+        if name in cache:
+            return cache[name]
+        result = PREDICATES[name].test(self.ctx)
+        cache[name] = result
+        return result
+
+    def applies(self, t: Template) -> tuple[str, ...] | None:
+        """None when the template does not apply; else the unknown conditions it depends on."""
+        ctx = self.ctx
+        if t.patient_phases is not None and ctx.phase not in t.patient_phases:
+            return None
+        course = ctx.course
+        if t.phases is not None and (course is None or course.phase not in t.phases):
+            return None
+        if t.regimens is not None and (course is None or course.regimen not in t.regimens):
+            return None
+        unknown: tuple[str, ...] = ()
+        for name in t.when:
+            answer = self.pred(name)
+            if answer is False:
+                return None
+            if answer is None:
+                unknown = (*unknown, PREDICATES[name].requires)
+        return unknown
+
+    # -- anchors ----------------------------------------------------------------
+
+    def course_anchor(self, name: str, course: Course, regimen: Regimen | None) -> _Anchor | None:
+        scope = course.key
+        cycle_prefix = f"c{course.cycle}:"
+        if name == "cycle_day":
+            return _Anchor(course.cycle_start, 1, scope, cycle_prefix, regimen, course)
+        if name == "infusion_day":
+            return _Anchor(course.cycle_start, 0, scope, cycle_prefix, regimen, course)
+        if name == "prephase_day":
+            p1 = prephase_start(course)
+            if p1 is None or course.cycle != 1:
+                return None
+            return _Anchor(p1, 1, scope, "p:", regimen, course)
+        if name == "induction_day":
+            if course.cycle != 1 or course.phase not in INDUCTION_COURSE_PHASES:
+                return None
+            return _Anchor(first_treatment_day(course), 1, scope, "i:", regimen, course)
+        if name == "maintenance_day":
+            if regimen is None or regimen.maintenance_interval_days is None:
+                return None
+            if course.phase is not CoursePhase.MAINTENANCE:
+                return None
+            first = date.fromordinal(
+                course.cycle_start.toordinal()
+                - (course.cycle - 1) * regimen.maintenance_interval_days
+            )
+            return _Anchor(first, 1, scope, "m:", regimen, course)
+        return None
+
+    def date_anchor(self, name: str) -> _Anchor | None:
+        facts = self.ctx.facts
+        if name == "response":
+            signed = facts.signed_response
+            if signed is None:
+                return None
+            return _Anchor(signed.signed_on, 0, f"resp{signed.signed_on:%Y%m%d}", "")
+        if name == "fitness":
+            assessed = facts.fitness.assessed_on
+            if assessed is None:
+                return None
+            return _Anchor(assessed, 0, f"fit{assessed:%Y%m%d}", "")
+        if name == "dx":
+            dx = facts.history.dx_date
+            if dx is None:
+                return None
+            return _Anchor(dx, 0, f"dx{dx:%Y%m%d}", "")
+        if name == "last_dose":
+            course = facts.treatment
+            if course is None or course.last_dose_date is None:
+                return None
+            regimen = self.compiled.regimens.get(course.regimen)
+            return _Anchor(course.last_dose_date, 0, course.key, "ld:", regimen, course)
+        course = self.ctx.course
+        if course is None:
+            return None
+        return self.course_anchor(name, course, self.compiled.regimens.get(course.regimen))
+
+    # -- occurrences --------------------------------------------------------------
+
+    def occurrences(
+        self, t: Template, anchor: _Anchor
+    ) -> Iterator[tuple[int | None, int | None, int]]:
+        """(day, month, occurrence ordinal) of the template on this anchor, near the horizon."""
+        timing = t.timing
+        day0 = anchor.day0
+        mode = timing.mode
+        if mode == "points":
+            for d in timing.days:
+                yield d, None, day0 + d
+        elif mode == "span":
+            yield timing.span[0], None, day0 + timing.span[0]
+        elif mode == "repeat":
+            every, first = timing.every, timing.first
+            low = self.h0 - t.after_days - (day0 + first)
+            k = max(0, math.ceil(low / every))
+            high = self.h1 + t.before_days
+            limit = None
+            if timing.through_months is not None:
+                limit = add_months(anchor.start, timing.through_months).toordinal()
+            while True:
+                d = first + k * every
+                occ = day0 + d
+                if occ > high or (limit is not None and occ >= limit):
+                    return
+                yield d, None, occ
+                k += 1
+        elif mode == "months":
+            every, after, through = timing.every, timing.month_after, timing.month_through
+            start = anchor.start
+            behind = (self.ctx.horizon_start.year - start.year) * 12 + (
+                self.ctx.horizon_start.month - start.month
+            )
+            k = max(1, (behind - 2 - after) // every)
+            high = self.h1 + t.before_days
+            while True:
+                m = after + k * every
+                if through is not None and m > through:
+                    return
+                occ = add_months(start, m).toordinal()
+                if occ > high:
+                    return
+                yield None, m, occ
+                k += 1
+
+    # -- emitting -------------------------------------------------------------------
+
+    def emit_on(self, t: Template, anchor: _Anchor) -> None:
+        unknown = self.applies(t)
+        if unknown is None:
+            return
+        regimen = anchor.regimen
+        course = self.ctx.course
+        cycle_end = None
+        if t.clip_to_cycle and regimen is not None and course is not None:
+            length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+            if length is not None:
+                cycle_end = anchor.day0 + length
+        span_last = t.timing.span[1] if t.timing.mode == "span" else None
+        h0, h1, last_dose = self.h0, self.h1, self.last_dose
+        for day, month, occ in self.occurrences(t, anchor):
+            ws = occ - t.before_days
+            we = (anchor.day0 + span_last if span_last is not None else occ) + t.after_days
+            if cycle_end is not None and we > cycle_end:
+                we = max(ws, cycle_end)
+            if we < h0 or ws > h1:
+                continue
+            if t.while_on_treatment and last_dose is not None and ws > last_dose:
+                continue
+            label = f"{anchor.prefix}d{day}" if month is None else f"{anchor.prefix}mo{month}"
+            self.build(t, anchor, unknown, label, ws, we, occ, day, month)
+
+    def emit_window(
+        self,
+        t: Template,
+        anchor: _Anchor,
+        label: str,
+        ws: int,
+        we: int,
+        extra_defaults: tuple[str, ...] = (),
+    ) -> None:
+        unknown = self.applies(t)
+        if unknown is None or we < self.h0 or ws > self.h1:
+            return
+        self.build(t, anchor, unknown, label, ws, we, ws, None, None, extra_defaults)
+
+    def build(
+        self,
+        t: Template,
+        anchor: _Anchor,
+        unknown: tuple[str, ...],
+        label: str,
+        ws: int,
+        we: int,
+        occ: int,
+        day: int | None,
+        month: int | None,
+        extra_defaults: tuple[str, ...] = (),
+    ) -> None:
+        ctx = self.ctx
+        tz = ctx.tz
+        course = anchor.course
+        due = occ if t.due == "day" else (ws if t.due == "start" else we)
+        detail: dict[str, Any] = {
+            "anchor": t.anchor,
+            "anchor_date": anchor.start.isoformat(),
+            "rule_ids": t.rule_ids,
+        }
+        defaults = t.defaults_used
+        dynamic: tuple[str, ...] = extra_defaults
+        if t.hours_before is not None:
+            detail["max_hours_before"] = t.hours_before
+        if unknown:
+            detail["applies_if"] = unknown
+        if t.note is not None:
+            detail["note"] = t.note
+        if t.shown:
+            detail["policy"] = dict(t.shown)
+        if t.requirement is not None:
+            requirement = t.requirement
+            if t.required_when and all(self.pred(n) is True for n in t.required_when):
+                requirement = "required"
+            detail["requirement"] = requirement
+        dose: DoseSuggestion | None = None
+        dose_label = ""
+        if t.dose is not None:
+            result = dose_for(ctx, t.dose, day or 0)
+            dose, dose_label = result.suggestion, result.label
+            if result.detail:
+                detail.update(result.detail)
+            dynamic = (*dynamic, *result.defaults)
+        regimen = anchor.regimen
+        if t.title_fields:
+            fields: dict[str, Any] = {"day": day, "month": month, "dose": dose_label}
+            fields["last_day"] = we - anchor.day0 if t.timing.mode == "span" else day
+            if "n" in t.title_fields:
+                fields["n"] = _occurrence_number(t, day, month)
+            if course is not None:
+                fields["cycle"] = course.cycle
+                fields["product"] = course.regimen.replace("_", " ")
+            if regimen is not None:
+                fields["regimen"] = regimen.title
+                if course is not None and t.title_fields & {"next_cycle_day", "next_cycle_date"}:
+                    length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+                    if length is not None:
+                        fields["next_cycle_day"] = length + 1
+                        fields["next_cycle_date"] = _iso(course.cycle_start.toordinal() + length)
+                        detail["next_cycle_day_1"] = fields["next_cycle_date"]
+                        dynamic = (
+                            *dynamic,
+                            *regimen.cycle_length_defaults(course.cycle, course.cycle_length_days),
+                        )
+            if t.hours_before is not None:
+                fields["hours"] = t.hours_before
+            title = t.title.format_map(fields)
+        else:
+            title = t.title
+        if t.clip_to_cycle and regimen is not None and course is not None:
+            dynamic = (
+                *dynamic,
+                *regimen.cycle_length_defaults(course.cycle, course.cycle_length_days),
+            )
+        if dynamic:
+            defaults = tuple(sorted({*defaults, *dynamic}))
+        ctx.used.update(defaults)
+        blocks = None
+        if t.blocks is not None and regimen is not None:
+            blocks = self.blocked_key(t, regimen, anchor, label)
+        key = f"{t.rule}:{anchor.scope}:{label}:{t.slot}"
+        self.tasks.append(
+            _task(
+                key,
+                t.kind,
+                t.rule,
+                title,
+                t.role,
+                date.fromordinal(ws),
+                date.fromordinal(due),
+                date.fromordinal(we),
+                _midnight(ws, tz),
+                _midnight(due + 1, tz),
+                _midnight(we + 1, tz),
+                t.section,
+                course.regimen if course is not None else None,
+                course.cycle if course is not None else None,
+                day,
+                t.panel,
+                dose,
+                t.safety,
+                blocks,
+                t.result_fields,
+                defaults,
+                detail,
+            )
+        )
+
+    def blocked_key(self, t: Template, regimen: Regimen, anchor: _Anchor, label: str) -> str | None:
+        for target in regimen.tasks:
+            if target.slot == t.blocks and target is not t and self.applies(target) is not None:
+                return f"{target.rule}:{anchor.scope}:{label}:{target.slot}"
+        return None
+
+    # -- sections ---------------------------------------------------------------------
+
+    def plan_course(self, course: Course, regimen: Regimen) -> None:
+        anchors: dict[str, _Anchor | None] = {}
+        for t in regimen.tasks:
+            if t.anchor == "last_dose":
+                continue
+            if t.anchor not in anchors:
+                anchors[t.anchor] = self.course_anchor(t.anchor, course, regimen)
+            anchor = anchors[t.anchor]
+            if anchor is not None:
+                self.emit_on(t, anchor)
+
+    def plan_last_dose(self) -> None:
+        anchor = self.date_anchor("last_dose")
+        if anchor is None or anchor.regimen is None:
+            return
+        for t in anchor.regimen.tasks:
+            if t.anchor == "last_dose":
+                self.emit_on(t, anchor)
+
+    def response_window(self) -> tuple[int, int, int, tuple[str, ...]] | None:
+        """(first day, last day, day number, defaults) of the course's response assessment."""
+        course = self.ctx.course
+        if course is None:
+            return None
+        regimen = self.compiled.regimens.get(course.regimen)
+        if regimen is None:
+            return None
+        for t in regimen.tasks:
+            if not t.response_window:
+                continue
+            if t.phases is not None and course.phase not in t.phases:
+                continue
+            if any(self.pred(n) is False for n in t.when if n not in SUPPRESSION_ONLY):
+                continue
+            anchor = self.course_anchor(t.anchor, course, regimen)
+            if anchor is None:
+                continue
+            timing = t.timing
+            first_day = timing.span[0] if timing.mode == "span" else timing.days[0]
+            last_day = timing.span[1] if timing.mode == "span" else first_day
+            ws = anchor.day0 + first_day - t.before_days
+            we = anchor.day0 + last_day + t.after_days
+            if t.clip_to_cycle:
+                length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+                if length is not None:
+                    we = max(ws, min(we, anchor.day0 + length))
+            return ws, we, first_day, t.defaults_used
+        return None
+
+    def plan_followup(self) -> None:
+        window: tuple[int, int, int, tuple[str, ...]] | None = None
+        window_known = False
+        for t in self.compiled.followup:
+            if t.anchor == "response_window":
+                if not window_known:
+                    window, window_known = self.response_window(), True
+                course = self.ctx.course
+                if window is None or course is None:
+                    continue
+                ws, we, day, used = window
+                anchor = _Anchor(
+                    date.fromordinal(ws),
+                    0,
+                    course.key,
+                    "",
+                    self.compiled.regimens.get(course.regimen),
+                    course,
+                )
+                self.emit_window(t, anchor, f"c{course.cycle}:d{day}", ws, we, used)
+                continue
+            resolved = self.date_anchor(t.anchor)
+            if resolved is None and t.fallback is not None:
+                if t.fallback == "workup":
+                    if self.workup_window is not None:
+                        self.emit_window(t, *self.workup_args())
+                    continue
+                resolved = self.date_anchor(t.fallback)
+            if resolved is not None:
+                self.emit_on(t, resolved)
+
+    def plan_workup(self) -> None:
+        if self.workup_window is None:
+            return
+        for t in self.compiled.workup:
+            if t.anchor == "workup":
+                self.emit_window(t, *self.workup_args())
+                continue
+            anchor = self.date_anchor(t.anchor)
+            if anchor is not None:
+                if t.anchor == "induction_day":
+                    # Workup items stay in the workup's key scope, not the course's.
+                    anchor.scope = self.workup_args()[0].scope
+                    anchor.regimen = anchor.course = None
+                self.emit_on(t, anchor)
+            elif t.fallback == "workup":
+                self.emit_window(t, *self.workup_args())
+            elif t.fallback is not None:
+                fallback = self.date_anchor(t.fallback)
+                if fallback is not None:
+                    self.emit_on(t, fallback)
+
+    def workup_args(self) -> tuple[_Anchor, str, int, int, tuple[str, ...]]:
+        ws, we, scope, used = self.workup_window or (0, 0, "", ())
+        return _Anchor(date.fromordinal(ws), 0, scope, ""), "w", ws, we, used
+
+
+def _occurrence_number(t: Template, day: int | None, month: int | None) -> int | None:
+    timing = t.timing
+    if timing.mode == "points" and day is not None:
+        return timing.days.index(day) + 1
+    if timing.mode == "repeat" and day is not None:
+        return (day - timing.first) // timing.every + 1
+    if timing.mode == "months" and month is not None:
+        return (month - timing.month_after) // timing.every
+    return None
+
+
+def order(task: PlannedTask) -> tuple[Any, str]:
+    """Deterministic plan order: due instant, then key."""
+    return task.due, task.key
