@@ -51,7 +51,7 @@ def plan_tasks(facts: CaseFacts, definition: Definition, policy: Policy) -> list
     planner.workup_window = workup_window(ctx)
     planner.plan_followup()
     planner.plan_workup()
-    for name in sorted(ctx.used):
+    for name in ctx.used:
         policy(name)
     tasks = planner.tasks
     tasks.sort(key=order)

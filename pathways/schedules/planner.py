@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from pathways.clock import start_of_day
@@ -39,7 +40,7 @@ from pathways.schedules.context import (
 from pathways.schedules.doses import dose_for
 from pathways.schedules.predicates import PREDICATES, SUPPRESSION_ONLY
 from pathways.schedules.templates import COURSE_ANCHORS, Compiler, Regimen, Template
-from pathways.vocab import CoursePhase
+from pathways.vocab import CoursePhase, OptionId
 
 # CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
 LOOKBACK_DAYS = 14
@@ -52,6 +53,15 @@ class CompiledSchedules:
     followup: tuple[Template, ...]
     workup: tuple[Template, ...]
     values: Mapping[str, Any]
+    # The follow-up templates that can apply: key None without a course, else
+    # (option id, course phase); option id "" for a regimen without a schedule.
+    followup_for: Mapping[Any, tuple[Template, ...]]
+
+    def followup_templates(self, course: Course | None) -> tuple[Template, ...]:
+        if course is None:
+            return self.followup_for[None]
+        found = self.followup_for.get((course.regimen, course.phase))
+        return found if found is not None else self.followup_for[("", course.phase)]
 
 
 _CACHE: dict[int, tuple[weakref.ref[Definition], CompiledSchedules]] = {}
@@ -87,31 +97,105 @@ def _compile(definition: Definition) -> CompiledSchedules:
     if compiler.problems:
         raise DefinitionError(definition.name, compiler.problems)
     by_option = {option: r for r in regimens.values() for option in r.applies_to}
-    return CompiledSchedules(by_option, followup, workup, values)
+    needs_course = COURSE_ANCHORS | {"response_window"}
+    followup_for: dict[Any, tuple[Template, ...]] = {
+        None: tuple(
+            t
+            for t in followup
+            if t.regimens is None and t.phases is None and t.anchor not in needs_course
+        )
+    }
+    for phase in CoursePhase:
+        open_to = [t for t in followup if t.phases is None or phase in t.phases]
+        followup_for[("", phase)] = tuple(t for t in open_to if t.regimens is None)
+        for option in OptionId:
+            followup_for[(option.value, phase)] = tuple(
+                t for t in open_to if t.regimens is None or option.value in t.regimens
+            )
+    return CompiledSchedules(by_option, followup, workup, values, followup_for)
 
 
 # -- building tasks -------------------------------------------------------------
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(PlannedTask))
-_SETTERS = tuple(getattr(PlannedTask, name).__set__ for name in _FIELDS)
+_FIELDS = (
+    "key", "kind", "rule_id", "title", "role", "window_start", "due_date", "window_end",
+    "not_before", "due", "expires", "section", "regimen", "cycle", "day", "panel", "dose",
+    "safety", "blocks", "result_fields", "defaults_used", "detail",
+)  # fmt: skip
+if tuple(f.name for f in dataclasses.fields(PlannedTask)) != _FIELDS:  # pragma: no cover
+    raise ImportError("PlannedTask changed: update pathways.schedules.planner._task")
+(
+    _s_key, _s_kind, _s_rule_id, _s_title, _s_role, _s_window_start, _s_due_date,
+    _s_window_end, _s_not_before, _s_due, _s_expires, _s_section, _s_regimen, _s_cycle,
+    _s_day, _s_panel, _s_dose, _s_safety, _s_blocks, _s_result_fields, _s_defaults_used,
+    _s_detail,
+) = (getattr(PlannedTask, name).__set__ for name in _FIELDS)  # fmt: skip
 _new = object.__new__
 
 
-def _task(*values: Any) -> PlannedTask:
-    """``PlannedTask(*values)`` without the frozen-dataclass ``__init__`` overhead.
+def _task(
+    key: str,
+    kind: Any,
+    rule_id: str,
+    title: str,
+    role: Any,
+    window_start: date,
+    due_date: date,
+    window_end: date,
+    not_before: Any,
+    due: Any,
+    expires: Any,
+    section: str,
+    regimen: str | None,
+    cycle: int | None,
+    day: int | None,
+    panel: str | None,
+    dose: DoseSuggestion | None,
+    safety: bool,
+    blocks: str | None,
+    result_fields: tuple[str, ...],
+    defaults_used: tuple[str, ...],
+    detail: dict[str, Any],
+) -> PlannedTask:
+    """``PlannedTask(...)`` without the frozen-dataclass ``__init__`` overhead.
 
-    Equivalent to the constructor (tests/pathways/test_planner.py checks it);
-    it matters when a flow plans 100,000 patients.
+    The same object as the constructor makes (tests/pathways/test_planner.py
+    checks it); it halves the cost of a task when a flow plans 100,000 patients.
     """
     task = _new(PlannedTask)
-    for setter, value in zip(_SETTERS, values, strict=True):
-        setter(task, value)
+    _s_key(task, key)
+    _s_kind(task, kind)
+    _s_rule_id(task, rule_id)
+    _s_title(task, title)
+    _s_role(task, role)
+    _s_window_start(task, window_start)
+    _s_due_date(task, due_date)
+    _s_window_end(task, window_end)
+    _s_not_before(task, not_before)
+    _s_due(task, due)
+    _s_expires(task, expires)
+    _s_section(task, section)
+    _s_regimen(task, regimen)
+    _s_cycle(task, cycle)
+    _s_day(task, day)
+    _s_panel(task, panel)
+    _s_dose(task, dose)
+    _s_safety(task, safety)
+    _s_blocks(task, blocks)
+    _s_result_fields(task, result_fields)
+    _s_defaults_used(task, defaults_used)
+    _s_detail(task, detail)
     return task
 
 
 @lru_cache(maxsize=8192)
 def _midnight(ordinal: int, tz: str) -> Any:
     return start_of_day(date.fromordinal(ordinal), tz)
+
+
+_date = lru_cache(maxsize=16384)(date.fromordinal)
+_NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
+_UNSET: Any = object()
 
 
 @lru_cache(maxsize=8192)
@@ -131,7 +215,7 @@ def add_months(day: date, months: int) -> date:
 class _Anchor:
     """One resolved anchor: day 0 as an ordinal, the key scope and the occurrence prefix."""
 
-    __slots__ = ("course", "day0", "prefix", "regimen", "scope", "start")
+    __slots__ = ("course", "day0", "iso", "prefix", "regimen", "scope", "start")
 
     def __init__(
         self,
@@ -143,6 +227,7 @@ class _Anchor:
         course: Course | None = None,
     ) -> None:
         self.start = start
+        self.iso = start.isoformat()
         self.day0 = start.toordinal() - base
         self.scope = scope
         self.prefix = prefix
@@ -150,10 +235,32 @@ class _Anchor:
         self.course = course
 
 
+class _Prepared:
+    """One template on one anchor: what its occurrences share."""
+
+    __slots__ = ("anchor", "blocks", "defaults", "detail", "template", "title")
+
+    def __init__(
+        self,
+        template: Template,
+        anchor: _Anchor,
+        detail: dict[str, Any],
+        title: str,
+        defaults: tuple[str, ...],
+        blocks: Template | None,
+    ) -> None:
+        self.template = template
+        self.anchor = anchor
+        self.detail = detail
+        self.title = title
+        self.defaults = defaults
+        self.blocks = blocks
+
+
 class Planner:
     """Plans one patient (one ``PlanContext``)."""
 
-    __slots__ = ("compiled", "ctx", "h0", "h1", "last_dose", "tasks", "workup_window")
+    __slots__ = ("anchors", "compiled", "ctx", "h0", "h1", "last_dose", "tasks", "workup_window")
 
     def __init__(self, ctx: PlanContext, compiled: CompiledSchedules) -> None:
         self.ctx = ctx
@@ -162,6 +269,7 @@ class Planner:
         self.h0 = ctx.horizon_start.toordinal()
         self.h1 = ctx.horizon_end.toordinal()
         self.workup_window: tuple[int, int, str, tuple[str, ...]] | None = None
+        self.anchors: dict[str, _Anchor | None] = {}
         course = ctx.course
         self.last_dose = (
             course.last_dose_date.toordinal()
@@ -181,6 +289,8 @@ class Planner:
 
     def applies(self, t: Template) -> tuple[str, ...] | None:
         """None when the template does not apply; else the unknown conditions it depends on."""
+        if t.unconditional:
+            return ()
         ctx = self.ctx
         if t.patient_phases is not None and ctx.phase not in t.patient_phases:
             return None
@@ -190,8 +300,11 @@ class Planner:
         if t.regimens is not None and (course is None or course.regimen not in t.regimens):
             return None
         unknown: tuple[str, ...] = ()
+        cache = ctx.predicate_cache
         for name in t.when:
-            answer = self.pred(name)
+            answer = cache.get(name, _UNSET)
+            if answer is _UNSET:
+                answer = cache[name] = PREDICATES[name].test(ctx)
             if answer is False:
                 return None
             if answer is None:
@@ -305,30 +418,55 @@ class Planner:
 
     # -- emitting -------------------------------------------------------------------
 
-    def emit_on(self, t: Template, anchor: _Anchor) -> None:
-        unknown = self.applies(t)
+    def emit_on(self, t: Template, anchor: _Anchor, unknown: tuple[str, ...] | None = None) -> None:
         if unknown is None:
-            return
-        regimen = anchor.regimen
-        course = self.ctx.course
+            unknown = self.applies(t)
+            if unknown is None:
+                return
+        prep: _Prepared | None = None
         cycle_end = None
-        if t.clip_to_cycle and regimen is not None and course is not None:
-            length = regimen.cycle_length(course.cycle, course.cycle_length_days)
-            if length is not None:
-                cycle_end = anchor.day0 + length
-        span_last = t.timing.span[1] if t.timing.mode == "span" else None
-        h0, h1, last_dose = self.h0, self.h1, self.last_dose
-        for day, month, occ in self.occurrences(t, anchor):
-            ws = occ - t.before_days
-            we = (anchor.day0 + span_last if span_last is not None else occ) + t.after_days
+        if t.clip_to_cycle:
+            course, regimen = anchor.course, anchor.regimen
+            if regimen is not None and course is not None:
+                length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+                if length is not None:
+                    cycle_end = anchor.day0 + length
+        timing = t.timing
+        before, after = t.before_days, t.after_days
+        h0, h1 = self.h0, self.h1
+        last_dose = self.last_dose if t.while_on_treatment else None
+        prefix = anchor.prefix
+        day0 = anchor.day0
+        if timing.mode == "span":
+            first, last = timing.span
+            ws, we = day0 + first - before, day0 + last + after
             if cycle_end is not None and we > cycle_end:
                 we = max(ws, cycle_end)
-            if we < h0 or ws > h1:
+            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
+                return
+            self.build(
+                self.prepare(t, anchor, unknown, ()), f"{prefix}d{first}", ws, we, ws, first, None
+            )
+            return
+        occurrences: Any = timing.days if timing.mode == "points" else self.occurrences(t, anchor)
+        points = timing.mode == "points"
+        for item in occurrences:
+            if points:
+                day: int | None = item
+                month = None
+                occ = day0 + item
+            else:
+                day, month, occ = item
+            ws = occ - before
+            we = occ + after
+            if cycle_end is not None and we > cycle_end:
+                we = max(ws, cycle_end)
+            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
                 continue
-            if t.while_on_treatment and last_dose is not None and ws > last_dose:
-                continue
-            label = f"{anchor.prefix}d{day}" if month is None else f"{anchor.prefix}mo{month}"
-            self.build(t, anchor, unknown, label, ws, we, occ, day, month)
+            if prep is None:
+                prep = self.prepare(t, anchor, unknown, ())
+            label = f"{prefix}d{day}" if month is None else f"{prefix}mo{month}"
+            self.build(prep, label, ws, we, occ, day, month)
 
     def emit_window(
         self,
@@ -338,108 +476,122 @@ class Planner:
         ws: int,
         we: int,
         extra_defaults: tuple[str, ...] = (),
+        unknown: tuple[str, ...] | None = None,
     ) -> None:
-        unknown = self.applies(t)
+        if unknown is None:
+            unknown = self.applies(t)
         if unknown is None or we < self.h0 or ws > self.h1:
             return
-        self.build(t, anchor, unknown, label, ws, we, ws, None, None, extra_defaults)
+        self.build(self.prepare(t, anchor, unknown, extra_defaults), label, ws, we, ws, None, None)
+
+    def prepare(
+        self, t: Template, anchor: _Anchor, unknown: tuple[str, ...], extra: tuple[str, ...]
+    ) -> _Prepared:
+        """What every occurrence of ``t`` on ``anchor`` shares, computed once."""
+        detail = dict(t.static_detail)
+        detail["anchor_date"] = anchor.iso
+        if unknown:
+            detail["applies_if"] = unknown
+        if t.requirement is not None:
+            requirement = t.requirement
+            if t.required_when and all(self.pred(n) is True for n in t.required_when):
+                requirement = "required"
+            detail["requirement"] = requirement
+        title = t.title
+        course, regimen = anchor.course, anchor.regimen
+        for name in t.plan_fields:
+            title = title.replace(f"{{{name}}}", str(_plan_field(name, t, anchor)))
+        if course is not None and regimen is not None:
+            if t.title_fields & _NEXT_CYCLE_FIELDS:
+                length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+                if length is not None:
+                    next_date = _iso(course.cycle_start.toordinal() + length)
+                    title = title.replace("{next_cycle_day}", str(length + 1))
+                    title = title.replace("{next_cycle_date}", next_date)
+                    detail["next_cycle_day_1"] = next_date
+                    extra = (
+                        *extra,
+                        *regimen.cycle_length_defaults(course.cycle, course.cycle_length_days),
+                    )
+            if t.clip_to_cycle:
+                extra = (
+                    *extra,
+                    *regimen.cycle_length_defaults(course.cycle, course.cycle_length_days),
+                )
+        defaults = t.defaults_used
+        if extra:
+            defaults = tuple(sorted({*defaults, *extra}))
+        self.ctx.used.update(defaults)
+        blocks = None
+        if t.blocks is not None and regimen is not None:
+            blocks = self.blocked_target(t, regimen)
+        return _Prepared(t, anchor, detail, title, defaults, blocks)
 
     def build(
         self,
-        t: Template,
-        anchor: _Anchor,
-        unknown: tuple[str, ...],
+        prep: _Prepared,
         label: str,
         ws: int,
         we: int,
         occ: int,
         day: int | None,
         month: int | None,
-        extra_defaults: tuple[str, ...] = (),
     ) -> None:
-        ctx = self.ctx
-        tz = ctx.tz
-        course = anchor.course
+        t, anchor = prep.template, prep.anchor
+        tz = self.ctx.tz
         due = occ if t.due == "day" else (ws if t.due == "start" else we)
-        detail: dict[str, Any] = {
-            "anchor": t.anchor,
-            "anchor_date": anchor.start.isoformat(),
-            "rule_ids": t.rule_ids,
-        }
-        defaults = t.defaults_used
-        dynamic: tuple[str, ...] = extra_defaults
-        if t.hours_before is not None:
-            detail["max_hours_before"] = t.hours_before
-        if unknown:
-            detail["applies_if"] = unknown
-        if t.note is not None:
-            detail["note"] = t.note
-        if t.shown:
-            detail["policy"] = dict(t.shown)
-        if t.requirement is not None:
-            requirement = t.requirement
-            if t.required_when and all(self.pred(n) is True for n in t.required_when):
-                requirement = "required"
-            detail["requirement"] = requirement
+        detail = dict(prep.detail)
+        defaults = prep.defaults
         dose: DoseSuggestion | None = None
         dose_label = ""
         if t.dose is not None:
-            result = dose_for(ctx, t.dose, day or 0)
+            result = dose_for(self.ctx, t.dose, day or 0)
             dose, dose_label = result.suggestion, result.label
             if result.detail:
                 detail.update(result.detail)
-            dynamic = (*dynamic, *result.defaults)
-        regimen = anchor.regimen
-        if t.title_fields:
-            fields: dict[str, Any] = {"day": day, "month": month, "dose": dose_label}
-            fields["last_day"] = we - anchor.day0 if t.timing.mode == "span" else day
-            if "n" in t.title_fields:
-                fields["n"] = _occurrence_number(t, day, month)
-            if course is not None:
-                fields["cycle"] = course.cycle
-                fields["product"] = course.regimen.replace("_", " ")
-            if regimen is not None:
-                fields["regimen"] = regimen.title
-                if course is not None and t.title_fields & {"next_cycle_day", "next_cycle_date"}:
-                    length = regimen.cycle_length(course.cycle, course.cycle_length_days)
-                    if length is not None:
-                        fields["next_cycle_day"] = length + 1
-                        fields["next_cycle_date"] = _iso(course.cycle_start.toordinal() + length)
-                        detail["next_cycle_day_1"] = fields["next_cycle_date"]
-                        dynamic = (
-                            *dynamic,
-                            *regimen.cycle_length_defaults(course.cycle, course.cycle_length_days),
-                        )
-            if t.hours_before is not None:
-                fields["hours"] = t.hours_before
-            title = t.title.format_map(fields)
+            if result.defaults:
+                defaults = tuple(sorted({*defaults, *result.defaults}))
+                self.ctx.used.update(result.defaults)
+        title = prep.title
+        for name in t.occurrence_fields:
+            if name == "day":
+                value: Any = day
+            elif name == "last_day":
+                value = we - anchor.day0 if t.timing.mode == "span" else day
+            elif name == "month":
+                value = month
+            elif name == "dose":
+                value = dose_label
+            else:
+                value = _occurrence_number(t, day, month)
+            title = title.replace(f"{{{name}}}", str(value))
+        course = anchor.course
+        target = prep.blocks
+        if ws == we:  # a one-day window: one date, two instants
+            start = _date(ws)
+            end_date = due_date = start
+            not_before, due_at = _midnight(ws, tz), _midnight(ws + 1, tz)
+            expires = due_at
         else:
-            title = t.title
-        if t.clip_to_cycle and regimen is not None and course is not None:
-            dynamic = (
-                *dynamic,
-                *regimen.cycle_length_defaults(course.cycle, course.cycle_length_days),
+            start, due_date, end_date = _date(ws), _date(due), _date(we)
+            not_before, due_at, expires = (
+                _midnight(ws, tz),
+                _midnight(due + 1, tz),
+                _midnight(we + 1, tz),
             )
-        if dynamic:
-            defaults = tuple(sorted({*defaults, *dynamic}))
-        ctx.used.update(defaults)
-        blocks = None
-        if t.blocks is not None and regimen is not None:
-            blocks = self.blocked_key(t, regimen, anchor, label)
-        key = f"{t.rule}:{anchor.scope}:{label}:{t.slot}"
         self.tasks.append(
             _task(
-                key,
+                f"{t.rule}:{anchor.scope}:{label}:{t.slot}",
                 t.kind,
                 t.rule,
                 title,
                 t.role,
-                date.fromordinal(ws),
-                date.fromordinal(due),
-                date.fromordinal(we),
-                _midnight(ws, tz),
-                _midnight(due + 1, tz),
-                _midnight(we + 1, tz),
+                start,
+                due_date,
+                end_date,
+                not_before,
+                due_at,
+                expires,
                 t.section,
                 course.regimen if course is not None else None,
                 course.cycle if course is not None else None,
@@ -447,34 +599,36 @@ class Planner:
                 t.panel,
                 dose,
                 t.safety,
-                blocks,
+                None if target is None else f"{target.rule}:{anchor.scope}:{label}:{target.slot}",
                 t.result_fields,
                 defaults,
                 detail,
             )
         )
 
-    def blocked_key(self, t: Template, regimen: Regimen, anchor: _Anchor, label: str) -> str | None:
+    def blocked_target(self, t: Template, regimen: Regimen) -> Template | None:
+        """The template of the task ``t`` blocks: the first one with that slot that applies."""
         for target in regimen.tasks:
             if target.slot == t.blocks and target is not t and self.applies(target) is not None:
-                return f"{target.rule}:{anchor.scope}:{label}:{target.slot}"
+                return target
         return None
 
     # -- sections ---------------------------------------------------------------------
 
     def plan_course(self, course: Course, regimen: Regimen) -> None:
         anchors: dict[str, _Anchor | None] = {}
-        for t in regimen.tasks:
-            if t.anchor == "last_dose":
+        for t in regimen.course_tasks(course.phase):
+            unknown = self.applies(t)
+            if unknown is None:
                 continue
             if t.anchor not in anchors:
                 anchors[t.anchor] = self.course_anchor(t.anchor, course, regimen)
             anchor = anchors[t.anchor]
             if anchor is not None:
-                self.emit_on(t, anchor)
+                self.emit_on(t, anchor, unknown)
 
     def plan_last_dose(self) -> None:
-        anchor = self.date_anchor("last_dose")
+        anchor = self.anchor("last_dose")
         if anchor is None or anchor.regimen is None:
             return
         for t in anchor.regimen.tasks:
@@ -511,10 +665,21 @@ class Planner:
             return ws, we, first_day, t.defaults_used
         return None
 
+    def anchor(self, name: str) -> _Anchor | None:
+        """The named anchor for this patient, resolved once per plan."""
+        cache = self.anchors
+        if name not in cache:
+            cache[name] = self.date_anchor(name)
+        return cache[name]
+
     def plan_followup(self) -> None:
         window: tuple[int, int, int, tuple[str, ...]] | None = None
         window_known = False
-        for t in self.compiled.followup:
+        course = self.ctx.course
+        for t in self.compiled.followup_templates(course):
+            unknown = self.applies(t)
+            if unknown is None:
+                continue
             if t.anchor == "response_window":
                 if not window_known:
                     window, window_known = self.response_window(), True
@@ -530,42 +695,57 @@ class Planner:
                     self.compiled.regimens.get(course.regimen),
                     course,
                 )
-                self.emit_window(t, anchor, f"c{course.cycle}:d{day}", ws, we, used)
+                self.emit_window(t, anchor, f"c{course.cycle}:d{day}", ws, we, used, unknown)
                 continue
-            resolved = self.date_anchor(t.anchor)
+            resolved = self.anchor(t.anchor)
             if resolved is None and t.fallback is not None:
                 if t.fallback == "workup":
                     if self.workup_window is not None:
-                        self.emit_window(t, *self.workup_args())
+                        self.emit_window(t, *self.workup_args(), unknown)
                     continue
-                resolved = self.date_anchor(t.fallback)
+                resolved = self.anchor(t.fallback)
             if resolved is not None:
-                self.emit_on(t, resolved)
+                self.emit_on(t, resolved, unknown)
 
     def plan_workup(self) -> None:
         if self.workup_window is None:
             return
+        scope = self.workup_window[2]
         for t in self.compiled.workup:
-            if t.anchor == "workup":
-                self.emit_window(t, *self.workup_args())
+            unknown = self.applies(t)
+            if unknown is None:
                 continue
-            anchor = self.date_anchor(t.anchor)
+            if t.anchor == "workup":
+                self.emit_window(t, *self.workup_args(), unknown)
+                continue
+            anchor = self.anchor(t.anchor)
             if anchor is not None:
                 if t.anchor == "induction_day":
                     # Workup items stay in the workup's key scope, not the course's.
-                    anchor.scope = self.workup_args()[0].scope
-                    anchor.regimen = anchor.course = None
-                self.emit_on(t, anchor)
+                    anchor = _Anchor(anchor.start, 1, scope, anchor.prefix)
+                self.emit_on(t, anchor, unknown)
             elif t.fallback == "workup":
-                self.emit_window(t, *self.workup_args())
+                self.emit_window(t, *self.workup_args(), unknown)
             elif t.fallback is not None:
-                fallback = self.date_anchor(t.fallback)
+                fallback = self.anchor(t.fallback)
                 if fallback is not None:
-                    self.emit_on(t, fallback)
+                    self.emit_on(t, fallback, unknown)
 
     def workup_args(self) -> tuple[_Anchor, str, int, int, tuple[str, ...]]:
         ws, we, scope, used = self.workup_window or (0, 0, "", ())
         return _Anchor(date.fromordinal(ws), 0, scope, ""), "w", ws, we, used
+
+
+def _plan_field(name: str, t: Template, anchor: _Anchor) -> Any:
+    """A title placeholder that is the same for every occurrence in one plan."""
+    course, regimen = anchor.course, anchor.regimen
+    if name == "hours":
+        return t.hours_before
+    if name == "cycle":
+        return course.cycle if course is not None else "?"
+    if name == "product":
+        return course.regimen.replace("_", " ") if course is not None else "?"
+    return regimen.title if regimen is not None else "?"  # regimen
 
 
 def _occurrence_number(t: Template, day: int | None, month: int | None) -> int | None:
@@ -579,6 +759,5 @@ def _occurrence_number(t: Template, day: int | None, month: int | None) -> int |
     return None
 
 
-def order(task: PlannedTask) -> tuple[Any, str]:
-    """Deterministic plan order: due instant, then key."""
-    return task.due, task.key
+# Deterministic plan order: due instant, then key.
+order = attrgetter("due", "key")

@@ -226,6 +226,8 @@ class Template:
     role: Role
     title: str
     title_fields: frozenset[str]
+    # The title placeholders that change with each occurrence, in a fixed order.
+    occurrence_fields: tuple[str, ...]
     anchor: str
     base: int
     timing: Timing
@@ -251,6 +253,12 @@ class Template:
     note: str | None = None
     shown: tuple[tuple[str, Any], ...] = ()
     defaults_used: tuple[str, ...] = ()
+    # No condition of any kind (when, phases, patient_phases, regimens).
+    unconditional: bool = False
+    # The detail every task of the template carries, and the title placeholders
+    # filled once per plan (the others change with each occurrence).
+    static_detail: tuple[tuple[str, Any], ...] = ()
+    plan_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +273,12 @@ class Regimen:
     # Defaults behind cycle_length_first / cycle_length_later, if any.
     first_length_defaults: tuple[str, ...] = ()
     later_length_defaults: tuple[str, ...] = ()
+
+    # The templates that can apply to a course in each phase (not the last-dose ones).
+    by_phase: Mapping[CoursePhase, tuple[Template, ...]] = field(default_factory=dict)
+
+    def course_tasks(self, phase: CoursePhase) -> tuple[Template, ...]:
+        return self.by_phase[phase]
 
     def cycle_length(self, cycle: int, recorded: int | None) -> int | None:
         """Days from D1 to the next D1: recorded on the course, else the regimen's."""
@@ -306,6 +320,7 @@ class Compiler:
                 return None
             used.append(str(name))
             value = self.values[str(name)]
+            where = f"{where} (default {name})"
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.problems.append(f"{where}: expected a number, got {value!r}")
             return None
@@ -478,6 +493,9 @@ class Compiler:
             role=Role(str(role)),
             title=str(title),
             title_fields=fields,
+            occurrence_fields=tuple(
+                name for name in ("day", "last_day", "month", "n", "dose") if name in fields
+            ),
             anchor=anchor,
             base=ANCHOR_BASE.get(anchor, 0),
             timing=timing,
@@ -503,6 +521,14 @@ class Compiler:
             note=note,
             shown=tuple(shown),
             defaults_used=tuple(sorted(set(used))),
+            unconditional=not (when or phases or patient_phases or regimens),
+            static_detail=_static_detail(anchor, rule_ids, hours_before, note, shown),
+            plan_fields=tuple(
+                sorted(
+                    fields
+                    - {"day", "last_day", "month", "n", "dose", "next_cycle_day", "next_cycle_date"}
+                )
+            ),
         )
 
     def _title_fields(self, where: str, title: str) -> frozenset[str]:
@@ -822,6 +848,14 @@ class Compiler:
                 tasks=tuple(tasks),
                 first_length_defaults=tuple(first_used),
                 later_length_defaults=tuple(later_used),
+                by_phase={
+                    phase: tuple(
+                        t
+                        for t in tasks
+                        if t.anchor != "last_dose" and (t.phases is None or phase in t.phases)
+                    )
+                    for phase in CoursePhase
+                },
             )
         return out
 
@@ -857,6 +891,23 @@ class Compiler:
             if template is not None:
                 out.append(template)
         return tuple(out)
+
+
+def _static_detail(
+    anchor: str,
+    rule_ids: tuple[str, ...],
+    hours_before: int | None,
+    note: str | None,
+    shown: list[tuple[str, Any]],
+) -> tuple[tuple[str, Any], ...]:
+    detail: list[tuple[str, Any]] = [("anchor", anchor), ("rule_ids", rule_ids)]
+    if hours_before is not None:
+        detail.append(("max_hours_before", hours_before))
+    if note is not None:
+        detail.append(("note", note))
+    if shown:
+        detail.append(("policy", dict(shown)))
+    return tuple(detail)
 
 
 def _enum(kind: Any, value: Any) -> Any:
