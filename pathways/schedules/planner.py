@@ -16,21 +16,15 @@ workup (``w``). Nothing in a key depends on ``as_of``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import weakref
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date
-from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from pathways.clock import start_of_day
 from pathways.decisions import DoseSuggestion, PlannedTask
-from pathways.definition import Definition
-from pathways.errors import DefinitionError
 from pathways.facts import Course
+from pathways.schedules.compiled import CompiledSchedules, compiled_schedules
 from pathways.schedules.context import (
     INDUCTION_COURSE_PHASES,
     PlanContext,
@@ -39,177 +33,25 @@ from pathways.schedules.context import (
 )
 from pathways.schedules.doses import dose_for
 from pathways.schedules.predicates import PREDICATES, SUPPRESSION_ONLY
-from pathways.schedules.templates import COURSE_ANCHORS, Compiler, Regimen, Template
-from pathways.vocab import CoursePhase, OptionId
+from pathways.schedules.tasks import add_months, date_of, iso_of, midnights, new_task
+from pathways.schedules.templates import Regimen, Template
+from pathways.vocab import CoursePhase
+
+__all__ = [
+    "LOOKAHEAD_DAYS",
+    "LOOKBACK_DAYS",
+    "CompiledSchedules",
+    "Planner",
+    "compiled_schedules",
+    "order",
+]
+
+_NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
+_UNSET: Any = object()
 
 # CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
 LOOKBACK_DAYS = 14
 LOOKAHEAD_DAYS = 90
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledSchedules:
-    regimens: Mapping[str, Regimen]  # by option id
-    followup: tuple[Template, ...]
-    workup: tuple[Template, ...]
-    values: Mapping[str, Any]
-    # The follow-up templates that can apply: key None without a course, else
-    # (option id, course phase); option id "" for a regimen without a schedule.
-    followup_for: Mapping[Any, tuple[Template, ...]]
-
-    def followup_templates(self, course: Course | None) -> tuple[Template, ...]:
-        if course is None:
-            return self.followup_for[None]
-        found = self.followup_for.get((course.regimen, course.phase))
-        return found if found is not None else self.followup_for[("", course.phase)]
-
-
-_CACHE: dict[int, tuple[weakref.ref[Definition], CompiledSchedules]] = {}
-
-
-def compiled_schedules(definition: Definition) -> CompiledSchedules:
-    """The definition's templates, compiled once per definition object."""
-    key = id(definition)
-    entry = _CACHE.get(key)
-    if entry is not None and entry[0]() is definition:
-        return entry[1]
-    compiled = _compile(definition)
-    _CACHE[key] = (weakref.ref(definition, lambda _ref: _CACHE.pop(key, None)), compiled)
-    return compiled
-
-
-def _compile(definition: Definition) -> CompiledSchedules:
-    values = {name: setting.value for name, setting in definition.defaults.items()}
-    compiler = Compiler(
-        rule_ids=frozenset(definition.rules),
-        values=values,
-        citations={rule_id: info.citation for rule_id, info in definition.rules.items()},
-    )
-    regimens = compiler.regimens(definition.section("regimens") or {})
-    followup = compiler.named_templates(definition.section("followup") or {}, "followup")
-    workup = compiler.named_templates(definition.section("workup") or {}, "workup")
-    course_pairs = {(t.rule, t.slot) for r in regimens.values() for t in r.tasks}
-    for template in followup:
-        if template.anchor in COURSE_ANCHORS and (template.rule, template.slot) in course_pairs:
-            compiler.problems.append(
-                f"followup.{template.slot}: rule and slot repeat a regimen task (keys would collide)"
-            )
-    if compiler.problems:
-        raise DefinitionError(definition.name, compiler.problems)
-    by_option = {option: r for r in regimens.values() for option in r.applies_to}
-    needs_course = COURSE_ANCHORS | {"response_window"}
-    followup_for: dict[Any, tuple[Template, ...]] = {
-        None: tuple(
-            t
-            for t in followup
-            if t.regimens is None and t.phases is None and t.anchor not in needs_course
-        )
-    }
-    for phase in CoursePhase:
-        open_to = [t for t in followup if t.phases is None or phase in t.phases]
-        followup_for[("", phase)] = tuple(t for t in open_to if t.regimens is None)
-        for option in OptionId:
-            followup_for[(option.value, phase)] = tuple(
-                t for t in open_to if t.regimens is None or option.value in t.regimens
-            )
-    return CompiledSchedules(by_option, followup, workup, values, followup_for)
-
-
-# -- building tasks -------------------------------------------------------------
-
-_FIELDS = (
-    "key", "kind", "rule_id", "title", "role", "window_start", "due_date", "window_end",
-    "not_before", "due", "expires", "section", "regimen", "cycle", "day", "panel", "dose",
-    "safety", "blocks", "result_fields", "defaults_used", "detail",
-)  # fmt: skip
-if tuple(f.name for f in dataclasses.fields(PlannedTask)) != _FIELDS:  # pragma: no cover
-    raise ImportError("PlannedTask changed: update pathways.schedules.planner._task")
-(
-    _s_key, _s_kind, _s_rule_id, _s_title, _s_role, _s_window_start, _s_due_date,
-    _s_window_end, _s_not_before, _s_due, _s_expires, _s_section, _s_regimen, _s_cycle,
-    _s_day, _s_panel, _s_dose, _s_safety, _s_blocks, _s_result_fields, _s_defaults_used,
-    _s_detail,
-) = (getattr(PlannedTask, name).__set__ for name in _FIELDS)  # fmt: skip
-_new = object.__new__
-
-
-def _task(
-    key: str,
-    kind: Any,
-    rule_id: str,
-    title: str,
-    role: Any,
-    window_start: date,
-    due_date: date,
-    window_end: date,
-    not_before: Any,
-    due: Any,
-    expires: Any,
-    section: str,
-    regimen: str | None,
-    cycle: int | None,
-    day: int | None,
-    panel: str | None,
-    dose: DoseSuggestion | None,
-    safety: bool,
-    blocks: str | None,
-    result_fields: tuple[str, ...],
-    defaults_used: tuple[str, ...],
-    detail: dict[str, Any],
-) -> PlannedTask:
-    """``PlannedTask(...)`` without the frozen-dataclass ``__init__`` overhead.
-
-    The same object as the constructor makes (tests/pathways/test_planner.py
-    checks it); it halves the cost of a task when a flow plans 100,000 patients.
-    """
-    task = _new(PlannedTask)
-    _s_key(task, key)
-    _s_kind(task, kind)
-    _s_rule_id(task, rule_id)
-    _s_title(task, title)
-    _s_role(task, role)
-    _s_window_start(task, window_start)
-    _s_due_date(task, due_date)
-    _s_window_end(task, window_end)
-    _s_not_before(task, not_before)
-    _s_due(task, due)
-    _s_expires(task, expires)
-    _s_section(task, section)
-    _s_regimen(task, regimen)
-    _s_cycle(task, cycle)
-    _s_day(task, day)
-    _s_panel(task, panel)
-    _s_dose(task, dose)
-    _s_safety(task, safety)
-    _s_blocks(task, blocks)
-    _s_result_fields(task, result_fields)
-    _s_defaults_used(task, defaults_used)
-    _s_detail(task, detail)
-    return task
-
-
-@lru_cache(maxsize=8192)
-def _midnight(ordinal: int, tz: str) -> Any:
-    return start_of_day(date.fromordinal(ordinal), tz)
-
-
-_date = lru_cache(maxsize=16384)(date.fromordinal)
-_NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
-_UNSET: Any = object()
-
-
-@lru_cache(maxsize=8192)
-def _iso(ordinal: int) -> str:
-    return date.fromordinal(ordinal).isoformat()
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` calendar months later (clamped to the month's last day)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    last = 31 if month == 12 else (date(year, month + 1, 1) - date(year, month, 1)).days
-    return date(year, month, min(day.day, last))
 
 
 class _Anchor:
@@ -238,7 +80,20 @@ class _Anchor:
 class _Prepared:
     """One template on one anchor: what its occurrences share."""
 
-    __slots__ = ("anchor", "blocks", "defaults", "detail", "template", "title")
+    __slots__ = (
+        "anchor",
+        "block_head",
+        "block_tail",
+        "cycle",
+        "defaults",
+        "detail",
+        "key_head",
+        "key_tail",
+        "midnight",
+        "regimen_id",
+        "template",
+        "title",
+    )
 
     def __init__(
         self,
@@ -248,19 +103,38 @@ class _Prepared:
         title: str,
         defaults: tuple[str, ...],
         blocks: Template | None,
+        tz: str,
     ) -> None:
         self.template = template
         self.anchor = anchor
         self.detail = detail
         self.title = title
         self.defaults = defaults
-        self.blocks = blocks
+        # key = {rule_id}:{scope}:{occurrence}:{slot}; the occurrence varies.
+        self.key_head = f"{template.rule}:{anchor.scope}:"
+        self.key_tail = f":{template.slot}"
+        self.block_head = None if blocks is None else f"{blocks.rule}:{anchor.scope}:"
+        self.block_tail = "" if blocks is None else f":{blocks.slot}"
+        course = anchor.course
+        self.regimen_id = course.regimen if course is not None else None
+        self.cycle = course.cycle if course is not None else None
+        self.midnight = midnights(tz)
 
 
 class Planner:
     """Plans one patient (one ``PlanContext``)."""
 
-    __slots__ = ("anchors", "compiled", "ctx", "h0", "h1", "last_dose", "tasks", "workup_window")
+    __slots__ = (
+        "anchors",
+        "compiled",
+        "ctx",
+        "h0",
+        "h1",
+        "last_dose",
+        "tasks",
+        "workup_anchor",
+        "workup_window",
+    )
 
     def __init__(self, ctx: PlanContext, compiled: CompiledSchedules) -> None:
         self.ctx = ctx
@@ -270,6 +144,7 @@ class Planner:
         self.h1 = ctx.horizon_end.toordinal()
         self.workup_window: tuple[int, int, str, tuple[str, ...]] | None = None
         self.anchors: dict[str, _Anchor | None] = {}
+        self.workup_anchor: tuple[_Anchor, str, int, int, tuple[str, ...]] | None = None
         course = ctx.course
         self.last_dose = (
             course.last_dose_date.toordinal()
@@ -505,7 +380,7 @@ class Planner:
             if t.title_fields & _NEXT_CYCLE_FIELDS:
                 length = regimen.cycle_length(course.cycle, course.cycle_length_days)
                 if length is not None:
-                    next_date = _iso(course.cycle_start.toordinal() + length)
+                    next_date = iso_of(course.cycle_start.toordinal() + length)
                     title = title.replace("{next_cycle_day}", str(length + 1))
                     title = title.replace("{next_cycle_date}", next_date)
                     detail["next_cycle_day_1"] = next_date
@@ -525,7 +400,7 @@ class Planner:
         blocks = None
         if t.blocks is not None and regimen is not None:
             blocks = self.blocked_target(t, regimen)
-        return _Prepared(t, anchor, detail, title, defaults, blocks)
+        return _Prepared(t, anchor, detail, title, defaults, blocks, self.ctx.tz)
 
     def build(
         self,
@@ -537,51 +412,42 @@ class Planner:
         day: int | None,
         month: int | None,
     ) -> None:
-        t, anchor = prep.template, prep.anchor
-        tz = self.ctx.tz
+        t = prep.template
         due = occ if t.due == "day" else (ws if t.due == "start" else we)
         detail = dict(prep.detail)
         defaults = prep.defaults
         dose: DoseSuggestion | None = None
-        dose_label = ""
+        title = prep.title
         if t.dose is not None:
             result = dose_for(self.ctx, t.dose, day or 0)
-            dose, dose_label = result.suggestion, result.label
+            dose = result.suggestion
+            title = title.replace("{dose}", result.label)
             if result.detail:
                 detail.update(result.detail)
             if result.defaults:
                 defaults = tuple(sorted({*defaults, *result.defaults}))
                 self.ctx.used.update(result.defaults)
-        title = prep.title
         for name in t.occurrence_fields:
             if name == "day":
                 value: Any = day
             elif name == "last_day":
-                value = we - anchor.day0 if t.timing.mode == "span" else day
+                value = we - prep.anchor.day0 if t.timing.mode == "span" else day
             elif name == "month":
                 value = month
-            elif name == "dose":
-                value = dose_label
             else:
                 value = _occurrence_number(t, day, month)
             title = title.replace(f"{{{name}}}", str(value))
-        course = anchor.course
-        target = prep.blocks
+        midnight = prep.midnight
         if ws == we:  # a one-day window: one date, two instants
-            start = _date(ws)
-            end_date = due_date = start
-            not_before, due_at = _midnight(ws, tz), _midnight(ws + 1, tz)
+            start = end_date = due_date = date_of(ws)
+            not_before, due_at = midnight(ws), midnight(ws + 1)
             expires = due_at
         else:
-            start, due_date, end_date = _date(ws), _date(due), _date(we)
-            not_before, due_at, expires = (
-                _midnight(ws, tz),
-                _midnight(due + 1, tz),
-                _midnight(we + 1, tz),
-            )
+            start, due_date, end_date = date_of(ws), date_of(due), date_of(we)
+            not_before, due_at, expires = midnight(ws), midnight(due + 1), midnight(we + 1)
         self.tasks.append(
-            _task(
-                f"{t.rule}:{anchor.scope}:{label}:{t.slot}",
+            new_task(
+                prep.key_head + label + prep.key_tail,
                 t.kind,
                 t.rule,
                 title,
@@ -593,13 +459,13 @@ class Planner:
                 due_at,
                 expires,
                 t.section,
-                course.regimen if course is not None else None,
-                course.cycle if course is not None else None,
+                prep.regimen_id,
+                prep.cycle,
                 day,
                 t.panel,
                 dose,
                 t.safety,
-                None if target is None else f"{target.rule}:{anchor.scope}:{label}:{target.slot}",
+                None if prep.block_head is None else prep.block_head + label + prep.block_tail,
                 t.result_fields,
                 defaults,
                 detail,
@@ -732,8 +598,10 @@ class Planner:
                     self.emit_on(t, fallback, unknown)
 
     def workup_args(self) -> tuple[_Anchor, str, int, int, tuple[str, ...]]:
-        ws, we, scope, used = self.workup_window or (0, 0, "", ())
-        return _Anchor(date.fromordinal(ws), 0, scope, ""), "w", ws, we, used
+        if self.workup_anchor is None:
+            ws, we, scope, used = self.workup_window or (0, 0, "", ())
+            self.workup_anchor = (_Anchor(date_of(ws), 0, scope, ""), "w", ws, we, used)
+        return self.workup_anchor
 
 
 def _plan_field(name: str, t: Template, anchor: _Anchor) -> Any:

@@ -12,7 +12,7 @@ from pathways.decisions import PlannedTask
 from pathways.definition import DEFINITIONS_DIR, load_definition
 from pathways.policy import Policy
 from pathways.schedules import LOOKAHEAD_DAYS, LOOKBACK_DAYS, compiled_schedules, plan_tasks
-from pathways.schedules.planner import _task, add_months
+from pathways.schedules.tasks import add_months, new_task
 from tests.pathways.test_schedule_helpers import (
     definition,
     make_facts,
@@ -145,8 +145,8 @@ def test_fast_task_builder_equals_the_constructor() -> None:
         plan(make_facts(regimen="inotuzumab_ozogamicin", start=C1, as_of=str(C1))), "INO-06", day=1
     )
     values = [getattr(task, f.name) for f in dataclasses.fields(PlannedTask)]
-    assert _task(*values) == PlannedTask(*values) == task
-    assert hash(_task(*values).key) == hash(task.key)
+    assert new_task(*values) == PlannedTask(*values) == task
+    assert hash(new_task(*values).key) == hash(task.key)
 
 
 def test_policy_records_every_default_that_shaped_the_plan() -> None:

@@ -1,0 +1,89 @@
+"""The templates of one definition, compiled once and shared by every plan.
+
+``compiled_schedules(definition)`` checks and compiles the ``regimens``,
+``followup`` and ``workup`` sections against the definition's defaults (with
+institution overrides) and caches the result on the definition object's id,
+so a flow planning 100,000 patients compiles once.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pathways.definition import Definition
+from pathways.errors import DefinitionError
+from pathways.facts import Course
+from pathways.schedules.compiler import Compiler
+from pathways.schedules.templates import COURSE_ANCHORS, Regimen, Template
+from pathways.vocab import CoursePhase, OptionId
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSchedules:
+    regimens: Mapping[str, Regimen]  # by option id
+    followup: tuple[Template, ...]
+    workup: tuple[Template, ...]
+    values: Mapping[str, Any]
+    # The follow-up templates that can apply: key None without a course, else
+    # (option id, course phase); option id "" for a regimen without a schedule.
+    followup_for: Mapping[Any, tuple[Template, ...]]
+
+    def followup_templates(self, course: Course | None) -> tuple[Template, ...]:
+        if course is None:
+            return self.followup_for[None]
+        found = self.followup_for.get((course.regimen, course.phase))
+        return found if found is not None else self.followup_for[("", course.phase)]
+
+
+_CACHE: dict[int, tuple[weakref.ref[Definition], CompiledSchedules]] = {}
+
+
+def compiled_schedules(definition: Definition) -> CompiledSchedules:
+    """The definition's templates, compiled once per definition object."""
+    key = id(definition)
+    entry = _CACHE.get(key)
+    if entry is not None and entry[0]() is definition:
+        return entry[1]
+    compiled = _compile(definition)
+    _CACHE[key] = (weakref.ref(definition, lambda _ref: _CACHE.pop(key, None)), compiled)
+    return compiled
+
+
+def _compile(definition: Definition) -> CompiledSchedules:
+    values = {name: setting.value for name, setting in definition.defaults.items()}
+    compiler = Compiler(
+        rule_ids=frozenset(definition.rules),
+        values=values,
+        citations={rule_id: info.citation for rule_id, info in definition.rules.items()},
+    )
+    regimens = compiler.regimens(definition.section("regimens") or {})
+    followup = compiler.named_templates(definition.section("followup") or {}, "followup")
+    workup = compiler.named_templates(definition.section("workup") or {}, "workup")
+    course_pairs = {(t.rule, t.slot) for r in regimens.values() for t in r.tasks}
+    for template in followup:
+        if template.anchor in COURSE_ANCHORS and (template.rule, template.slot) in course_pairs:
+            compiler.problems.append(
+                f"followup.{template.slot}: rule and slot repeat a regimen task (keys would collide)"
+            )
+    if compiler.problems:
+        raise DefinitionError(definition.name, compiler.problems)
+    by_option = {option: r for r in regimens.values() for option in r.applies_to}
+    needs_course = COURSE_ANCHORS | {"response_window"}
+    followup_for: dict[Any, tuple[Template, ...]] = {
+        None: tuple(
+            t
+            for t in followup
+            if t.regimens is None and t.phases is None and t.anchor not in needs_course
+        )
+    }
+    for phase in CoursePhase:
+        open_to = [t for t in followup if t.phases is None or phase in t.phases]
+        followup_for[("", phase)] = tuple(t for t in open_to if t.regimens is None)
+        for option in OptionId:
+            followup_for[(option.value, phase)] = tuple(
+                t for t in open_to if t.regimens is None or option.value in t.regimens
+            )
+    return CompiledSchedules(by_option, followup, workup, values, followup_for)
