@@ -613,6 +613,8 @@ def _plan_field(name: str, t: Template, anchor: _Anchor) -> Any:
         return course.cycle if course is not None else "?"
     if name == "product":
         return course.regimen.replace("_", " ") if course is not None else "?"
+    if name == "phase":
+        return course.phase.value if course is not None else "?"
     return regimen.title if regimen is not None else "?"  # regimen
 
 

@@ -280,6 +280,13 @@ PREDICATES: dict[str, Predicate] = {
             lambda c: c.course is not None and c.course.regimen == OptionId.OBECABTAGENE,
         ),
         Predicate(
+            "cart_tocilizumab_check",
+            "the cell-therapy programme checks tocilizumab before each infusion",
+            ("CART-02", "MON-08", "AMB-10"),
+            lambda c: bool(c.value("cart_check_tocilizumab")),
+            ("cart_check_tocilizumab",),
+        ),
+        Predicate(
             "prior_anthracycline",
             "prior anthracycline-containing therapy",
             ("WU-19", "AMB-21"),

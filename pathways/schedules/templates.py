@@ -28,7 +28,8 @@ Template keys
 ``kind``            a task kind of CASE-FORMAT.md (``pathways.vocab.TaskKind``)
 ``role``            ``coordinator`` or ``clinician`` (the RULES "who" column)
 ``title``           text; placeholders ``{regimen}`` (regimen title), ``{product}``
-                    (the course's option id in words), ``{cycle} {day} {last_day}
+                    (the course's option id in words), ``{phase}`` (course phase),
+                    ``{cycle} {day} {last_day}
                     {month} {n}`` (n-th occurrence), ``{dose}``, ``{next_cycle_day}
                     {next_cycle_date}``, ``{hours}`` (of ``before_hours``)
 ``anchor``          which calendar the days count on (table below)
@@ -178,6 +179,7 @@ TITLE_FIELDS = frozenset(
     {
         "regimen",
         "product",
+        "phase",
         "cycle",
         "day",
         "last_day",

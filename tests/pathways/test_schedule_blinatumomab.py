@@ -210,3 +210,16 @@ def test_dose_tasks_stop_after_the_last_dose() -> None:
     tasks = blin(course={"last_dose_date": "2026-11-25"})
     assert not [t for t in of_rule(tasks, "MON-03") if t.day == 15]
     assert one(tasks, "BLIN-09")
+
+
+def test_blin_02_consolidation_cycle_starts_are_supervised_not_admitted() -> None:
+    # rule: BLIN-02, MON-01 — consolidation follows the two induction cycles: each start is
+    # supervised (or inpatient) whatever the consolidation cycle's own number.
+    tasks = blin(cycle=1, phase="consolidation")
+    assert not of_rule(tasks, "BLIN-02", "inpatient_c1")
+    start = one(tasks, "BLIN-02", "supervised_later_start")
+    assert start.due_date == C1 and start.title.startswith(
+        "Blinatumomab consolidation cycle 1 start"
+    )
+    assert days_of(tasks, "MON-01") == [1]
+    assert not of_rule(tasks, "BLIN-05") and not of_rule(tasks, "BLIN-09")

@@ -95,3 +95,22 @@ def test_cart_08_hct_decision_case_by_case_after_a_signed_remission() -> None:
     tasks = cart(as_of=plus(D0, 35), signed=(ResponseCategory.CR, plus(D0, 33)))
     task = one(tasks, "CART-08")
     assert (task.window_start, task.window_end) == (plus(D0, 33), plus(D0, 40))
+
+
+def test_amb_10_tocilizumab_check_is_a_programme_flag() -> None:
+    # rule: AMB-10, MON-08 — a programme that drops the per-infusion check loses that task only.
+    from pathways.definition import load_definition
+    from pathways.policy import Policy
+    from pathways.schedules import plan_tasks
+
+    custom = load_definition(overrides={"cart_check_tocilizumab": False})
+    facts = make_facts(regimen="tisagenlecleucel", start=D0, as_of=str(D0))
+    tasks = plan_tasks(facts, custom, Policy(custom))
+    assert not of_rule(tasks, "CART-02", "readiness_infusion")
+    assert of_rule(cart(product="tisagenlecleucel"), "CART-02", "readiness_infusion")
+    assert (
+        one(tasks, "CART-02", "readiness_lymphodepletion").detail["policy"][
+            "cart_check_tocilizumab"
+        ]
+        is False
+    )
