@@ -217,7 +217,8 @@ class Compiler:
             f"{where}.show_defaults", raw.get("show_defaults"), self.values, "default"
         ):
             if name in self.values:
-                shown.append((name, self.values[name]))
+                value = self.values[name]
+                shown.append((name, tuple(value) if isinstance(value, list) else value))
                 used.append(name)
         blocks = raw.get("blocks")
         if blocks is not None and (section != "regimens" or not isinstance(blocks, str)):
@@ -270,7 +271,8 @@ class Compiler:
             shown=tuple(shown),
             defaults_used=tuple(sorted(set(used))),
             unconditional=not (when or phases or patient_phases or regimens),
-            static_detail=_static_detail(anchor, rule_ids, hours_before, note, shown),
+            static_detail=_static_detail(anchor, rule_ids, hours_before, note),
+            day_labels=tuple(f"d{day}" for day in timing.days),
             plan_fields=tuple(
                 sorted(
                     fields
@@ -646,15 +648,12 @@ def _static_detail(
     rule_ids: tuple[str, ...],
     hours_before: int | None,
     note: str | None,
-    shown: list[tuple[str, Any]],
 ) -> tuple[tuple[str, Any], ...]:
     detail: list[tuple[str, Any]] = [("anchor", anchor), ("rule_ids", rule_ids)]
     if hours_before is not None:
         detail.append(("max_hours_before", hours_before))
     if note is not None:
         detail.append(("note", note))
-    if shown:
-        detail.append(("policy", dict(shown)))
     return tuple(detail)
 
 

@@ -323,15 +323,25 @@ class Planner:
                 self.prepare(t, anchor, unknown, ()), f"{prefix}d{first}", ws, we, ws, first, None
             )
             return
-        occurrences: Any = timing.days if timing.mode == "points" else self.occurrences(t, anchor)
-        points = timing.mode == "points"
-        for item in occurrences:
-            if points:
-                day: int | None = item
-                month = None
-                occ = day0 + item
-            else:
-                day, month, occ = item
+        if timing.mode == "points":
+            # Only the days whose window can meet the horizon (and the last dose).
+            low, high = h0 - after - day0, h1 + before - day0
+            if last_dose is not None:
+                high = min(high, last_dose + before - day0)
+            for point, point_label in zip(timing.days, t.day_labels, strict=True):
+                if point < low or point > high:
+                    continue
+                occ = day0 + point
+                ws, we = occ - before, occ + after
+                if cycle_end is not None and we > cycle_end:
+                    we = max(ws, cycle_end)
+                    if we < h0:
+                        continue
+                if prep is None:
+                    prep = self.prepare(t, anchor, unknown, ())
+                self.build(prep, prefix + point_label, ws, we, occ, point, None)
+            return
+        for day, month, occ in self.occurrences(t, anchor):
             ws = occ - before
             we = occ + after
             if cycle_end is not None and we > cycle_end:
@@ -415,6 +425,8 @@ class Planner:
         t = prep.template
         due = occ if t.due == "day" else (ws if t.due == "start" else we)
         detail = dict(prep.detail)
+        if t.shown:  # a fresh mapping per task: details are the caller's to keep
+            detail["policy"] = dict(t.shown)
         defaults = prep.defaults
         dose: DoseSuggestion | None = None
         title = prep.title

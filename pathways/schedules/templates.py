@@ -261,6 +261,8 @@ class Template:
     # filled once per plan (the others change with each occurrence).
     static_detail: tuple[tuple[str, Any], ...] = ()
     plan_fields: tuple[str, ...] = ()
+    # "d{N}" for each day of a points timing, for the task keys.
+    day_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

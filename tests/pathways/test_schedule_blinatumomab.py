@@ -70,7 +70,7 @@ def test_mon_01_mon_02_crs_icans_checks_daily_in_the_inpatient_windows() -> None
     assert all(set(t.detail["rule_ids"]) >= {"MON-01", "MON-02", "BLIN-12"} for t in c1)
     assert c1[0].detail["policy"] == {
         "crs_vitals_every_hours": 4,
-        "icans_check_every_hours": [8, 12],
+        "icans_check_every_hours": (8, 12),
     }
     assert days_of(blin(cycle=2), "MON-01") == [1, 2]
     assert days_of(blin(cycle=4), "MON-01") == [1]
