@@ -137,28 +137,34 @@ def main() -> None:
         patient(rng, as_of + timedelta(days=rng.randint(0, 365))) for _ in range(args.patients)
     ]
     plan_tasks(cohort[0], definition, Policy(definition))  # compile the templates once
-    # Each chunk of 500 patients is timed --repeat times and its best time kept:
-    # on a shared machine the best of several short runs is the engine's own speed.
-    best = 0.0
+    # Each chunk of 500 patients is timed --repeat times and its best run kept,
+    # in wall-clock and in CPU time of this process: on a shared machine the best
+    # of several short runs is the engine's own speed.
+    wall = cpu = 0.0
     tasks = 0
     for begin in range(0, len(cohort), 500):
         chunk = cohort[begin : begin + 500]
-        fastest = float("inf")
+        fastest_wall = fastest_cpu = float("inf")
         for _ in range(args.repeat):
             count = 0
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             for facts in chunk:
                 count += len(plan_tasks(facts, definition, Policy(definition)))
-            fastest = min(fastest, time.perf_counter() - started)
-        best += fastest
+            fastest_wall = min(fastest_wall, time.perf_counter() - started)
+            fastest_cpu = min(fastest_cpu, time.process_time() - started_cpu)
+        wall += fastest_wall
+        cpu += fastest_cpu
         tasks += count
     mix = Counter(f.treatment.regimen if f.treatment else "no course" for f in cohort)
     print("mix:", ", ".join(f"{name} {count}" for name, count in mix.most_common()))
     print(
-        f"planned {args.patients} patients ({tasks} tasks, {tasks / args.patients:.1f} per patient) "
-        f"in {best:.2f} s (best of {args.repeat} runs per chunk of 500)"
+        f"planned {args.patients} patients ({tasks} tasks, {tasks / args.patients:.1f} per patient); "
+        f"best of {args.repeat} runs per chunk of 500"
     )
-    print(f"{args.patients / best:,.0f} patients/s, {tasks / best:,.0f} tasks/s (one core)")
+    print(
+        f"{args.patients / wall:,.0f} patients/s wall clock, one core ({tasks / wall:,.0f} tasks/s)"
+    )
+    print(f"{args.patients / cpu:,.0f} patients/s of CPU time ({tasks / cpu:,.0f} tasks/s)")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,12 @@ midnight of a date is computed once per zone.
 
 Keys have the shape ``{rule_id}:{scope}:{occurrence}:{slot}``: the scope is
 the course (``Course.key``) or the dated anchor (``resp20261201``,
-``fit20261103``, ``dx20261102``, ``wu20261102``), the occurrence is the cycle
-and day (``c1:d8``), a maintenance day (``m:d85``), a month (``mo3``) or the
-workup (``w``). Nothing in a key depends on ``as_of``.
+``fit20261103``, ``dx20261102``, ``wu20261102``); the occurrence is the cycle
+and day (``c1:d8``, infusion day ``c1:d-7``), a pre-phase, induction,
+maintenance or last-dose day (``p:d1``, ``i:d3``, ``m:d85``, ``ld:d30``), a
+month (``c1:mo3``, ``mo6``) or the workup (``w``), e.g.
+``INO-05:course17:c1:d8:lft_before_dose``. Nothing in a key depends on
+``as_of``, so re-planning on another day upserts the same rows.
 """
 
 from __future__ import annotations
@@ -279,7 +282,9 @@ class Planner:
             behind = (self.ctx.horizon_start.year - start.year) * 12 + (
                 self.ctx.horizon_start.month - start.month
             )
-            k = max(1, (behind - 2 - after) // every)
+            # Start a little before the horizon: a window reaches after_days past its month.
+            margin = 2 + t.after_days // 28
+            k = max(1, (behind - margin - after) // every)
             high = self.h1 + t.before_days
             while True:
                 m = after + k * every
@@ -295,7 +300,7 @@ class Planner:
 
     def emit_on(self, t: Template, anchor: _Anchor, unknown: tuple[str, ...] | None = None) -> None:
         if unknown is None:
-            unknown = self.applies(t)
+            unknown = () if t.unconditional else self.applies(t)
             if unknown is None:
                 return
         prep: _Prepared | None = None
@@ -364,7 +369,7 @@ class Planner:
         unknown: tuple[str, ...] | None = None,
     ) -> None:
         if unknown is None:
-            unknown = self.applies(t)
+            unknown = () if t.unconditional else self.applies(t)
         if unknown is None or we < self.h0 or ws > self.h1:
             return
         self.build(self.prepare(t, anchor, unknown, extra_defaults), label, ws, we, ws, None, None)
@@ -496,7 +501,7 @@ class Planner:
     def plan_course(self, course: Course, regimen: Regimen) -> None:
         anchors: dict[str, _Anchor | None] = {}
         for t in regimen.course_tasks(course.phase):
-            unknown = self.applies(t)
+            unknown = () if t.unconditional else self.applies(t)
             if unknown is None:
                 continue
             if t.anchor not in anchors:
@@ -555,7 +560,7 @@ class Planner:
         window_known = False
         course = self.ctx.course
         for t in self.compiled.followup_templates(course):
-            unknown = self.applies(t)
+            unknown = () if t.unconditional else self.applies(t)
             if unknown is None:
                 continue
             if t.anchor == "response_window":
@@ -590,7 +595,7 @@ class Planner:
             return
         scope = self.workup_window[2]
         for t in self.compiled.workup:
-            unknown = self.applies(t)
+            unknown = () if t.unconditional else self.applies(t)
             if unknown is None:
                 continue
             if t.anchor == "workup":
