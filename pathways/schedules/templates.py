@@ -27,11 +27,11 @@ Template keys
 ``also``            further rule ids the task satisfies (``detail["rule_ids"]``)
 ``kind``            a task kind of CASE-FORMAT.md (``pathways.vocab.TaskKind``)
 ``role``            ``coordinator`` or ``clinician`` (the RULES "who" column)
-``title``           text; placeholders ``{regimen}`` (regimen title), ``{product}``
-                    (the course's option id in words), ``{phase}`` (course phase),
-                    ``{cycle} {day} {last_day}
-                    {month} {n}`` (n-th occurrence), ``{dose}``, ``{next_cycle_day}
-                    {next_cycle_date}``, ``{hours}`` (of ``before_hours``)
+``title``           text with placeholders: ``{regimen}`` (regimen title),
+                    ``{product}`` (the course's option id in words), ``{phase}``
+                    (course phase), ``{cycle}``, ``{day}``, ``{last_day}`` (of a
+                    span), ``{month}``, ``{n}`` (n-th occurrence), ``{dose}``,
+                    ``{next_cycle_day}``, ``{next_cycle_date}``, ``{hours}``
 ``anchor``          which calendar the days count on (table below)
 timing, exactly one (a task without one has no window and is refused):
     ``day: N``                    one occurrence
@@ -99,6 +99,11 @@ workup             DX .. the day before IND_D1 (DX + a default when    WU
 
 Day N is always a calendar day in the clinic's zone (``pathways.clock``);
 never 24 h x N.
+
+This module holds the vocabulary, the data model and the section validators;
+``compiler`` checks and compiles sections, ``predicates`` and ``doses`` hold
+the named conditions and dose rules, ``planner`` expands templates for one
+patient.
 """
 
 from __future__ import annotations
