@@ -18,7 +18,7 @@ from pathways.errors import DefinitionError
 from pathways.facts import Course
 from pathways.schedules.compiler import Compiler
 from pathways.schedules.templates import COURSE_ANCHORS, Regimen, Template
-from pathways.vocab import CoursePhase, OptionId
+from pathways.vocab import CoursePhase, OptionId, Phase
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +27,16 @@ class CompiledSchedules:
     followup: tuple[Template, ...]
     workup: tuple[Template, ...]
     values: Mapping[str, Any]
-    # The follow-up templates that can apply: key None without a course, else
-    # (option id, course phase); option id "" for a regimen without a schedule.
-    followup_for: Mapping[Any, tuple[Template, ...]]
+    # The follow-up templates that can apply, by (option id, course phase,
+    # patient phase): (None, None, phase) without a course; option id "" for a
+    # course of a regimen without a schedule.
+    followup_for: Mapping[tuple[str | None, CoursePhase | None, Phase], tuple[Template, ...]]
 
-    def followup_templates(self, course: Course | None) -> tuple[Template, ...]:
+    def followup_templates(self, course: Course | None, phase: Phase) -> tuple[Template, ...]:
         if course is None:
-            return self.followup_for[None]
-        found = self.followup_for.get((course.regimen, course.phase))
-        return found if found is not None else self.followup_for[("", course.phase)]
+            return self.followup_for[(None, None, phase)]
+        found = self.followup_for.get((course.regimen, course.phase, phase))
+        return found if found is not None else self.followup_for[("", course.phase, phase)]
 
 
 _CACHE: dict[int, tuple[weakref.ref[Definition], CompiledSchedules]] = {}
@@ -71,19 +72,27 @@ def _compile(definition: Definition) -> CompiledSchedules:
     if compiler.problems:
         raise DefinitionError(definition.name, compiler.problems)
     by_option = {option: r for r in regimens.values() for option in r.applies_to}
+    return CompiledSchedules(by_option, followup, workup, values, _followup_buckets(followup))
+
+
+def _followup_buckets(
+    followup: tuple[Template, ...],
+) -> dict[tuple[str | None, CoursePhase | None, Phase], tuple[Template, ...]]:
+    """Pre-filter the follow-up templates by course regimen, course phase and patient phase."""
     needs_course = COURSE_ANCHORS | {"response_window"}
-    followup_for: dict[Any, tuple[Template, ...]] = {
-        None: tuple(
+    buckets: dict[tuple[str | None, CoursePhase | None, Phase], tuple[Template, ...]] = {}
+    for phase in Phase:
+        in_phase = [t for t in followup if t.patient_phases is None or phase in t.patient_phases]
+        buckets[(None, None, phase)] = tuple(
             t
-            for t in followup
+            for t in in_phase
             if t.regimens is None and t.phases is None and t.anchor not in needs_course
         )
-    }
-    for phase in CoursePhase:
-        open_to = [t for t in followup if t.phases is None or phase in t.phases]
-        followup_for[("", phase)] = tuple(t for t in open_to if t.regimens is None)
-        for option in OptionId:
-            followup_for[(option.value, phase)] = tuple(
-                t for t in open_to if t.regimens is None or option.value in t.regimens
-            )
-    return CompiledSchedules(by_option, followup, workup, values, followup_for)
+        for course_phase in CoursePhase:
+            open_to = [t for t in in_phase if t.phases is None or course_phase in t.phases]
+            buckets[("", course_phase, phase)] = tuple(t for t in open_to if t.regimens is None)
+            for option in OptionId:
+                buckets[(option.value, course_phase, phase)] = tuple(
+                    t for t in open_to if t.regimens is None or option.value in t.regimens
+                )
+    return buckets

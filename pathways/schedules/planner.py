@@ -559,7 +559,7 @@ class Planner:
         window: tuple[int, int, int, tuple[str, ...]] | None = None
         window_known = False
         course = self.ctx.course
-        for t in self.compiled.followup_templates(course):
+        for t in self.compiled.followup_templates(course, self.ctx.phase):
             unknown = () if t.unconditional else self.applies(t)
             if unknown is None:
                 continue
