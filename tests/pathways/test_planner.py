@@ -203,6 +203,7 @@ def test_add_months_clamps_to_the_end_of_the_month() -> None:
 
 
 def test_schedule_files_are_where_the_loader_reads_them() -> None:
+    # rule: BLIN-04, INO-06, WU-01 — the schedule data ships in the definition folder.
     assert all(Path(p).is_file() for p in SCHEDULE_FILES)
 
 

@@ -161,6 +161,7 @@ def check_plan(facts: CaseFacts, tasks: list[PlannedTask]) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_schedule_invariants(scenario: tuple[CaseFacts, int]) -> None:
+    # rule: BLIN-04, INO-06, CART-04, REV-05, NEL-01, CHEMO-04, WU-01 (every schedule).
     facts, _ = scenario
     tasks = plan(facts)
     check_plan(facts, tasks)
@@ -170,6 +171,7 @@ def test_schedule_invariants(scenario: tuple[CaseFacts, int]) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_keys_do_not_depend_on_as_of(scenario: tuple[CaseFacts, int]) -> None:
+    # rule: BLIN-10, INO-05, POST-12 — stable dedupe keys.
     facts, shift = scenario
     moved = dataclasses.replace(facts, as_of=facts.as_of + timedelta(days=shift))
     first, second = plan(facts), plan(moved)
@@ -205,6 +207,7 @@ def test_day_n_is_the_nth_calendar_day_in_the_clinic_zone(tz: str, anchor: date)
 
 
 def test_midnight_dst_zones_have_skipped_midnights_in_the_sample() -> None:
+    # rule: MON-03 — the sample really meets a skipped local midnight.
     # The property above is exercised where local midnight does not exist.
     skipped = [
         day

@@ -147,6 +147,7 @@ def test_two_regimens_cannot_schedule_the_same_option(tmp_path: Path) -> None:
 
 
 def test_a_regimen_defined_twice_is_refused_by_the_loader(tmp_path: Path) -> None:
+    # rule: NEL-01 — a name defined twice across files is an error.
     error = load_with(
         tmp_path,
         {

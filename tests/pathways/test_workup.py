@@ -155,3 +155,14 @@ def test_workup_checklist_returns_only_the_workup_items() -> None:
     assert {t.rule_id for t in items} >= {"WU-27", "WU-28", "WU-29"}
     assert all(t.rule_id.startswith("WU-") for t in items)
     assert "workup_due_days_without_ind_d1" in policy.used
+
+
+def test_workup_without_a_dx_date_opens_on_as_of_with_undated_keys() -> None:
+    # rule: WU-01, SM-02 — refractory disease recorded without a date: the window opens on
+    # as_of (DX + 14 d default), and the keys do not carry as_of.
+    facts = make_facts(
+        as_of=str(AS_OF), **{"history.status": "refractory", "history.relapse_dates": []}
+    )
+    marrow = one([t for t in plan(facts) if t.rule_id.startswith("WU-")], "WU-02")
+    assert (marrow.window_start, marrow.window_end) == (AS_OF, plus(AS_OF, 14))
+    assert marrow.key == "WU-02:wu-undated:w:wu02_marrow"
