@@ -1,13 +1,13 @@
 """Planning throughput of the schedules engine: patients planned per second, one core.
 
-    .venv/bin/python bench/engine_plan.py [--patients 20000] [--seed 7]
+    .venv/bin/python bench/engine_plan.py [--patients 20000] [--seed 7] [--repeat 5] [--chunk 500]
 
 Builds a synthetic mix of patients (workup, every regimen in its first cycles,
 blinatumomab maintenance, post-remission, surveillance) across several clinic
 zones, then times ``plan_tasks`` alone: the facts are built before the clock
-starts, as the flows load snapshots before they plan. Each chunk of 500
-patients is timed several times and its best run counts, so that other work on
-a shared machine does not hide the engine's own speed.
+starts, as the flows load snapshots before they plan. Each chunk of patients is
+timed several times and its best run counts, so that other work on a shared
+machine does not hide the engine's own speed.
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=5, help="timed runs per chunk; the best counts"
     )
+    parser.add_argument("--chunk", type=int, default=500, help="patients per timed chunk")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     definition = shipped_definition()
@@ -137,13 +138,13 @@ def main() -> None:
         patient(rng, as_of + timedelta(days=rng.randint(0, 365))) for _ in range(args.patients)
     ]
     plan_tasks(cohort[0], definition, Policy(definition))  # compile the templates once
-    # Each chunk of 500 patients is timed --repeat times and its best run kept,
+    # Each chunk of --chunk patients is timed --repeat times and its best run kept,
     # in wall-clock and in CPU time of this process: on a shared machine the best
     # of several short runs is the engine's own speed.
     wall = cpu = 0.0
     tasks = 0
-    for begin in range(0, len(cohort), 500):
-        chunk = cohort[begin : begin + 500]
+    for begin in range(0, len(cohort), args.chunk):
+        chunk = cohort[begin : begin + args.chunk]
         fastest_wall = fastest_cpu = float("inf")
         for _ in range(args.repeat):
             count = 0
@@ -159,7 +160,7 @@ def main() -> None:
     print("mix:", ", ".join(f"{name} {count}" for name, count in mix.most_common()))
     print(
         f"planned {args.patients} patients ({tasks} tasks, {tasks / args.patients:.1f} per patient); "
-        f"best of {args.repeat} runs per chunk of 500"
+        f"best of {args.repeat} runs per chunk of {args.chunk}"
     )
     print(
         f"{args.patients / wall:,.0f} patients/s wall clock, one core ({tasks / wall:,.0f} tasks/s)"

@@ -51,6 +51,7 @@ __all__ = [
 
 _NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
 _UNSET: Any = object()
+_DAY_ONLY = ("day",)
 
 # CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
 LOOKBACK_DAYS = 14
@@ -444,16 +445,20 @@ class Planner:
             if result.defaults:
                 defaults = tuple(sorted({*defaults, *result.defaults}))
                 self.ctx.used.update(result.defaults)
-        for name in t.occurrence_fields:
-            if name == "day":
-                value: Any = day
-            elif name == "last_day":
-                value = we - prep.anchor.day0 if t.timing.mode == "span" else day
-            elif name == "month":
-                value = month
-            else:
-                value = _occurrence_number(t, day, month)
-            title = title.replace(f"{{{name}}}", str(value))
+        fields = t.occurrence_fields
+        if fields == _DAY_ONLY:
+            title = title.replace("{day}", str(day))
+        elif fields:
+            for name in fields:
+                if name == "day":
+                    value: Any = day
+                elif name == "last_day":
+                    value = we - prep.anchor.day0 if t.timing.mode == "span" else day
+                elif name == "month":
+                    value = month
+                else:
+                    value = _occurrence_number(t, day, month)
+                title = title.replace(f"{{{name}}}", str(value))
         midnight = prep.midnight
         if ws == we:  # a one-day window: one date, two instants
             start = end_date = due_date = date_of(ws)
