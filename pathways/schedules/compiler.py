@@ -39,6 +39,11 @@ from pathways.schedules.templates import (
 )
 from pathways.vocab import CoursePhase, LabPanel, Phase, Role, TaskKind
 
+# A bounded template expands to at most this many occurrences (a typo such as
+# ``to: 100000`` is refused instead of planned); open-ended repeats are bounded
+# by the planning horizon instead.
+MAX_OCCURRENCES = 500
+
 
 @dataclass
 class Compiler:
@@ -63,7 +68,7 @@ class Compiler:
         value = raw
         if isinstance(raw, dict):
             name = raw.get("default")
-            if set(raw) != {"default"} or name not in self.values:
+            if set(raw) != {"default"} or not _is_in(name, self.values):
                 self.problems.append(f"{where}: unknown default {name!r}")
                 return None
             used.append(str(name))
@@ -86,7 +91,7 @@ class Compiler:
             return False
         ok = True
         for rule_id in ids:
-            if rule_id not in self.rule_ids:
+            if not _is_in(rule_id, self.rule_ids):
                 self.problems.append(f"{where}: unknown rule id {rule_id!r}")
                 ok = False
         return ok
@@ -119,13 +124,16 @@ class Compiler:
         rule = raw.get("rule")
         self.rules(f"{where}.rule", [rule])
         also = raw.get("also") or []
-        if also:
+        if not isinstance(also, list):
+            self.problems.append(f"{where}.also: must be a list of rule ids")
+            also = []
+        elif also:
             self.rules(f"{where}.also", also)
         kind = _enum(TaskKind, raw.get("kind"))
         if kind is None:
             self.problems.append(f"{where}: unknown task kind {raw.get('kind')!r}")
         role = raw.get("role")
-        if role not in ROLES:
+        if not _is_in(role, ROLES):
             self.problems.append(f"{where}: role must be coordinator or clinician, got {role!r}")
         title = raw.get("title")
         fields: frozenset[str] = frozenset()
@@ -134,7 +142,7 @@ class Compiler:
         else:
             fields = self._title_fields(where, title)
         anchor = raw.get("anchor", default_anchor)
-        if anchor not in SECTION_ANCHORS[section]:
+        if not _is_in(anchor, SECTION_ANCHORS[section]):
             self.problems.append(
                 f"{where}: unknown anchor {anchor!r} (known here: {', '.join(sorted(SECTION_ANCHORS[section]))})"
             )
@@ -156,7 +164,7 @@ class Compiler:
         due = raw.get(
             "due", "day" if timing is not None and timing.mode not in ("span", "given") else "end"
         )
-        if due not in DUE_MODES:
+        if not _is_in(due, DUE_MODES):
             self.problems.append(f"{where}: due must be day, start or end, got {due!r}")
         elif due == "day" and timing is not None and timing.mode in ("span", "given"):
             self.problems.append(f"{where}: due 'day' needs occurrence days (use start or end)")
@@ -203,10 +211,10 @@ class Compiler:
         if "dose" in fields and "dose" not in raw:
             self.problems.append(f"{where}: title uses {{dose}} but the template has no dose")
         requirement = raw.get("requirement")
-        if requirement is not None and requirement not in REQUIREMENTS:
+        if requirement is not None and not _is_in(requirement, REQUIREMENTS):
             self.problems.append(f"{where}: requirement must be one of {sorted(REQUIREMENTS)}")
         fallback = raw.get("fallback")
-        if fallback is not None and not (fallback in FALLBACKS and anchor == "fitness"):
+        if fallback is not None and not (_is_in(fallback, FALLBACKS) and anchor == "fitness"):
             self.problems.append(
                 f"{where}: fallback must be one of {sorted(FALLBACKS)}, for the fitness anchor only"
             )
@@ -405,10 +413,16 @@ class Compiler:
             if last < first:
                 self.problems.append(f"{where}: invalid day range {first}..{last}")
                 return None
+            if (last - first) // every >= MAX_OCCURRENCES:
+                self.problems.append(f"{where}: more than {MAX_OCCURRENCES} occurrences")
+                return None
             return Timing("points", days=tuple(range(first, last + 1, every)))
         if "count" in raw:
             count = self.number(f"{where}.count", raw["count"], used, minimum=1)
             if count is None:
+                return None
+            if count > MAX_OCCURRENCES:
+                self.problems.append(f"{where}: more than {MAX_OCCURRENCES} occurrences")
                 return None
             return Timing("points", days=tuple(first + every * k for k in range(count)))
         through = None
@@ -433,7 +447,7 @@ class Compiler:
         days = timing.days if timing is not None and timing.mode == "points" else ()
         name = raw.get("rule")
         if name is not None:
-            rule = DOSE_RULES.get(name)
+            rule = DOSE_RULES.get(name) if isinstance(name, str) else None
             if rule is None:
                 self.problems.append(f"{where}: unknown dose rule {name!r}")
                 return None
@@ -657,7 +671,14 @@ def _static_detail(
     return tuple(detail)
 
 
+def _is_in(value: Any, names: Any) -> bool:
+    """Membership that refuses, rather than crashes on, a malformed (unhashable) value."""
+    return isinstance(value, str) and value in names
+
+
 def _enum(kind: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return None
     try:
         return kind(value)
     except ValueError:

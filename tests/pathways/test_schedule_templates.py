@@ -7,6 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pathways.definition import DEFINITIONS_DIR, load_definition
 from pathways.errors import DefinitionError
@@ -229,3 +231,46 @@ def test_an_override_that_breaks_a_window_is_refused_when_compiled() -> None:
     custom = load_definition(overrides={"ino_lft_after_dose_days": -1})
     with pytest.raises(DefinitionError, match=r"ino_lft_after_dose_days.*must be >= 0"):
         compiled_schedules(custom)
+
+
+KEYS = sorted(
+    {
+        "slot", "rule", "also", "kind", "role", "title", "anchor", "day", "days", "every", "from",
+        "after", "to", "count", "through_months", "span", "months", "before_days", "after_days",
+        "before_hours", "due", "when", "phases", "patient_phases", "regimens", "safety", "blocks",
+        "result_fields", "panel", "dose", "while_on_treatment", "clip_to_cycle", "response_window",
+        "requirement", "required_when", "fallback", "note", "show_defaults", "default", "amount", "by_day", "drug", "unit", "first", "later", "tasks", "applies_to",
+    }
+)  # fmt: skip
+ATOMS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-50, 120),
+    st.floats(allow_nan=False, allow_infinity=False, width=16),
+    st.sampled_from(["INO-05", "dose", "lab_panel", "lft", "coordinator", "cycle_day", "day", "x {day}", "{", "first_cycle", "blin_step_up_day", "infusion_day"]),
+)  # fmt: skip
+JUNK = st.recursive(
+    ATOMS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=6)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(KEYS), JUNK, max_size=12), JUNK)
+def test_malformed_sections_give_problems_not_crashes(template: dict, anything: object) -> None:
+    # rule: WU-01 — the validator reports a malformed definition, it never raises on it.
+    from pathways.schedules.compiler import Compiler
+
+    defn = definition()
+    values = {name: setting.value for name, setting in defn.defaults.items()}
+    compiler = Compiler(rule_ids=frozenset(defn.rules), values=values)
+    compiler.named_templates({"t": template}, "followup")
+    compiler.named_templates({"t": template}, "workup")
+    compiler.regimens({"r": {"tasks": [template]}})
+    compiler.regimens({"r": anything})
+    compiler.regimens(anything)
+    compiler.named_templates(anything, "followup")
+    assert all(isinstance(problem, str) for problem in compiler.problems)
