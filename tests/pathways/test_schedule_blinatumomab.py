@@ -145,7 +145,7 @@ def test_blin_09_response_marrow_cycle_1_days_29_to_42_before_cycle_2() -> None:
     )
     assert marrow.kind is TaskKind.BONE_MARROW_ASSESSMENT
     assert {"marrow_blast_pct", "mrd_value"} <= set(marrow.result_fields)
-    assert "RESP-03" in marrow.detail["rule_ids"]
+    assert {"RESP-03", "RESP-05"} <= set(marrow.detail["rule_ids"])  # RESP-05: MRD method/value
     assert not of_rule(blin(cycle=2), "BLIN-09")
 
 
