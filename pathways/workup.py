@@ -29,11 +29,7 @@ from pathways.schedules.context import (
     first_treatment_day,
 )
 from pathways.schedules.planner import (
-    LOOKAHEAD_DAYS,
-    LOOKBACK_DAYS,
     Planner,
-    compiled_schedules,
-    order,
 )
 from pathways.schedules.templates import compiler_for
 
@@ -77,11 +73,7 @@ def workup_window(ctx: PlanContext) -> WorkupWindow | None:
 
 def workup_checklist(facts: CaseFacts, definition: Definition, policy: Policy) -> list[PlannedTask]:
     """Only the workup items of the plan (empty when a course is in progress)."""
-    compiled = compiled_schedules(definition)
-    ctx = PlanContext(facts, policy, compiled.values, LOOKBACK_DAYS, LOOKAHEAD_DAYS)
-    planner = Planner(ctx, compiled)
-    planner.workup_window = workup_window(ctx)
+    planner = Planner.for_patient(facts, definition, policy)
+    planner.workup_window = workup_window(planner.ctx)
     planner.plan_workup()
-    for name in sorted(ctx.used):
-        policy(name)
-    return sorted(planner.tasks, key=order)
+    return planner.finish(policy)

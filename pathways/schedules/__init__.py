@@ -21,14 +21,8 @@ from pathways.decisions import PlannedTask
 from pathways.definition import Definition
 from pathways.facts import CaseFacts
 from pathways.policy import Policy
-from pathways.schedules.context import NO_PLAN_PHASES, PlanContext, infer_phase
-from pathways.schedules.planner import (
-    LOOKAHEAD_DAYS,
-    LOOKBACK_DAYS,
-    Planner,
-    compiled_schedules,
-    order,
-)
+from pathways.schedules.context import NO_PLAN_PHASES, infer_phase
+from pathways.schedules.planner import LOOKAHEAD_DAYS, LOOKBACK_DAYS, Planner, compiled_schedules
 
 __all__ = ["LOOKAHEAD_DAYS", "LOOKBACK_DAYS", "compiled_schedules", "infer_phase", "plan_tasks"]
 
@@ -37,22 +31,17 @@ def plan_tasks(facts: CaseFacts, definition: Definition, policy: Policy) -> list
     """The patient's planned tasks in the horizon; ``policy`` records every default used."""
     from pathways.workup import workup_window  # the workup module builds on this package
 
-    compiled = compiled_schedules(definition)
-    ctx = PlanContext(facts, policy, compiled.values, LOOKBACK_DAYS, LOOKAHEAD_DAYS)
+    planner = Planner.for_patient(facts, definition, policy)
+    ctx = planner.ctx
     if ctx.phase in NO_PLAN_PHASES:
         return []
-    planner = Planner(ctx, compiled)
     course = ctx.course
     if course is not None:
-        regimen = compiled.regimens.get(course.regimen)
+        regimen = planner.compiled.regimens.get(course.regimen)
         if regimen is not None:
             planner.plan_course(course, regimen)
     planner.plan_last_dose()
     planner.workup_window = workup_window(ctx)
     planner.plan_followup()
     planner.plan_workup()
-    for name in ctx.used:
-        policy(name)
-    tasks = planner.tasks
-    tasks.sort(key=order)
-    return tasks
+    return planner.finish(policy)

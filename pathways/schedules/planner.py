@@ -26,7 +26,9 @@ from operator import attrgetter
 from typing import Any
 
 from pathways.decisions import DoseSuggestion, PlannedTask
-from pathways.facts import Course
+from pathways.definition import Definition
+from pathways.facts import CaseFacts, Course
+from pathways.policy import Policy
 from pathways.schedules.compiled import CompiledSchedules, compiled_schedules
 from pathways.schedules.context import (
     INDUCTION_COURSE_PHASES,
@@ -139,6 +141,20 @@ class Planner:
         "workup_anchor",
         "workup_window",
     )
+
+    @classmethod
+    def for_patient(cls, facts: CaseFacts, definition: Definition, policy: Policy) -> Planner:
+        """A planner over the definition's compiled templates for one patient's facts."""
+        compiled = compiled_schedules(definition)
+        ctx = PlanContext(facts, policy, compiled.values, LOOKBACK_DAYS, LOOKAHEAD_DAYS)
+        return cls(ctx, compiled)
+
+    def finish(self, policy: Policy) -> list[PlannedTask]:
+        """The planned tasks in order; the policy records every default they used."""
+        for name in self.ctx.used:
+            policy(name)
+        self.tasks.sort(key=order)
+        return self.tasks
 
     def __init__(self, ctx: PlanContext, compiled: CompiledSchedules) -> None:
         self.ctx = ctx
@@ -253,16 +269,14 @@ class Planner:
     def occurrences(
         self, t: Template, anchor: _Anchor
     ) -> Iterator[tuple[int | None, int | None, int]]:
-        """(day, month, occurrence ordinal) of the template on this anchor, near the horizon."""
+        """(day, month, occurrence ordinal) of an open-ended repeat or a month series, near the horizon.
+
+        Fixed days and spans are expanded by ``emit_on`` itself.
+        """
         timing = t.timing
         day0 = anchor.day0
         mode = timing.mode
-        if mode == "points":
-            for d in timing.days:
-                yield d, None, day0 + d
-        elif mode == "span":
-            yield timing.span[0], None, day0 + timing.span[0]
-        elif mode == "repeat":
+        if mode == "repeat":
             every, first = timing.every, timing.first
             low = self.h0 - t.after_days - (day0 + first)
             k = max(0, math.ceil(low / every))
