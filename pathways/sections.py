@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from pathways.definition import SECTION_VALIDATORS
 from pathways.not_implemented import validate_not_implemented
+from pathways.schedules.templates import validate_followup, validate_regimens
 from pathways.selection import validate_selection_section
+from pathways.workup import validate_workup
 
 SECTION_VALIDATORS.update(
     {
+        "followup": validate_followup,
         "not_implemented": validate_not_implemented,
+        "regimens": validate_regimens,
         "selection": validate_selection_section,
+        "workup": validate_workup,
     }
 )

@@ -1,0 +1,669 @@
+"""Expand the compiled templates of a definition into one patient's planned tasks.
+
+The templates are compiled once per definition object (``compiled_schedules``)
+and reused for every patient. Planning one patient then works on date
+ordinals, evaluates each named predicate once, skips occurrences outside the
+horizon before building anything, and builds each ``PlannedTask`` exactly
+once. Instants come from ``pathways.clock`` through a small cache, so local
+midnight of a date is computed once per zone.
+
+Keys have the shape ``{rule_id}:{scope}:{occurrence}:{slot}``: the scope is
+the course (``Course.key``) or the dated anchor (``resp20261201``,
+``fit20261103``, ``dx20261102``, ``wu20261102``); the occurrence is the cycle
+and day (``c1:d8``, infusion day ``c1:d-7``), a pre-phase, induction,
+maintenance or last-dose day (``p:d1``, ``i:d3``, ``m:d85``, ``ld:d30``), a
+month (``c1:mo3``, ``mo6``) or the workup (``w``), e.g.
+``INO-05:course17:c1:d8:lft_before_dose``. Nothing in a key depends on
+``as_of``, so re-planning on another day upserts the same rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import date
+from operator import attrgetter
+from typing import Any
+
+from pathways.decisions import DoseSuggestion, PlannedTask
+from pathways.definition import Definition
+from pathways.facts import CaseFacts, Course
+from pathways.policy import Policy
+from pathways.schedules.compiled import CompiledSchedules, compiled_schedules
+from pathways.schedules.context import (
+    INDUCTION_COURSE_PHASES,
+    PlanContext,
+    first_treatment_day,
+    prephase_start,
+)
+from pathways.schedules.doses import dose_for
+from pathways.schedules.predicates import PREDICATES, SUPPRESSION_ONLY
+from pathways.schedules.tasks import add_months, date_of, iso_of, midnights, new_task
+from pathways.schedules.templates import Regimen, Template
+from pathways.vocab import CoursePhase
+
+__all__ = [
+    "LOOKAHEAD_DAYS",
+    "LOOKBACK_DAYS",
+    "CompiledSchedules",
+    "Planner",
+    "compiled_schedules",
+    "order",
+]
+
+_NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
+_UNSET: Any = object()
+_DAY_ONLY = ("day",)
+
+# CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
+LOOKBACK_DAYS = 14
+LOOKAHEAD_DAYS = 90
+
+
+class _Anchor:
+    """One resolved anchor: day 0 as an ordinal, the key scope and the occurrence prefix."""
+
+    __slots__ = ("course", "day0", "iso", "prefix", "regimen", "scope", "start")
+
+    def __init__(
+        self,
+        start: date,
+        base: int,
+        scope: str,
+        prefix: str,
+        regimen: Regimen | None = None,
+        course: Course | None = None,
+    ) -> None:
+        self.start = start
+        self.iso = start.isoformat()
+        self.day0 = start.toordinal() - base
+        self.scope = scope
+        self.prefix = prefix
+        self.regimen = regimen
+        self.course = course
+
+
+class _Prepared:
+    """One template on one anchor: what its occurrences share."""
+
+    __slots__ = (
+        "anchor",
+        "block_head",
+        "block_tail",
+        "cycle",
+        "defaults",
+        "detail",
+        "key_head",
+        "key_tail",
+        "midnight",
+        "regimen_id",
+        "template",
+        "title",
+    )
+
+    def __init__(
+        self,
+        template: Template,
+        anchor: _Anchor,
+        detail: dict[str, Any],
+        title: str,
+        defaults: tuple[str, ...],
+        blocks: Template | None,
+        tz: str,
+    ) -> None:
+        self.template = template
+        self.anchor = anchor
+        self.detail = detail
+        self.title = title
+        self.defaults = defaults
+        # key = {rule_id}:{scope}:{occurrence}:{slot}; the occurrence varies.
+        self.key_head = f"{template.rule}:{anchor.scope}:"
+        self.key_tail = f":{template.slot}"
+        self.block_head = None if blocks is None else f"{blocks.rule}:{anchor.scope}:"
+        self.block_tail = "" if blocks is None else f":{blocks.slot}"
+        course = anchor.course
+        self.regimen_id = course.regimen if course is not None else None
+        self.cycle = course.cycle if course is not None else None
+        self.midnight = midnights(tz)
+
+
+class Planner:
+    """Plans one patient (one ``PlanContext``)."""
+
+    __slots__ = (
+        "anchors",
+        "compiled",
+        "ctx",
+        "h0",
+        "h1",
+        "last_dose",
+        "tasks",
+        "workup_anchor",
+        "workup_window",
+    )
+
+    @classmethod
+    def for_patient(cls, facts: CaseFacts, definition: Definition, policy: Policy) -> Planner:
+        """A planner over the definition's compiled templates for one patient's facts."""
+        compiled = compiled_schedules(definition)
+        ctx = PlanContext(facts, policy, compiled.values, LOOKBACK_DAYS, LOOKAHEAD_DAYS)
+        return cls(ctx, compiled)
+
+    def finish(self, policy: Policy) -> list[PlannedTask]:
+        """The planned tasks in order; the policy records every default they used."""
+        for name in self.ctx.used:
+            policy(name)
+        self.tasks.sort(key=order)
+        return self.tasks
+
+    def __init__(self, ctx: PlanContext, compiled: CompiledSchedules) -> None:
+        self.ctx = ctx
+        self.compiled = compiled
+        self.tasks: list[PlannedTask] = []
+        self.h0 = ctx.horizon_start.toordinal()
+        self.h1 = ctx.horizon_end.toordinal()
+        self.workup_window: tuple[int, int, str, tuple[str, ...]] | None = None
+        self.anchors: dict[str, _Anchor | None] = {}
+        self.workup_anchor: tuple[_Anchor, str, int, int, tuple[str, ...]] | None = None
+        course = ctx.course
+        self.last_dose = (
+            course.last_dose_date.toordinal()
+            if course is not None and course.last_dose_date is not None
+            else None
+        )
+
+    # -- conditions -------------------------------------------------------------
+
+    def pred(self, name: str) -> bool | None:
+        cache = self.ctx.predicate_cache
+        if name in cache:
+            return cache[name]
+        result = PREDICATES[name].test(self.ctx)
+        cache[name] = result
+        return result
+
+    def applies(self, t: Template) -> tuple[str, ...] | None:
+        """None when the template does not apply; else the unknown conditions it depends on."""
+        if t.unconditional:
+            return ()
+        ctx = self.ctx
+        if t.patient_phases is not None and ctx.phase not in t.patient_phases:
+            return None
+        course = ctx.course
+        if t.phases is not None and (course is None or course.phase not in t.phases):
+            return None
+        if t.regimens is not None and (course is None or course.regimen not in t.regimens):
+            return None
+        unknown: tuple[str, ...] = ()
+        cache = ctx.predicate_cache
+        for name in t.when:
+            answer = cache.get(name, _UNSET)
+            if answer is _UNSET:
+                answer = cache[name] = PREDICATES[name].test(ctx)
+            if answer is False:
+                return None
+            if answer is None:
+                unknown = (*unknown, PREDICATES[name].requires)
+        return unknown
+
+    # -- anchors ----------------------------------------------------------------
+
+    def course_anchor(self, name: str, course: Course, regimen: Regimen | None) -> _Anchor | None:
+        scope = course.key
+        cycle_prefix = f"c{course.cycle}:"
+        if name == "cycle_day":
+            return _Anchor(course.cycle_start, 1, scope, cycle_prefix, regimen, course)
+        if name == "infusion_day":
+            return _Anchor(course.cycle_start, 0, scope, cycle_prefix, regimen, course)
+        if name == "prephase_day":
+            p1 = prephase_start(course)
+            if p1 is None or course.cycle != 1:
+                return None
+            return _Anchor(p1, 1, scope, "p:", regimen, course)
+        if name == "induction_day":
+            if course.cycle != 1 or course.phase not in INDUCTION_COURSE_PHASES:
+                return None
+            return _Anchor(first_treatment_day(course), 1, scope, "i:", regimen, course)
+        if name == "maintenance_day":
+            if regimen is None or regimen.maintenance_interval_days is None:
+                return None
+            if course.phase is not CoursePhase.MAINTENANCE:
+                return None
+            first = date.fromordinal(
+                course.cycle_start.toordinal()
+                - (course.cycle - 1) * regimen.maintenance_interval_days
+            )
+            return _Anchor(first, 1, scope, "m:", regimen, course)
+        return None
+
+    def date_anchor(self, name: str) -> _Anchor | None:
+        facts = self.ctx.facts
+        if name == "response":
+            signed = facts.signed_response
+            if signed is None:
+                return None
+            return _Anchor(signed.signed_on, 0, f"resp{signed.signed_on:%Y%m%d}", "")
+        if name == "fitness":
+            assessed = facts.fitness.assessed_on
+            if assessed is None:
+                return None
+            return _Anchor(assessed, 0, f"fit{assessed:%Y%m%d}", "")
+        if name == "dx":
+            dx = facts.history.dx_date
+            if dx is None:
+                return None
+            return _Anchor(dx, 0, f"dx{dx:%Y%m%d}", "")
+        if name == "last_dose":
+            course = facts.treatment
+            if course is None or course.last_dose_date is None:
+                return None
+            regimen = self.compiled.regimens.get(course.regimen)
+            return _Anchor(course.last_dose_date, 0, course.key, "ld:", regimen, course)
+        course = self.ctx.course
+        if course is None:
+            return None
+        return self.course_anchor(name, course, self.compiled.regimens.get(course.regimen))
+
+    # -- occurrences --------------------------------------------------------------
+
+    def occurrences(
+        self, t: Template, anchor: _Anchor
+    ) -> Iterator[tuple[int | None, int | None, int]]:
+        """(day, month, occurrence ordinal) of an open-ended repeat or a month series, near the horizon.
+
+        Fixed days and spans are expanded by ``emit_on`` itself.
+        """
+        timing = t.timing
+        day0 = anchor.day0
+        mode = timing.mode
+        if mode == "repeat":
+            every, first = timing.every, timing.first
+            low = self.h0 - t.after_days - (day0 + first)
+            k = max(0, math.ceil(low / every))
+            high = self.h1 + t.before_days
+            limit = None
+            if timing.through_months is not None:
+                limit = add_months(anchor.start, timing.through_months).toordinal()
+            while True:
+                d = first + k * every
+                occ = day0 + d
+                if occ > high or (limit is not None and occ >= limit):
+                    return
+                yield d, None, occ
+                k += 1
+        elif mode == "months":
+            every, after, through = timing.every, timing.month_after, timing.month_through
+            start = anchor.start
+            behind = (self.ctx.horizon_start.year - start.year) * 12 + (
+                self.ctx.horizon_start.month - start.month
+            )
+            # Start a little before the horizon: a window reaches after_days past its month.
+            margin = 2 + t.after_days // 28
+            k = max(1, (behind - margin - after) // every)
+            high = self.h1 + t.before_days
+            while True:
+                m = after + k * every
+                if through is not None and m > through:
+                    return
+                occ = add_months(start, m).toordinal()
+                if occ > high:
+                    return
+                yield None, m, occ
+                k += 1
+
+    # -- emitting -------------------------------------------------------------------
+
+    def emit_on(self, t: Template, anchor: _Anchor, unknown: tuple[str, ...] | None = None) -> None:
+        if unknown is None:
+            unknown = () if t.unconditional else self.applies(t)
+            if unknown is None:
+                return
+        prep: _Prepared | None = None
+        cycle_end = None
+        if t.clip_to_cycle:
+            course, regimen = anchor.course, anchor.regimen
+            if regimen is not None and course is not None:
+                length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+                if length is not None:
+                    cycle_end = anchor.day0 + length
+        timing = t.timing
+        before, after = t.before_days, t.after_days
+        h0, h1 = self.h0, self.h1
+        last_dose = self.last_dose if t.while_on_treatment else None
+        prefix = anchor.prefix
+        day0 = anchor.day0
+        if timing.mode == "span":
+            first, last = timing.span
+            ws, we = day0 + first - before, day0 + last + after
+            if cycle_end is not None and we > cycle_end:
+                we = max(ws, cycle_end)
+            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
+                return
+            self.build(
+                self.prepare(t, anchor, unknown, ()), f"{prefix}d{first}", ws, we, ws, first, None
+            )
+            return
+        if timing.mode == "points":
+            # Only the days whose window can meet the horizon (and the last dose).
+            low, high = h0 - after - day0, h1 + before - day0
+            if last_dose is not None:
+                high = min(high, last_dose + before - day0)
+            for point, point_label in zip(timing.days, t.day_labels, strict=True):
+                if point < low or point > high:
+                    continue
+                occ = day0 + point
+                ws, we = occ - before, occ + after
+                if cycle_end is not None and we > cycle_end:
+                    we = max(ws, cycle_end)
+                    if we < h0:
+                        continue
+                if prep is None:
+                    prep = self.prepare(t, anchor, unknown, ())
+                self.build(prep, prefix + point_label, ws, we, occ, point, None)
+            return
+        for day, month, occ in self.occurrences(t, anchor):
+            ws = occ - before
+            we = occ + after
+            if cycle_end is not None and we > cycle_end:
+                we = max(ws, cycle_end)
+            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
+                continue
+            if prep is None:
+                prep = self.prepare(t, anchor, unknown, ())
+            label = f"{prefix}d{day}" if month is None else f"{prefix}mo{month}"
+            self.build(prep, label, ws, we, occ, day, month)
+
+    def emit_window(
+        self,
+        t: Template,
+        anchor: _Anchor,
+        label: str,
+        ws: int,
+        we: int,
+        extra_defaults: tuple[str, ...] = (),
+        unknown: tuple[str, ...] | None = None,
+    ) -> None:
+        if unknown is None:
+            unknown = () if t.unconditional else self.applies(t)
+        if unknown is None or we < self.h0 or ws > self.h1:
+            return
+        self.build(self.prepare(t, anchor, unknown, extra_defaults), label, ws, we, ws, None, None)
+
+    def prepare(
+        self, t: Template, anchor: _Anchor, unknown: tuple[str, ...], extra: tuple[str, ...]
+    ) -> _Prepared:
+        """What every occurrence of ``t`` on ``anchor`` shares, computed once."""
+        detail = dict(t.static_detail)
+        detail["anchor_date"] = anchor.iso
+        if unknown:
+            detail["applies_if"] = unknown
+        if t.requirement is not None:
+            requirement = t.requirement
+            if t.required_when and all(self.pred(n) is True for n in t.required_when):
+                requirement = "required"
+            detail["requirement"] = requirement
+        title = t.title
+        course, regimen = anchor.course, anchor.regimen
+        for name in t.plan_fields:
+            title = title.replace(f"{{{name}}}", str(_plan_field(name, t, anchor)))
+        if course is not None and regimen is not None:
+            if t.title_fields & _NEXT_CYCLE_FIELDS:
+                length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+                if length is not None:
+                    next_date = iso_of(course.cycle_start.toordinal() + length)
+                    title = title.replace("{next_cycle_day}", str(length + 1))
+                    title = title.replace("{next_cycle_date}", next_date)
+                    detail["next_cycle_day_1"] = next_date
+                    extra = (
+                        *extra,
+                        *regimen.cycle_length_defaults(course.cycle, course.cycle_length_days),
+                    )
+            if t.clip_to_cycle:
+                extra = (
+                    *extra,
+                    *regimen.cycle_length_defaults(course.cycle, course.cycle_length_days),
+                )
+        defaults = t.defaults_used
+        if extra:
+            defaults = tuple(sorted({*defaults, *extra}))
+        self.ctx.used.update(defaults)
+        blocks = None
+        if t.blocks is not None and regimen is not None:
+            blocks = self.blocked_target(t, regimen)
+        return _Prepared(t, anchor, detail, title, defaults, blocks, self.ctx.tz)
+
+    def build(
+        self,
+        prep: _Prepared,
+        label: str,
+        ws: int,
+        we: int,
+        occ: int,
+        day: int | None,
+        month: int | None,
+    ) -> None:
+        t = prep.template
+        due = occ if t.due == "day" else (ws if t.due == "start" else we)
+        detail = dict(prep.detail)
+        if t.shown:  # a fresh mapping per task: details are the caller's to keep
+            detail["policy"] = dict(t.shown)
+        defaults = prep.defaults
+        dose: DoseSuggestion | None = None
+        title = prep.title
+        if t.dose is not None:
+            result = dose_for(self.ctx, t.dose, day or 0)
+            dose = result.suggestion
+            title = title.replace("{dose}", result.label)
+            if result.detail:
+                detail.update(result.detail)
+            if result.defaults:
+                defaults = tuple(sorted({*defaults, *result.defaults}))
+                self.ctx.used.update(result.defaults)
+        fields = t.occurrence_fields
+        if fields == _DAY_ONLY:
+            title = title.replace("{day}", str(day))
+        elif fields:
+            for name in fields:
+                if name == "day":
+                    value: Any = day
+                elif name == "last_day":
+                    value = we - prep.anchor.day0 if t.timing.mode == "span" else day
+                elif name == "month":
+                    value = month
+                else:
+                    value = _occurrence_number(t, day, month)
+                title = title.replace(f"{{{name}}}", str(value))
+        midnight = prep.midnight
+        if ws == we:  # a one-day window: one date, two instants
+            start = end_date = due_date = date_of(ws)
+            not_before, due_at = midnight(ws), midnight(ws + 1)
+            expires = due_at
+        else:
+            start, due_date, end_date = date_of(ws), date_of(due), date_of(we)
+            not_before, due_at, expires = midnight(ws), midnight(due + 1), midnight(we + 1)
+        self.tasks.append(
+            new_task(
+                prep.key_head + label + prep.key_tail,
+                t.kind,
+                t.rule,
+                title,
+                t.role,
+                start,
+                due_date,
+                end_date,
+                not_before,
+                due_at,
+                expires,
+                t.section,
+                prep.regimen_id,
+                prep.cycle,
+                day,
+                t.panel,
+                dose,
+                t.safety,
+                None if prep.block_head is None else prep.block_head + label + prep.block_tail,
+                t.result_fields,
+                defaults,
+                detail,
+            )
+        )
+
+    def blocked_target(self, t: Template, regimen: Regimen) -> Template | None:
+        """The template of the task ``t`` blocks: the first one with that slot that applies."""
+        for target in regimen.tasks:
+            if target.slot == t.blocks and target is not t and self.applies(target) is not None:
+                return target
+        return None
+
+    # -- sections ---------------------------------------------------------------------
+
+    def plan_course(self, course: Course, regimen: Regimen) -> None:
+        anchors: dict[str, _Anchor | None] = {}
+        for t in regimen.course_tasks(course.phase):
+            unknown = () if t.unconditional else self.applies(t)
+            if unknown is None:
+                continue
+            if t.anchor not in anchors:
+                anchors[t.anchor] = self.course_anchor(t.anchor, course, regimen)
+            anchor = anchors[t.anchor]
+            if anchor is not None:
+                self.emit_on(t, anchor, unknown)
+
+    def plan_last_dose(self) -> None:
+        anchor = self.anchor("last_dose")
+        if anchor is None or anchor.regimen is None:
+            return
+        for t in anchor.regimen.tasks:
+            if t.anchor == "last_dose":
+                self.emit_on(t, anchor)
+
+    def response_window(self) -> tuple[int, int, int, tuple[str, ...]] | None:
+        """(first day, last day, day number, defaults) of the course's response assessment."""
+        course = self.ctx.course
+        if course is None:
+            return None
+        regimen = self.compiled.regimens.get(course.regimen)
+        if regimen is None:
+            return None
+        for t in regimen.tasks:
+            if not t.response_window:
+                continue
+            if t.phases is not None and course.phase not in t.phases:
+                continue
+            if any(self.pred(n) is False for n in t.when if n not in SUPPRESSION_ONLY):
+                continue
+            anchor = self.course_anchor(t.anchor, course, regimen)
+            if anchor is None:
+                continue
+            timing = t.timing
+            first_day = timing.span[0] if timing.mode == "span" else timing.days[0]
+            last_day = timing.span[1] if timing.mode == "span" else first_day
+            ws = anchor.day0 + first_day - t.before_days
+            we = anchor.day0 + last_day + t.after_days
+            if t.clip_to_cycle:
+                length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+                if length is not None:
+                    we = max(ws, min(we, anchor.day0 + length))
+            return ws, we, first_day, t.defaults_used
+        return None
+
+    def anchor(self, name: str) -> _Anchor | None:
+        """The named anchor for this patient, resolved once per plan."""
+        cache = self.anchors
+        if name not in cache:
+            cache[name] = self.date_anchor(name)
+        return cache[name]
+
+    def plan_followup(self) -> None:
+        window: tuple[int, int, int, tuple[str, ...]] | None = None
+        window_known = False
+        course = self.ctx.course
+        for t in self.compiled.followup_templates(course, self.ctx.phase):
+            unknown = () if t.unconditional else self.applies(t)
+            if unknown is None:
+                continue
+            if t.anchor == "response_window":
+                if not window_known:
+                    window, window_known = self.response_window(), True
+                course = self.ctx.course
+                if window is None or course is None:
+                    continue
+                ws, we, day, used = window
+                anchor = _Anchor(
+                    date.fromordinal(ws),
+                    0,
+                    course.key,
+                    "",
+                    self.compiled.regimens.get(course.regimen),
+                    course,
+                )
+                self.emit_window(t, anchor, f"c{course.cycle}:d{day}", ws, we, used, unknown)
+                continue
+            resolved = self.anchor(t.anchor)
+            if resolved is None and t.fallback is not None:
+                if t.fallback == "workup":
+                    if self.workup_window is not None:
+                        self.emit_window(t, *self.workup_args(), unknown)
+                    continue
+                resolved = self.anchor(t.fallback)
+            if resolved is not None:
+                self.emit_on(t, resolved, unknown)
+
+    def plan_workup(self) -> None:
+        if self.workup_window is None:
+            return
+        scope = self.workup_window[2]
+        for t in self.compiled.workup:
+            unknown = () if t.unconditional else self.applies(t)
+            if unknown is None:
+                continue
+            if t.anchor == "workup":
+                self.emit_window(t, *self.workup_args(), unknown)
+                continue
+            anchor = self.anchor(t.anchor)
+            if anchor is not None:
+                if t.anchor == "induction_day":
+                    # Workup items stay in the workup's key scope, not the course's.
+                    anchor = _Anchor(anchor.start, 1, scope, anchor.prefix)
+                self.emit_on(t, anchor, unknown)
+            elif t.fallback == "workup":
+                self.emit_window(t, *self.workup_args(), unknown)
+            elif t.fallback is not None:
+                fallback = self.anchor(t.fallback)
+                if fallback is not None:
+                    self.emit_on(t, fallback, unknown)
+
+    def workup_args(self) -> tuple[_Anchor, str, int, int, tuple[str, ...]]:
+        if self.workup_anchor is None:
+            ws, we, scope, used = self.workup_window or (0, 0, "", ())
+            self.workup_anchor = (_Anchor(date_of(ws), 0, scope, ""), "w", ws, we, used)
+        return self.workup_anchor
+
+
+def _plan_field(name: str, t: Template, anchor: _Anchor) -> Any:
+    """A title placeholder that is the same for every occurrence in one plan."""
+    course, regimen = anchor.course, anchor.regimen
+    if name == "hours":
+        return t.hours_before
+    if name == "cycle":
+        return course.cycle if course is not None else "?"
+    if name == "product":
+        return course.regimen.replace("_", " ") if course is not None else "?"
+    if name == "phase":
+        return course.phase.value if course is not None else "?"
+    return regimen.title if regimen is not None else "?"  # regimen
+
+
+def _occurrence_number(t: Template, day: int | None, month: int | None) -> int | None:
+    timing = t.timing
+    if timing.mode == "points" and day is not None:
+        return timing.days.index(day) + 1
+    if timing.mode == "repeat" and day is not None:
+        return (day - timing.first) // timing.every + 1
+    if timing.mode == "months" and month is not None:
+        return (month - timing.month_after) // timing.every
+    return None
+
+
+# Deterministic plan order: due instant, then key.
+order = attrgetter("due", "key")
