@@ -10,6 +10,7 @@ import typer
 
 from carepath.cli.db import db_app
 from carepath.cli.demo import demo
+from carepath.cli.evaluate import evaluate
 from carepath.cli.patients import course_app, patient_app
 from carepath.cli.rules import rules
 from carepath.cli.serve import serve
@@ -29,6 +30,7 @@ app.command("transition")(transition)
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("rules")(rules)
+app.command("evaluate")(evaluate)
 
 
 def main() -> None:

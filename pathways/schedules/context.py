@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from pathways.facts import CaseFacts, Course
+from pathways.guards import GUARDS
 from pathways.policy import Policy
 from pathways.vocab import REMISSION_CATEGORIES, CoursePhase, HctEligible, Phase
 
@@ -52,13 +53,17 @@ def infer_phase(facts: CaseFacts) -> Phase:
     if course is None:
         if in_remission:
             return Phase.POST_REMISSION_HCT if hct_yes else Phase.POST_REMISSION_NON_HCT
+        # SM-02 -> SM-03 once the facts the decision needs are resulted (IND-00).
+        if GUARDS["decision_facts_known"].test(facts):
+            return Phase.INDUCTION_SELECTION
         return Phase.WORKUP
     ended = course.last_dose_date is not None and course.last_dose_date < facts.as_of
     if course.phase is CoursePhase.MAINTENANCE:
         return Phase.SURVEILLANCE if ended else Phase.POST_REMISSION_NON_HCT
     if course.phase is CoursePhase.CONSOLIDATION:
         return Phase.POST_REMISSION_HCT if hct_yes else Phase.POST_REMISSION_NON_HCT
-    if ended:
+    assessment = facts.response_assessment
+    if ended or (assessment is not None and assessment.end_of_induction):
         return Phase.RESPONSE_ASSESSMENT
     return Phase.INDUCTION
 

@@ -151,7 +151,7 @@ def _ino_cytoreduction(ctx: PlanContext) -> bool | None:
     blasts = ctx.facts.disease.peripheral_blasts_per_ul
     if blasts is None:
         return None
-    return blasts > float(ctx.value("ino_cytoreduce_blasts_per_ul_above"))
+    return blasts > float(ctx.value("ino_cytoreduce_peripheral_blasts_above"))
 
 
 def _prior_anthracycline(ctx: PlanContext) -> bool | None:
@@ -271,7 +271,7 @@ PREDICATES: dict[str, Predicate] = {
             "circulating blasts above the pre-inotuzumab cytoreduction threshold",
             ("INO-02",),
             _ino_cytoreduction,
-            ("ino_cytoreduce_blasts_per_ul_above",),
+            ("ino_cytoreduce_peripheral_blasts_above",),
         ),
         Predicate(
             "split_dose_product",

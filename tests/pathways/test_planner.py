@@ -208,11 +208,13 @@ def test_schedule_files_are_where_the_loader_reads_them() -> None:
 
 
 def test_phase_inference_for_case_files_without_a_confirmed_phase() -> None:
-    # rule: SM-01, SM-02, SM-04, SM-05, SM-06, SM-07, SM-08 — a suggestion to plan on, never applied.
+    # rule: SM-01, SM-02, SM-03, IND-00, SM-04, SM-05, SM-06, SM-07, SM-08 — a suggestion to plan on, never applied.
     from pathways.schedules import infer_phase
     from pathways.vocab import Phase, ResponseCategory
 
-    assert infer_phase(make_facts()) is Phase.WORKUP  # SM-01/SM-02: no course yet
+    # SM-02 -> SM-03: the base facts carry everything IND-00 needs; without KMT2A, still workup.
+    assert infer_phase(make_facts()) is Phase.INDUCTION_SELECTION
+    assert infer_phase(make_facts(**{"disease.kmt2a_rearranged": None})) is Phase.WORKUP
     assert infer_phase(make_facts(regimen="blinatumomab", start=C1)) is Phase.INDUCTION  # SM-04
     ended = {"last_dose_date": "2026-11-20"}
     assert (

@@ -248,7 +248,7 @@ def test_mon_26_tls_labs_daily_days_1_to_7_with_high_burden() -> None:
     high = course(**{"disease.marrow_blast_pct": 80.0})
     tls = of_rule(high, "MON-26")
     assert [t.due_date for t in tls] == [plus(C1, n) for n in range(7)] and tls[0].panel == "tls"
-    assert {"prephase_marrow_blast_pct_above", "tls_labs_through_day"} <= set(tls[0].defaults_used)
+    assert {"prephase_marrow_blast_pct_above", "tls_watch_days"} <= set(tls[0].defaults_used)
     assert not of_rule(course(), "MON-26")
     assert of_rule(course(**{"disease.peripheral_blasts_per_ul": 20000}), "MON-26")
 
