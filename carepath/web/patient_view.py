@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from carepath.web.charts import Series, Threshold, line_chart, phase_strip
-from carepath.web.engine import response_suggestion
+from carepath.web.engine import induction_advice, response_suggestion
 from models.pathway import Course, ResponseAssessmentRecord
 from models.repositories.alerts import list_alerts
 from models.repositories.audit import Actor
@@ -80,6 +80,7 @@ class PatientPage:
     events: list[EventChoice]
     charts: list[Markup]
     strip: Markup
+    advice: dict[str, Any] | None
     problems: list[str] = field(default_factory=list)
 
 
@@ -189,6 +190,7 @@ def load_page(
     suggestion = None
     suggestion_for = None
     events: list[EventChoice] = []
+    advice = None
     snapshots, snapshot_problems = load_snapshots(
         session, patient_ids=[patient_id], as_of=today, timezone=tz, centre=CentreFacts()
     )
@@ -196,6 +198,7 @@ def load_page(
     instance = record.instance
     if snapshots and instance is not None:
         facts = snapshots[0].facts
+        advice = induction_advice(facts, definition)
         latest = assessments[-1] if assessments else None
         if latest is not None and latest.signed_at is None:
             suggestion = latest.suggestion or response_suggestion(facts, definition)
@@ -239,5 +242,6 @@ def load_page(
         suggestion_for=suggestion_for,
         events=events,
         charts=_charts(session, patient_id, actor, now, tz, today),
+        advice=advice,
         problems=problems,
     )

@@ -120,7 +120,9 @@ def users_with_role(session: Session, *, role: Role) -> list[AppUser]:
     )
 
 
-def set_active(session: Session, *, username: str, active: bool, actor: Actor) -> AppUser:
+def set_active(
+    session: Session, *, username: str, active: bool, actor: Actor, now: datetime
+) -> AppUser:
     user = user_by_name(session, username=username)
     if user is None:
         raise UserNotFound(username)
@@ -130,7 +132,7 @@ def set_active(session: Session, *, username: str, active: bool, actor: Actor) -
         session.execute(
             update(WebSession)
             .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))  # type: ignore[arg-type, union-attr]
-            .values(ended_at=datetime.now(tz=user.created_at.tzinfo))
+            .values(ended_at=now)
         )
     record(
         session,

@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from carepath.intake import intake_from_facts, observations_from_facts
 from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
-from carepath.web.engine import response_suggestion
+from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
 from carepath.web.problems import InvalidInput
 from models.base import require_id
 from models.observation import ObservationCreate, ObservationPublic
@@ -144,6 +144,12 @@ class Evaluation(BaseModel):
     phase: str | None
     response_suggestion: dict[str, Any] | None = Field(
         description="DEF-15 suggestion for the latest unsigned assessment; a clinician signs"
+    )
+    induction_advice: dict[str, Any] | None = Field(
+        description="Induction options, listed and never ranked (IND-06a); null outside selection"
+    )
+    monitoring_alerts: list[dict[str, Any]] = Field(
+        description="Alerts today's facts support (MON rules); the flows record them"
     )
     allowed_events: list[AllowedEvent]
     open_tasks: list[CareTaskPublic]
@@ -291,11 +297,15 @@ def api_evaluation(request: Request, session: DB, principal: Reader, patient_id:
     snapshot, problems = _snapshot(request, session, patient_id, principal)
     definition = definition_for(settings(request))
     suggestion = None
+    advice = None
+    alerts_now: list[dict[str, Any]] = []
     allowed: list[AllowedEvent] = []
     if snapshot is not None and record.instance is not None:
         facts = snapshot.facts
         if facts.response_assessment is not None:
             suggestion = response_suggestion(facts, definition)
+        advice = induction_advice(facts, definition)
+        alerts_now = monitoring_alerts(facts, definition)
         columns = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
         for track, machine in definition.machines.items():
             state = str(getattr(record.instance, columns[track]))
@@ -320,6 +330,8 @@ def api_evaluation(request: Request, session: DB, principal: Reader, patient_id:
         as_of=clinic_date(request),
         phase=None if record.instance is None else str(record.instance.phase),
         response_suggestion=suggestion,
+        induction_advice=advice,
+        monitoring_alerts=alerts_now,
         allowed_events=allowed,
         open_tasks=[
             CareTaskPublic.model_validate(t, from_attributes=True)
