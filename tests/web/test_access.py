@@ -1,4 +1,4 @@
-"""Who may do what: every route × every role, walked against the app itself.
+"""Who may do what: every route by every role, walked against the app itself.
 
 The expected matrix is written out here, independently of the code. The list
 of routes comes from the app, so a route added without a row below fails
