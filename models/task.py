@@ -29,6 +29,9 @@ class CareTask(SQLModel, table=True):
             "ix_care_task_queue",
             "role_queue",
             "due",
+            # Covering the queue filters lets the page count its buckets from the
+            # index alone (migration 0002_web).
+            postgresql_include=["kind", "regimen", "patient_id", "owner"],
             postgresql_where=sa.text(f"status IN {OPEN_STATUSES_SQL}"),
         ),
         sa.Index("ix_care_task_patient_due", "patient_id", "due"),

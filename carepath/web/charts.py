@@ -169,6 +169,7 @@ def phase_strip(
         return left + usable * min(max((at - start).total_seconds() / span, 0.0), 1.0)
 
     local = zone(tz)
+    last_tick = -100.0
     parts = [
         f'<svg class="strip" viewBox="0 0 {width} {height}" role="img" '
         'aria-label="Timeline of phases" xmlns="http://www.w3.org/2000/svg">'
@@ -187,8 +188,10 @@ def phase_strip(
             parts.append(
                 f'<text class="ph-label" x="{x0 + 4:.1f}" y="22">{escape(phase.replace("_", " "))}</text>'
             )
-        parts.append(
-            f'<text class="tick" x="{x0:.1f}" y="46">{begin.astimezone(local):%b %d}</text>'
-        )
+        if x0 - last_tick >= 48:
+            parts.append(
+                f'<text class="tick" x="{x0:.1f}" y="46">{begin.astimezone(local):%b %d}</text>'
+            )
+            last_tick = x0
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text piece above is escaped)

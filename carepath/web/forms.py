@@ -213,10 +213,17 @@ def read_fields(
     return values, problems, raw
 
 
+FORM_LEVEL = "_form"
+
+
 def _form_field(case_path: str) -> str:
-    """The form field a case-file path comes from (``history.relapse_dates[1]`` -> relapse_dates)."""
-    last = case_path.split(".")[-1]
-    return re.sub(r"\[\d+\]$", "", last) or case_path
+    """The form field a case-file path comes from (``history.relapse_dates[1]`` -> relapse_dates).
+
+    A problem about several fields at once is shown at the top of the form.
+    """
+    last = re.sub(r"\[\d+\]$", "", case_path.split(".")[-1])
+    names = {f.name for f in INTAKE_FIELDS}
+    return last if last in names else FORM_LEVEL
 
 
 def intake_from_form(

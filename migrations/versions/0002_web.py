@@ -4,6 +4,8 @@
 list API: the open tasks a person holds, by due time (the role queue itself is
 served by ``ix_care_task_queue`` of the baseline). ``ix_clinical_alert_open``
 serves the clinician's list of alerts awaiting acknowledgement.
+``ix_care_task_queue`` is rebuilt to cover the queue filters (kind, regimen,
+patient, owner), so the queue's bucket counts are index-only scans.
 
 Revision ID: 0002_web
 Revises: 0001_baseline
@@ -25,6 +27,17 @@ OPEN = "('requested','accepted','in-progress','on-hold')"
 
 
 def upgrade() -> None:
+    # The role queue index of the baseline, now covering the queue's filters so
+    # the bucket counts are index-only scans.
+    op.drop_index("ix_care_task_queue", table_name="care_task")
+    op.create_index(
+        "ix_care_task_queue",
+        "care_task",
+        ["role_queue", "due"],
+        unique=False,
+        postgresql_include=["kind", "regimen", "patient_id", "owner"],
+        postgresql_where=sa.text(f"status IN {OPEN}"),
+    )
     op.create_index(
         "ix_care_task_owner_open",
         "care_task",
@@ -42,5 +55,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_care_task_queue", table_name="care_task")
+    op.create_index(
+        "ix_care_task_queue",
+        "care_task",
+        ["role_queue", "due"],
+        unique=False,
+        postgresql_where=sa.text(f"status IN {OPEN}"),
+    )
     op.drop_index("ix_clinical_alert_open", table_name="clinical_alert")
     op.drop_index("ix_care_task_owner_open", table_name="care_task")
