@@ -11,7 +11,7 @@ on its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -154,6 +154,15 @@ def public() -> Any:
     return Depends(check)
 
 
+async def form_fields(request: Request) -> dict[str, str]:
+    """The submitted form's text fields (read on the event loop, so handlers can stay sync)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
 def actor_of(principal: Principal, request: Request) -> Actor:
     return principal.actor("api" if is_api(request) else "web")
 
@@ -194,5 +203,3 @@ def check_every_route_has_a_rule(routes: list[Any]) -> None:
 ALL_STAFF = (Role.COORDINATOR, Role.CLINICIAN, Role.QUALITY, Role.ADMIN)
 CARE_TEAM = (Role.COORDINATOR, Role.CLINICIAN)
 READERS = (Role.COORDINATOR, Role.CLINICIAN, Role.QUALITY)
-
-Clock = Callable[[], datetime]

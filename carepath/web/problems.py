@@ -69,6 +69,13 @@ def _field_of_loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+REFUSALS = {
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    409: ("conflict", "Conflict"),
+}
+
+
 def classify(exc: Exception) -> tuple[int, str, str, dict[str, str] | None]:
     """status, slug, title and the field problems of a refusal."""
     if isinstance(exc, InvalidInput | TaskInputError):
@@ -76,19 +83,15 @@ def classify(exc: Exception) -> tuple[int, str, str, dict[str, str] | None]:
     if isinstance(exc, PatientNotFound | AlertNotFound | ResponseNotFound | UserNotFound):
         return 404, "not-found", "Not found", None
     if isinstance(exc, TaskError):
-        slug = {404: "not-found", 403: "forbidden", 409: "conflict"}.get(exc.status, "refused")
-        return exc.status, slug, str(exc).split(":")[0] if exc.status == 404 else "Refused", None
+        slug, title = REFUSALS.get(exc.status, ("refused", "Refused"))
+        return exc.status, slug, title, None
     if isinstance(exc, DuplicateMrn):
         return 409, "duplicate", "Duplicate", {"mrn": "a patient with this MRN already exists"}
     if isinstance(exc, AlertError | ResponseError):
-        errors = {exc.field: exc.problem} if exc.status == 422 else None
-        slug = {403: "forbidden", 409: "conflict"}.get(exc.status, "invalid-input")
-        return (
-            exc.status,
-            slug,
-            "Refused" if exc.status != 422 else "The input is not valid",
-            errors,
-        )
+        if exc.status == 422:
+            return 422, "invalid-input", "The input is not valid", {exc.field: exc.problem}
+        slug, title = REFUSALS.get(exc.status, ("refused", "Refused"))
+        return exc.status, slug, title, None
     if isinstance(exc, UserError | WeakPassword | IntakeError | CaseFormatError):
         field = getattr(exc, "field", "input")
         text = str(exc).split(": ", 1)[-1]

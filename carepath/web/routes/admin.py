@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from carepath.security import WeakPassword, digest, hash_password, new_token
-from carepath.web.deps import DB, actor_of, allow
+from carepath.web.deps import DB, FormFields, actor_of, allow
 from carepath.web.templating import render
 from models.repositories.users import (
     Principal,
@@ -43,8 +43,7 @@ def users_page(request: Request, session: DB, principal: Admin) -> Response:
 
 
 @router.post("/admin/users")
-async def add_user(request: Request, session: DB, principal: Admin) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+def add_user(request: Request, session: DB, principal: Admin, form: FormFields) -> Response:
     try:
         create_user(
             session,
@@ -68,8 +67,7 @@ async def add_user(request: Request, session: DB, principal: Admin) -> Response:
 
 
 @router.post("/admin/tokens")
-async def add_token(request: Request, session: DB, principal: Admin) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+def add_token(request: Request, session: DB, principal: Admin, form: FormFields) -> Response:
     user = user_by_name(session, username=form.get("username", ""))
     if user is None:
         return _page(request, session, problems={"token_user": "no such user"}, status_code=422)

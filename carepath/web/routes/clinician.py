@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from carepath.pathway import definition_for
-from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, settings
+from carepath.web.deps import CARE_TEAM, DB, FormFields, actor_of, allow, clinic_date, now, settings
 from carepath.web.engine import response_suggestion
 from carepath.web.routes.patients import patient_page
 from models.repositories.alerts import AlertError, acknowledge_alert
@@ -61,10 +61,6 @@ def _refused(
         values={form_id: values},
         status_code=422,
     )
-
-
-def _text(form: Any) -> dict[str, str]:
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
 def _assessment(
@@ -122,10 +118,13 @@ def _assessment(
 
 
 @router.post("/patients/{patient_id}/responses")
-async def record_response(
-    request: Request, session: DB, principal: Worker, patient_id: int
+def record_response(
+    request: Request,
+    session: DB,
+    principal: Worker,
+    patient_id: int,
+    values: FormFields,
 ) -> Response:
-    values = _text(await request.form())
     assessment, problems = _assessment(values, clinic_date(request))
     if assessment is None:
         return _refused(request, session, principal, patient_id, "assessment", problems, values)
@@ -161,10 +160,14 @@ def _current_suggestion(
 
 
 @router.post("/patients/{patient_id}/responses/{assessment_id}/sign")
-async def sign(
-    request: Request, session: DB, principal: Clinician, patient_id: int, assessment_id: int
+def sign(
+    request: Request,
+    session: DB,
+    principal: Clinician,
+    patient_id: int,
+    assessment_id: int,
+    values: FormFields,
 ) -> Response:
-    values = _text(await request.form())
     form_id = f"sign-{assessment_id}"
     if values.get("attest") != "yes":
         return _refused(
@@ -197,10 +200,14 @@ async def sign(
 
 
 @router.post("/patients/{patient_id}/responses/{assessment_id}/amend")
-async def amend(
-    request: Request, session: DB, principal: Clinician, patient_id: int, assessment_id: int
+def amend(
+    request: Request,
+    session: DB,
+    principal: Clinician,
+    patient_id: int,
+    assessment_id: int,
+    values: FormFields,
 ) -> Response:
-    values = _text(await request.form())
     form_id = f"amend-{assessment_id}"
     if values.get("attest") != "yes":
         return _refused(
@@ -232,10 +239,13 @@ async def amend(
 
 
 @router.post("/patients/{patient_id}/transitions")
-async def transition(
-    request: Request, session: DB, principal: Clinician, patient_id: int
+def transition(
+    request: Request,
+    session: DB,
+    principal: Clinician,
+    patient_id: int,
+    values: FormFields,
 ) -> Response:
-    values = _text(await request.form())
     problems: dict[str, str] = {}
     event = values.get("event", "").strip()
     reason = values.get("reason", "").strip()
@@ -274,10 +284,14 @@ async def transition(
 
 
 @router.post("/patients/{patient_id}/alerts/{alert_id}/acknowledge")
-async def acknowledge(
-    request: Request, session: DB, principal: Clinician, patient_id: int, alert_id: int
+def acknowledge(
+    request: Request,
+    session: DB,
+    principal: Clinician,
+    patient_id: int,
+    alert_id: int,
+    values: FormFields,
 ) -> Response:
-    values = _text(await request.form())
     try:
         acknowledge_alert(
             session,

@@ -10,7 +10,17 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from carepath.pathway import definition_for
-from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
+from carepath.web.deps import (
+    CARE_TEAM,
+    DB,
+    READERS,
+    FormFields,
+    actor_of,
+    allow,
+    clinic_date,
+    now,
+    settings,
+)
 from carepath.web.forms import (
     EDIT_FIELDS,
     INTAKE_FIELDS,
@@ -120,8 +130,7 @@ def intake_page(request: Request, principal: Worker) -> Response:
 
 
 @router.post("/patients")
-async def intake(request: Request, session: DB, principal: Worker) -> Response:
-    form = await request.form()
+def intake(request: Request, session: DB, principal: Worker, form: FormFields) -> Response:
     cfg = settings(request)
     intake_, problems, raw = intake_from_form(
         form, as_of=clinic_date(request), timezone=cfg.timezone
@@ -169,8 +178,9 @@ def edit_page(request: Request, session: DB, principal: Worker, patient_id: int)
 
 
 @router.post("/patients/{patient_id}/edit")
-async def edit(request: Request, session: DB, principal: Worker, patient_id: int) -> Response:
-    form = await request.form()
+def edit(
+    request: Request, session: DB, principal: Worker, patient_id: int, form: FormFields
+) -> Response:
     actor = actor_of(principal, request)
     change, problems, raw = edit_from_form(form)
     if change is not None:
@@ -231,18 +241,18 @@ def _lab_form(form: Any, tz: str, today: Any) -> tuple[ObservationCreate | None,
 
 
 @router.post("/patients/{patient_id}/observations")
-async def add_lab(request: Request, session: DB, principal: Worker, patient_id: int) -> Response:
-    form = await request.form()
+def add_lab(
+    request: Request, session: DB, principal: Worker, patient_id: int, form: FormFields
+) -> Response:
     observation, problems = _lab_form(form, settings(request).timezone, clinic_date(request))
     if observation is None:
-        raw = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
         return patient_page(
             request,
             session,
             principal,
             patient_id,
             problems={"lab": problems},
-            values={"lab": raw},
+            values={"lab": form},
             status_code=422,
         )
     get_record(session, patient_id=patient_id, actor=actor_of(principal, request))

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, settings
+from carepath.web.deps import CARE_TEAM, DB, FormFields, actor_of, allow, clinic_date, now, settings
 from carepath.web.templating import render
 from models.repositories.alerts import open_alerts
 from models.repositories.tasks import (
@@ -190,9 +190,9 @@ def claim(request: Request, session: DB, principal: Worker, task_id: int) -> Res
 
 
 @router.post("/tasks/{task_id}/complete")
-async def complete(request: Request, session: DB, principal: Worker, task_id: int) -> Response:
-    form = await request.form()
-    values = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+def complete(
+    request: Request, session: DB, principal: Worker, task_id: int, values: FormFields
+) -> Response:
     try:
         complete_task(
             session,
@@ -216,17 +216,21 @@ async def complete(request: Request, session: DB, principal: Worker, task_id: in
     return RedirectResponse("/queue?done=completed", status_code=303)
 
 
-async def _close(
-    request: Request, session: Any, principal: Principal, task_id: int, outcome: str
+def _close(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    task_id: int,
+    outcome: str,
+    form: dict[str, str],
 ) -> Response:
-    form = await request.form()
     reason = form.get("reason")
     try:
         close_task(
             session,
             task_id=task_id,
             outcome=outcome,
-            reason=reason if isinstance(reason, str) else None,
+            reason=reason,
             actor=actor_of(principal, request),
             now=now(request),
         )
@@ -244,13 +248,17 @@ async def _close(
 
 
 @router.post("/tasks/{task_id}/skip")
-async def skip(request: Request, session: DB, principal: Worker, task_id: int) -> Response:
-    return await _close(request, session, principal, task_id, "skipped")
+def skip(
+    request: Request, session: DB, principal: Worker, task_id: int, form: FormFields
+) -> Response:
+    return _close(request, session, principal, task_id, "skipped", form)
 
 
 @router.post("/tasks/{task_id}/cancel")
-async def cancel(request: Request, session: DB, principal: Worker, task_id: int) -> Response:
-    return await _close(request, session, principal, task_id, "cancelled")
+def cancel(
+    request: Request, session: DB, principal: Worker, task_id: int, form: FormFields
+) -> Response:
+    return _close(request, session, principal, task_id, "cancelled", form)
 
 
 @router.post("/tasks/{task_id}/release")
@@ -260,14 +268,15 @@ def release(request: Request, session: DB, principal: Worker, task_id: int) -> R
 
 
 @router.post("/tasks/{task_id}/reassign")
-async def reassign(request: Request, session: DB, principal: Worker, task_id: int) -> Response:
-    form = await request.form()
-    target = form.get("to")
+def reassign(
+    request: Request, session: DB, principal: Worker, task_id: int, form: FormFields
+) -> Response:
+    target = form.get("to", "")
     try:
         reassign_task(
             session,
             task_id=task_id,
-            to_username=target if isinstance(target, str) else "",
+            to_username=target,
             actor=actor_of(principal, request),
             now=now(request),
         )
