@@ -75,8 +75,11 @@ def settings(request: Request) -> Settings:
 
 
 def now(request: Request) -> datetime:
-    """The request's instant, from the app's clock (tests and the demo can move it)."""
-    return request.app.state.clock()  # type: ignore[no-any-return]
+    """The request's instant, from the app's clock (tests and the demo can move it), read once."""
+    instant = getattr(request.state, "now", None)
+    if instant is None:
+        instant = request.state.now = request.app.state.clock()
+    return instant  # type: ignore[no-any-return]
 
 
 def clinic_date(request: Request) -> date:

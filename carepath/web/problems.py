@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carepath.intake import IntakeError
 from carepath.security import WeakPassword
-from carepath.web.deps import AccessDenied, NotAuthenticated, is_api
+from carepath.web.deps import SESSION_COOKIE, AccessDenied, NotAuthenticated, is_api
 from carepath.web.templating import render
 from models.repositories.alerts import AlertError, AlertNotFound
 from models.repositories.patients import DuplicateMrn, PatientNotFound
@@ -158,7 +158,9 @@ def install(app: FastAPI) -> None:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         target = request.url.path if request.method == "GET" else "/"
-        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+        # A cookie that opens nothing is a session that ended (idle, or signed out elsewhere).
+        ended = "&idle=1" if request.cookies.get(SESSION_COOKIE) else ""
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}{ended}", status_code=303)
 
     async def denied(request: Request, exc: Exception) -> Response:
         if is_api(request):

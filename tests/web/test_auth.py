@@ -104,6 +104,8 @@ def test_idle_sessions_end_and_send_back_to_sign_in(web: Web) -> None:
     web.clock.advance(minutes=31)
     response = client.get("/queue")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert "idle=1" in response.headers["location"]
+    assert "session ended" in client.get(response.headers["location"]).text
     web.clock.advance(minutes=-60)  # the session stays ended even if the clock turned back
     assert client.get("/queue").status_code == 303
     with web.db() as session:
