@@ -34,6 +34,8 @@ from pathways.vocab import OPEN_TASK_STATUSES, Role, TaskKind, TaskStatus
 
 LEASE = timedelta(hours=4)
 UPCOMING_DAYS = 14
+# Bucket counts stop here (shown as "1000+").
+COUNT_LIMIT = 1000
 OPEN = tuple(s.value for s in OPEN_TASK_STATUSES)
 MAX_REASON = 2000
 
@@ -107,6 +109,10 @@ class QueueCounts:
     def of(self, bucket: Bucket) -> int:
         return int(getattr(self, bucket.value))
 
+    @staticmethod
+    def shown(value: int) -> str:
+        return f"{COUNT_LIMIT}+" if value >= COUNT_LIMIT else str(value)
+
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
@@ -151,37 +157,38 @@ def queue_counts(
     filters: QueueFilters,
     window: QueueWindow,
 ) -> QueueCounts:
-    """How many open tasks each bucket holds: the role's queue plus what the person holds elsewhere.
+    """How many open tasks each bucket holds, up to ``COUNT_LIMIT`` (shown as "1000+").
 
-    The two parts are counted apart so that the role's part is an index-only
-    scan of ``ix_care_task_queue`` (an OR of the two would visit the heap).
+    A count stops at the limit: nobody works through a thousand tasks by
+    number, and a capped count reads at most that many index entries, so the
+    queue answers in milliseconds however large the clinic. The role's queue
+    is counted from ``ix_care_task_queue`` alone (index-only); what the person
+    holds in other queues, and everything they hold, from the owner index.
     """
     c = CareTask.__table__.c  # type: ignore[attr-defined]
     extra = _filters(c, filters)
-
-    def buckets(*also: Any) -> list[Any]:
-        return [func.count().filter(_bucket(c, b, window), *also) for b in Bucket]
-
-    # A parallel plan costs more than it saves on these few-millisecond counts
-    # and takes a core from the other requests; this transaction plans serially.
+    # A parallel plan costs more than it saves on these small counts and takes
+    # a core from the other requests; this transaction plans serially.
     session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    in_role = session.execute(
-        select(*buckets()).where(
-            c.role_queue == role.value, c.status.in_(OPEN), c.due <= window.horizon, *extra
+
+    def capped(*where: Any) -> Any:
+        inner = select(c.id).where(*where).limit(COUNT_LIMIT).subquery()
+        return select(func.count()).select_from(inner).scalar_subquery()
+
+    in_role = (c.role_queue == role.value, c.status.in_(OPEN), *extra)
+    held = (c.owner == username, c.role_queue != role.value, c.status.in_(OPEN), *extra)
+    row = session.execute(
+        select(
+            *(capped(*in_role, _bucket(c, b, window)) for b in Bucket),
+            *(capped(*held, _bucket(c, b, window)) for b in Bucket),
+            capped(c.owner == username, c.status.in_(OPEN)),
         )
     ).one()
-    # What the person holds outside their role's queue, and everything they hold.
-    held = session.execute(
-        select(
-            *buckets(c.role_queue != role.value, c.due <= window.horizon, *extra),
-            func.count(),
-        ).where(c.owner == username, c.status.in_(OPEN))
-    ).one()
     return QueueCounts(
-        overdue=in_role[0] + held[0],
-        today=in_role[1] + held[1],
-        upcoming=in_role[2] + held[2],
-        mine=int(held[3]),
+        overdue=min(row[0] + row[3], COUNT_LIMIT),
+        today=min(row[1] + row[4], COUNT_LIMIT),
+        upcoming=min(row[2] + row[5], COUNT_LIMIT),
+        mine=row[6],
     )
 
 
@@ -552,6 +559,7 @@ def reassign_task(
 
 
 __all__ = [
+    "COUNT_LIMIT",
     "LEASE",
     "UPCOMING_DAYS",
     "Bucket",

@@ -116,7 +116,7 @@ def test_the_task_list_claim_complete_and_cancel(web: Web) -> None:
     web.task(pid, due_in_days=2)
     api = web.api("coordinator")
     listing = api.get("/api/v1/tasks?bucket=overdue").json()
-    assert listing["counts"] == {"overdue": 2, "today": 0, "upcoming": 1, "mine": 0}
+    assert listing["counts"] == {"limit": 1000, "overdue": 2, "today": 0, "upcoming": 1, "mine": 0}
     assert [t["id"] for t in listing["items"]] == [first, second]
     assert listing["items"][0]["patient_name"] == "Tia Tasks"
     assert listing["items"][0]["rule_id"] == "MON-05"

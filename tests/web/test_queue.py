@@ -259,3 +259,17 @@ def test_twenty_concurrent_claimers_of_one_task_give_it_to_exactly_one(
         winners = [w for w in pool.map(claimer, range(20)) if w]
     assert len(winners) == 1
     assert task(web, tid).owner == winners[0]
+
+
+def test_bucket_counts_stop_at_the_limit(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.repositories.tasks as tasks
+
+    monkeypatch.setattr(tasks, "COUNT_LIMIT", 3)
+    pid = web.patient()
+    for _ in range(5):
+        web.task(pid, due_in_days=-1)
+    web.task(pid, due_in_days=0)
+    page = web.client("coordinator").get("/queue").text
+    assert 'data-count="overdue">3+<' in page and 'data-count="today">1<' in page
+    counts = web.api("coordinator").get("/api/v1/tasks").json()["counts"]
+    assert counts["overdue"] == 3 and counts["today"] == 1

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now
 from carepath.web.routes.queue import queue_window
 from models.repositories.tasks import (
+    COUNT_LIMIT,
     Bucket,
     QueueFilters,
     claim_next,
@@ -40,6 +41,9 @@ class QueueTask(CareTaskPublic):
 
 
 class Counts(BaseModel):
+    """Open tasks per bucket; a count stops at ``limit`` (it then means "limit or more")."""
+
+    limit: int = COUNT_LIMIT
     overdue: int
     today: int
     upcoming: int
