@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carepath import __version__
 from carepath.settings import Settings, get_settings
@@ -44,6 +46,50 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+
+class HeadersAndAccessLog:
+    """Security headers on every answer, and one access-log line naming the route template.
+
+    A plain ASGI middleware (not ``BaseHTTPMiddleware``, which costs a task
+    group and a stream per request on the queue's latency budget).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not static:
+                    # Pages and API answers hold patient data: no shared or browser cache.
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if not static:
+                route = scope.get("route")
+                access_log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    getattr(route, "path", None) or "(unmatched)",
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )
 
 
 def create_app(
@@ -97,26 +143,5 @@ def create_app(
     problems.install(app)
     check_every_route_has_a_rule(app.routes)
 
-    @app.middleware("http")
-    async def headers_and_access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith("/static/"):
-            # Pages and API answers hold patient data: no shared or browser cache.
-            response.headers.setdefault("Cache-Control", "no-store")
-        route = request.scope.get("route")
-        template = getattr(route, "path", None) or "(unmatched)"
-        access_log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            template,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
-
+    app.add_middleware(HeadersAndAccessLog)
     return app

@@ -116,7 +116,9 @@ class QueueCounts:
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
-    task: CareTask
+    """A queue line: the task's columns (typed, read-only, not an ORM object) and its patient."""
+
+    task: Any
     mrn: str
     patient_name: str
 
@@ -206,9 +208,10 @@ def list_queue(
 ) -> list[QueueRow]:
     """One page of a bucket (None: all of it), soonest due first; the patients shown are audited."""
     c = CareTask.__table__.c  # type: ignore[attr-defined]
+    # Plain rows, not ORM objects: a page of fifty is read, never changed.
     query = (
-        select(CareTask, Patient.mrn, Patient.display_name)
-        .join(Patient, Patient.id == CareTask.patient_id)  # type: ignore[arg-type]
+        select(*c, Patient.mrn, Patient.display_name)
+        .join(Patient, Patient.id == c.patient_id)  # type: ignore[arg-type]
         .where(*_scope(c, role=role, username=username, filters=filters))
         .order_by(c.due, c.id)
         .limit(limit)
@@ -216,7 +219,9 @@ def list_queue(
     )
     if bucket is not None:
         query = query.where(_bucket(c, bucket, window))
-    rows = [QueueRow(task=t, mrn=mrn, patient_name=name) for t, mrn, name in session.execute(query)]
+    rows = [
+        QueueRow(task=r, mrn=r.mrn, patient_name=r.display_name) for r in session.execute(query)
+    ]
     record_many(
         session,
         actor=actor,
