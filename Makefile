@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 # The stamp changes when the dependency files change, so a second run installs nothing.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test check lint typecheck pytest serve bench constraints clean
+.PHONY: install browser demo test check lint typecheck pytest serve bench bench-web constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "carepath needs Python 3.11 or newer")'
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The browser tests drive the system Chromium (Debian package); installed when missing.
+browser:
+	@bash tools/ensure_chromium.sh
+
 demo: install
 	@$(BIN)/carepath demo
 
@@ -30,12 +34,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest
 
 check: lint typecheck
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -46,6 +50,11 @@ serve: install
 
 bench: install
 	$(BIN)/python bench/engine_throughput.py
+
+# Queue page and task-list API latency with 10,000 patients and their tasks (loopback only).
+bench-web: install
+	@bash tools/ensure_wrk.sh
+	$(BIN)/python bench/web_load.py
 
 constraints: install
 	@{ echo "# Exact versions known to work together on these machines (pip install -c constraints.txt)."; \

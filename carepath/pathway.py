@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from carepath.settings import get_settings
+from carepath.settings import Settings, get_settings
 from pathways.definition import Definition, load_definition
 from pathways.errors import DefinitionError
 
@@ -35,5 +35,9 @@ def _load(name: str, version: str | None, policy_file: Path | None) -> Definitio
 
 
 def active_definition(version: str | None = None) -> Definition:
-    settings = get_settings()
+    return definition_for(get_settings(), version)
+
+
+def definition_for(settings: Settings, version: str | None = None) -> Definition:
+    """The definition of the given settings (the web app holds its own settings)."""
     return _load(settings.pathway, version or settings.pathway_version, settings.policy_file)

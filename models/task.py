@@ -29,9 +29,19 @@ class CareTask(SQLModel, table=True):
             "ix_care_task_queue",
             "role_queue",
             "due",
+            # Covering the queue filters lets the page count its buckets from the
+            # index alone (migration 0002_web).
+            postgresql_include=["kind", "regimen", "patient_id", "owner"],
             postgresql_where=sa.text(f"status IN {OPEN_STATUSES_SQL}"),
         ),
         sa.Index("ix_care_task_patient_due", "patient_id", "due"),
+        # "My tasks": open tasks a person holds, by due time (migration 0002_web).
+        sa.Index(
+            "ix_care_task_owner_open",
+            "owner",
+            "due",
+            postgresql_where=sa.text(f"owner IS NOT NULL AND status IN {OPEN_STATUSES_SQL}"),
+        ),
         # Escalation and reminder scans look only at open tasks past their edges.
         sa.Index(
             "ix_care_task_open_due",
@@ -115,6 +125,14 @@ class ClinicalAlert(SQLModel, table=True):
     """An alert raised by the monitoring rules; a clinician acknowledges it."""
 
     __tablename__ = "clinical_alert"
+    __table_args__ = (
+        # Alerts awaiting a clinician (migration 0002_web).
+        sa.Index(
+            "ix_clinical_alert_open",
+            "raised_at",
+            postgresql_where=sa.text("acknowledged_at IS NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = fk("patient.id")
     dedupe_key: str = Field(max_length=200, unique=True)

@@ -15,6 +15,7 @@ from carepath.cli.patients import course_app, patient_app
 from carepath.cli.rules import rules
 from carepath.cli.serve import serve
 from carepath.cli.transition import transition
+from carepath.cli.users import audit, user_app
 
 app = typer.Typer(
     name="carepath",
@@ -26,9 +27,11 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(patient_app, name="patient")
 app.add_typer(course_app, name="course")
+app.add_typer(user_app, name="user")
 app.command("transition")(transition)
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("audit")(audit)
 app.command("rules")(rules)
 app.command("evaluate")(evaluate)
 

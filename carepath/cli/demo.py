@@ -24,6 +24,7 @@ def demo(
     from carepath import database
     from carepath.demo.cohort import COHORT
     from carepath.demo.loader import load_cohort
+    from carepath.demo.users import create_demo_users
     from carepath.pathway import active_definition
     from models.repositories.audit import Actor
     from models.repositories.patients import list_patients
@@ -48,6 +49,7 @@ def demo(
         transaction(database.get_engine(settings)) as session,
     ):
         load_cohort(session, today=today, timezone=settings.timezone, definition=definition)
+        credentials = create_demo_users(session)
     viewer = Actor("demo", "admin", "cli")
     with transaction(database.get_engine(settings)) as session:
         rows, total = list_patients(session, actor=viewer, limit=1000)
@@ -75,3 +77,8 @@ def demo(
         )
     console.print(table)
     console.print(f"{total} fictional patients loaded. All names and facts are invented.")
+    console.print("Sign in to `carepath serve` as (demo passwords, shown once):")
+    for c in credentials:
+        console.print(
+            f"  {c.role:<12} {c.username:<12} {c.password}", markup=False, highlight=False
+        )

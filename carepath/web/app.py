@@ -1,25 +1,104 @@
-"""The application factory behind `carepath serve`.
+"""The application factory behind `carepath serve`: the web app and the REST API.
 
 Background services (the APScheduler clock of the flows) join the app's
 lifespan through ``lifespans``: each is an async context manager factory
 taking the app, entered at start-up and left at shut-down, so the web app does
 not need to know what runs beside it.
+
+Every route has an access rule (``carepath.web.deps.allow``); the factory
+refuses to build an app in which one does not. The access log names the
+route template (``/patients/{patient_id}``), never the URL a person typed, so
+search words and record numbers do not reach the logs.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carepath import __version__
 from carepath.settings import Settings, get_settings
+from carepath.timeutil import now as wall_clock
+from carepath.web import problems
+from carepath.web.deps import check_every_route_has_a_rule, public
+from carepath.web.routes import admin, api, api_tasks, audit, auth, clinician, patients, queue
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
+access_log = logging.getLogger("carepath.access")
 
-def create_app(settings: Settings | None = None, *, lifespans: Sequence[Lifespan] = ()) -> FastAPI:
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class HeadersAndAccessLog:
+    """Security headers on every answer, and one access-log line naming the route template.
+
+    A plain ASGI middleware (not ``BaseHTTPMiddleware``, which costs a task
+    group and a stream per request on the queue's latency budget).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not static:
+                    # Pages and API answers hold patient data: no shared or browser cache.
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if not static:
+                route = scope.get("route")
+                access_log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    getattr(route, "path", None) or "(unmatched)",
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    lifespans: Sequence[Lifespan] = (),
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -32,14 +111,37 @@ def create_app(settings: Settings | None = None, *, lifespans: Sequence[Lifespan
     app = FastAPI(
         title="carepath",
         version=__version__,
+        summary="Care-pathway tracker for adults with relapsed or refractory ALL",
+        description=(
+            "REST API of carepath. Authenticate with `Authorization: Bearer <token>` "
+            "(tokens: `carepath user token`). Errors are RFC 9457 problem documents "
+            "(`application/problem+json`) naming the field at fault; a refused request "
+            "writes nothing. Every read and write of patient data is audited."
+        ),
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
+    app.state.clock = clock or wall_clock
+    if engine is None:
+        from carepath.database import get_engine
 
-    @app.get("/healthz", include_in_schema=False)
+        engine = get_engine(settings)
+    app.state.engine = engine
+
+    @app.get("/healthz", include_in_schema=False, dependencies=[public()])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    for module in (auth, queue, patients, clinician, audit, admin, api, api_tasks):
+        app.include_router(module.router)
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
+    problems.install(app)
+    check_every_route_has_a_rule(app.routes)
+
+    app.add_middleware(HeadersAndAccessLog)
     return app

@@ -1,0 +1,178 @@
+"""`carepath user add | list | token | deactivate` and `carepath audit`."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from carepath.cli.common import cli_actor, console, db_session, fail, settings_or_fail
+
+user_app = typer.Typer(help="Users of the web app and API tokens.", no_args_is_help=True)
+
+
+@user_app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="Sign-in name (lower case).")],
+    role: Annotated[str, typer.Option(help="coordinator | clinician | quality | admin")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the username).")] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="At least 12 characters; prompted when omitted, or generated with --generate.",
+        ),
+    ] = None,
+    generate: Annotated[bool, typer.Option(help="Generate a password and print it once.")] = False,
+) -> None:
+    """Create a user; the password is stored as an argon2 hash only."""
+    from carepath.security import WeakPassword, generate_password, hash_password
+    from models.repositories.users import UserError, create_user
+
+    shown = None
+    if password is None:
+        if generate:
+            password = shown = generate_password()
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        password_hash = hash_password(password)
+        with db_session() as session:
+            create_user(
+                session,
+                username=username,
+                display_name=name or username,
+                role=role,
+                password_hash=password_hash,
+                email=email,
+                actor=cli_actor(),
+            )
+    except (UserError, WeakPassword) as exc:
+        fail(str(exc))
+    console.print(f"user [bold]{username.strip().lower()}[/] ({role}) created")
+    if shown is not None:
+        console.print(f"password: {shown}", markup=False, highlight=False)
+
+
+@user_app.command("list")
+def list_() -> None:
+    """List users with their role and last sign-in."""
+    from models.repositories.users import list_users
+
+    with db_session() as session:
+        users = list_users(session)
+    table = Table(title=f"Users ({len(users)})", title_justify="left")
+    for column in ("Username", "Name", "Role", "Active", "Last sign-in (UTC)"):
+        table.add_column(column)
+    for u in users:
+        table.add_row(
+            u.username,
+            u.display_name,
+            u.role.value,
+            "yes" if u.active else "no",
+            u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "-",
+        )
+    console.print(table)
+
+
+@user_app.command("token")
+def token(
+    username: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option(help="Which integration uses the token.")],
+    days: Annotated[int | None, typer.Option(min=1, help="Expire after this many days.")] = None,
+) -> None:
+    """Issue an API token acting as USERNAME (printed once; only its digest is stored)."""
+    from carepath.security import digest, new_token
+    from carepath.timeutil import now
+    from models.repositories.users import UserError, issue_api_token, user_by_name
+
+    raw = new_token()
+    try:
+        with db_session() as session:
+            user = user_by_name(session, username=username)
+            if user is None:
+                fail(f"username: no user {username!r}")
+            issue_api_token(
+                session,
+                user=user,
+                name=name,
+                token_digest=digest(raw),
+                actor=cli_actor(),
+                expires_at=None if days is None else now() + timedelta(days=days),
+            )
+    except UserError as exc:
+        fail(str(exc))
+    console.print(raw, markup=False, highlight=False)
+
+
+@user_app.command("deactivate")
+def deactivate(username: Annotated[str, typer.Argument()]) -> None:
+    """Stop a user signing in; their open sessions end."""
+    from carepath.timeutil import now
+    from models.repositories.users import UserNotFound, set_active
+
+    try:
+        with db_session() as session:
+            set_active(session, username=username, active=False, actor=cli_actor(), now=now())
+    except UserNotFound as exc:
+        fail(f"username: {exc}")
+    console.print(f"user {username} deactivated")
+
+
+def audit(
+    actor: Annotated[str | None, typer.Option(help="Only events by this person or job.")] = None,
+    patient: Annotated[int | None, typer.Option(help="Only events about this patient id.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="read, create, update, claim, sign ...")
+    ] = None,
+    channel: Annotated[str | None, typer.Option(help="web | api | cli | flow")] = None,
+    since: Annotated[str | None, typer.Option(help="From this clinic date, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="To this clinic date (inclusive).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+) -> None:
+    """List audit events, newest first (who, role, channel, action, patient, what, when)."""
+    from models.repositories.audit import list_events
+    from pathways.clock import start_of_day, zone
+
+    settings = settings_or_fail()
+    if channel is not None and channel not in ("web", "api", "cli", "flow"):
+        fail("channel: one of web, api, cli, flow")
+    bounds = {}
+    for label, value, extra in (("since", since, 0), ("until", until, 1)):
+        if value is None:
+            bounds[label] = None
+            continue
+        try:
+            day = date.fromisoformat(value) + timedelta(days=extra)
+        except ValueError:
+            fail(f"{label}: {value!r} is not a date (YYYY-MM-DD)")
+        bounds[label] = start_of_day(day, settings.timezone)
+    with db_session() as session:
+        events = list_events(
+            session,
+            actor=actor,
+            patient_id=patient,
+            action=action,
+            channel=channel,
+            since=bounds["since"],
+            until=bounds["until"],
+            limit=limit,
+        )
+    local = zone(settings.timezone)
+    table = Table(title=f"Audit events ({len(events)} shown)", title_justify="left")
+    for column in ("When", "Who", "Role", "Channel", "Action", "Patient", "What", "Detail"):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        table.add_row(
+            e.at.astimezone(local).strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor,
+            e.role,
+            e.channel,
+            e.action,
+            "" if e.patient_id is None else str(e.patient_id),
+            e.entity + ("" if e.entity_id is None else f" {e.entity_id}"),
+            "" if not e.detail else "; ".join(f"{k}: {v}" for k, v in e.detail.items()),
+        )
+    console.print(table)

@@ -1,0 +1,197 @@
+"""Lab charts drawn on the server as SVG: no JavaScript, readable on paper.
+
+A chart is a few series of (instant, value) points against horizontal
+threshold lines, each line labelled with what it is and the rule behind it.
+Series are told apart by dash pattern and marker as well as colour, so a
+black-and-white print still reads. Colours come from the stylesheet
+(classes ``s0``..``s3``, ``threshold``), not inline styles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from markupsafe import Markup, escape
+
+from pathways.clock import zone
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    label: str
+    points: Sequence[tuple[datetime, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    value: float
+    label: str
+
+
+WIDTH, HEIGHT = 640, 220
+LEFT, RIGHT, TOP, BOTTOM = 56, 150, 24, 34
+MARKERS = ("circle", "square", "diamond", "triangle")
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        candidate = step * 10**exponent
+        if candidate >= value:
+            return float(candidate)
+    return float(10 ** (exponent + 1))
+
+
+def _fmt(value: float) -> str:
+    if value >= 10000:
+        return f"{value / 1000:g}k"
+    return f"{value:g}"
+
+
+def _marker(kind: str, x: float, y: float, cls: str, title: str) -> str:
+    t = f"<title>{escape(title)}</title>"
+    if kind == "square":
+        return (
+            f'<rect class="{cls}" x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6">{t}</rect>'
+        )
+    if kind == "diamond":
+        pts = f"{x:.1f},{y - 4:.1f} {x + 4:.1f},{y:.1f} {x:.1f},{y + 4:.1f} {x - 4:.1f},{y:.1f}"
+        return f'<polygon class="{cls}" points="{pts}">{t}</polygon>'
+    if kind == "triangle":
+        pts = f"{x:.1f},{y - 4:.1f} {x + 4:.1f},{y + 3:.1f} {x - 4:.1f},{y + 3:.1f}"
+        return f'<polygon class="{cls}" points="{pts}">{t}</polygon>'
+    return f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="3.2">{t}</circle>'
+
+
+def line_chart(
+    title: str,
+    series: Sequence[Series],
+    thresholds: Sequence[Threshold] = (),
+    *,
+    unit: str,
+    start: datetime,
+    end: datetime,
+    tz: str,
+) -> Markup:
+    """An SVG line chart of ``series`` between ``start`` and ``end`` (instants)."""
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    values = [v for s in series for _, v in s.points] + [t.value for t in thresholds]
+    y_max = _nice_max(max(values, default=1.0) * 1.1)
+    span = max((end - start).total_seconds(), 1.0)
+
+    def x_of(at: datetime) -> float:
+        return LEFT + plot_w * min(max((at - start).total_seconds() / span, 0.0), 1.0)
+
+    def y_of(value: float) -> float:
+        return TOP + plot_h * (1 - min(max(value / y_max, 0.0), 1.0))
+
+    label = escape(title)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{label}</title>",
+        f'<text class="chart-title" x="{LEFT}" y="14">{label} ({escape(unit)})</text>',
+    ]
+    for i in range(5):
+        value = y_max * i / 4
+        y = y_of(value)
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>'
+        )
+    local = zone(tz)
+    days = max(int(span // 86400), 1)
+    step = max(days // 5, 1)
+    day = start.astimezone(local).replace(hour=0, minute=0, second=0, microsecond=0)
+    while day <= end:
+        if day >= start:
+            x = x_of(day)
+            parts.append(
+                f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>'
+                f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 16}" text-anchor="middle">'
+                f"{day.strftime('%b %d')}</text>"
+            )
+        day = (day + timedelta(days=step, hours=2)).replace(hour=0)
+    parts.append(f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}"/>')
+    for t in thresholds:
+        y = y_of(t.value)
+        parts.append(
+            f'<line class="threshold" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}">'
+            f"<title>{escape(t.label)}</title></line>"
+            f'<text class="threshold-label" x="{LEFT + plot_w + 4}" y="{y + 4:.1f}">'
+            f"{escape(t.label)}</text>"
+        )
+    legend_y = TOP + plot_h + 30
+    for index, s in enumerate(series):
+        cls = f"s{index % 4}"
+        marker = MARKERS[index % 4]
+        points = sorted(s.points)
+        if len(points) > 1:
+            path = " ".join(f"{x_of(at):.1f},{y_of(v):.1f}" for at, v in points)
+            parts.append(f'<polyline class="line {cls}" points="{path}"/>')
+        for at, v in points:
+            when = at.astimezone(local).strftime("%Y-%m-%d %H:%M")
+            parts.append(
+                _marker(
+                    marker, x_of(at), y_of(v), f"dot {cls}", f"{s.label} {v:g} {unit} at {when}"
+                )
+            )
+        lx = LEFT + index * 110
+        parts.append(_marker(marker, lx + 4, legend_y - 4, f"dot {cls}", s.label))
+        parts.append(f'<text class="legend" x="{lx + 12}" y="{legend_y}">{escape(s.label)}</text>')
+    if not any(s.points for s in series):
+        parts.append(
+            f'<text class="empty" x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" '
+            'text-anchor="middle">no results in this period</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text piece above is escaped)
+
+
+def phase_strip(
+    spans: Sequence[tuple[str, str, datetime, datetime | None]], *, now: datetime, tz: str
+) -> Markup:
+    """The phases a patient went through as one horizontal strip: (phase, title, start, end)."""
+    if not spans:
+        return Markup("")
+    width, height, left, right = 900, 58, 4, 4
+    start = spans[0][2]
+    span = max((now - start).total_seconds(), 1.0)
+    usable = width - left - right
+
+    def x_of(at: datetime) -> float:
+        return left + usable * min(max((at - start).total_seconds() / span, 0.0), 1.0)
+
+    local = zone(tz)
+    last_tick = -100.0
+    parts = [
+        f'<svg class="strip" viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="Timeline of phases" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for index, (phase, title, begin, end) in enumerate(spans):
+        x0, x1 = x_of(begin), x_of(end or now)
+        w = max(x1 - x0, 2.0)
+        when = f"{begin.astimezone(local):%Y-%m-%d} → " + (
+            f"{end.astimezone(local):%Y-%m-%d}" if end else "now"
+        )
+        parts.append(
+            f'<rect class="ph ph-{escape(phase)} ph{index % 2}" x="{x0:.1f}" y="6" '
+            f'width="{w:.1f}" height="24"><title>{escape(title)}: {when}</title></rect>'
+        )
+        if w > 60:
+            parts.append(
+                f'<text class="ph-label" x="{x0 + 4:.1f}" y="22">{escape(phase.replace("_", " "))}</text>'
+            )
+        if x0 - last_tick >= 48:
+            parts.append(
+                f'<text class="tick" x="{x0:.1f}" y="46">{begin.astimezone(local):%b %d}</text>'
+            )
+            last_tick = x0
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text piece above is escaped)

@@ -1,0 +1,208 @@
+"""What every request needs: a transaction, the clock, the signed-in person, the access rule.
+
+Access is denied by default. Every route declares who may use it with
+``allow(role, ...)`` (or ``public()``), and the app factory refuses to start
+when a route has no rule (``check_every_route_has_a_rule``). A cookie session
+changing anything must also carry the session's CSRF token (a form field
+``csrf_token`` or the ``X-CSRF-Token`` header); an API token in the
+``Authorization: Bearer`` header needs none, since a browser never sends it
+on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlmodel import Session
+
+from carepath.security import digest, same
+from carepath.settings import Settings
+from models.repositories.audit import Actor, record
+from models.repositories.users import Principal, session_principal, token_principal
+from pathways.clock import local_date
+from pathways.vocab import Role
+
+SESSION_COOKIE = "carepath_session"
+LOGIN_CSRF_COOKIE = "carepath_login_csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ACCESS_ATTR = "__carepath_access__"
+PUBLIC = "public"
+
+
+class NotAuthenticated(Exception):
+    """No live session or token: sign in (web) or 401 (API)."""
+
+
+class AccessDenied(Exception):
+    """Signed in, but this role may not do this (403)."""
+
+    def __init__(self, message: str = "your role may not do this") -> None:
+        super().__init__(message)
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error.
+
+    A refused sign-in or access is still committed: it ends an idle session and
+    leaves its audit event, and nothing else was written before the refusal.
+    """
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        except (NotAuthenticated, AccessDenied):
+            session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        else:
+            session.commit()
+
+
+DB = Annotated[Session, Depends(db, scope="function")]
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def now(request: Request) -> datetime:
+    """The request's instant, from the app's clock (tests and the demo can move it), read once."""
+    instant = getattr(request.state, "now", None)
+    if instant is None:
+        instant = request.state.now = request.app.state.clock()
+    return instant  # type: ignore[no-any-return]
+
+
+def clinic_date(request: Request) -> date:
+    """Today on the clinic's calendar, at the request's instant."""
+    return local_date(now(request), settings(request).timezone)
+
+
+def optional_principal(request: Request, session: DB) -> Principal | None:
+    instant = now(request)
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        token = auth[7:].strip()
+        return token_principal(session, token_digest=digest(token), now=instant) if token else None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    idle = timedelta(minutes=settings(request).session_idle_minutes)
+    return session_principal(session, token_digest=digest(cookie), now=instant, idle=idle)
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+    if not sent or principal.csrf_token is None or not same(sent, principal.csrf_token):
+        raise AccessDenied(
+            "the form was stale or not sent by this app (CSRF token); reload and try again"
+        )
+
+
+def _route_name(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", request.url.path)
+
+
+def allow(*roles: Role) -> Any:
+    """The dependency that admits only ``roles`` (and checks CSRF for cookie sessions)."""
+    allowed = frozenset(roles)
+
+    async def check(request: Request, session: DB, principal: OptionalPrincipal) -> Principal:
+        if principal is None:
+            raise NotAuthenticated()
+        if principal.role not in allowed:
+            record(
+                session,
+                actor=principal.actor("api" if is_api(request) else "web"),
+                action="denied",
+                entity="route",
+                entity_id=f"{request.method} {_route_name(request)}"[:80],
+            )
+            raise AccessDenied()
+        if request.method not in SAFE_METHODS and principal.via == "session":
+            await _check_csrf(request, principal)
+        request.state.principal = principal
+        return principal
+
+    setattr(check, ACCESS_ATTR, allowed)
+    return Depends(check)
+
+
+def public() -> Any:
+    """The dependency of a route anyone may use (sign-in page, health check, API document)."""
+
+    def check() -> None:
+        return None
+
+    setattr(check, ACCESS_ATTR, PUBLIC)
+    return Depends(check)
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The submitted form's text fields (read on the event loop, so handlers can stay sync)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def actor_of(principal: Principal, request: Request) -> Actor:
+    return principal.actor("api" if is_api(request) else "web")
+
+
+def _access_of(dependant: Any) -> Any:
+    found = getattr(dependant.call, ACCESS_ATTR, None)
+    if found is not None:
+        return found
+    for sub in dependant.dependencies:
+        found = _access_of(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def route_rules(routes: list[Any]) -> dict[tuple[str, str], Any]:
+    """(method, path) -> the roles allowed (a frozenset) or ``"public"``; None when a route has no rule."""
+    rules: dict[tuple[str, str], Any] = {}
+    for context in iter_route_contexts(routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or context.path is None:
+            continue
+        access = _access_of(route.dependant)
+        for method in sorted(context.methods or ()):
+            rules[(method, context.path)] = access
+    return rules
+
+
+def check_every_route_has_a_rule(routes: list[Any]) -> None:
+    missing = [f"{m} {p}" for (m, p), rule in route_rules(routes).items() if rule is None]
+    if missing:
+        raise RuntimeError(
+            "routes without an access rule (denied by default; add allow(...) or public()): "
+            + ", ".join(missing)
+        )
+
+
+ALL_STAFF = (Role.COORDINATOR, Role.CLINICIAN, Role.QUALITY, Role.ADMIN)
+CARE_TEAM = (Role.COORDINATOR, Role.CLINICIAN)
+READERS = (Role.COORDINATOR, Role.CLINICIAN, Role.QUALITY)

@@ -1,0 +1,58 @@
+"""The engine's suggestions, as the pages and the API show them.
+
+The web app never decides: it asks ``pathways`` on the patient's current
+facts and shows what comes back with its rule ids and the local-policy
+defaults it used; a clinician signs. Nothing here is stored or applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+
+from pathways.definition import Definition
+from pathways.facts import CaseFacts
+from pathways.monitoring import evaluate_monitoring
+from pathways.policy import Policy
+from pathways.response import classify_response
+from pathways.selection import select_induction
+from pathways.vocab import Phase
+
+# Phases in which the induction decision (IND, MULTI) is the open question.
+SELECTION_PHASES = frozenset({Phase.INDUCTION_SELECTION, Phase.MULTIPLY_RELAPSED})
+
+
+def response_suggestion(facts: CaseFacts, definition: Definition) -> dict[str, Any] | None:
+    """DEF-15's suggested category for the latest assessment in ``facts`` (None: nothing to classify)."""
+    policy = Policy(definition)
+    suggestion = classify_response(facts, policy)
+    if suggestion is None:
+        return None
+    return {
+        "category": suggestion.category.value,
+        "reasons": list(suggestion.reasons),
+        "rule_ids": list(suggestion.rule_ids),
+        "labels": list(suggestion.labels),
+        "provisional": suggestion.provisional,
+        "requires_signature": True,
+        "defaults_used": sorted(policy.used),
+    }
+
+
+def induction_advice(facts: CaseFacts, definition: Definition) -> dict[str, Any] | None:
+    """The induction options (listed, never ranked or picked: IND-06a), when the decision is open."""
+    if facts.phase not in SELECTION_PHASES:
+        return None
+    policy = Policy(definition)
+    advice = select_induction(facts, definition, policy)
+    out: dict[str, Any] = jsonable_encoder(asdict(advice))
+    out["defaults_used"] = sorted(policy.used)
+    return out
+
+
+def monitoring_alerts(facts: CaseFacts, definition: Definition) -> list[dict[str, Any]]:
+    """The monitoring alerts today's facts support (the flows persist them; this only shows them)."""
+    policy = Policy(definition)
+    return [jsonable_encoder(asdict(a)) for a in evaluate_monitoring(facts, definition, policy)]

@@ -1,0 +1,247 @@
+"""Everything the patient page shows, gathered from the repositories and the engine.
+
+The page is a read of patient data (audited by each repository it calls): the
+facts, a timeline of phases from the phase events, courses with today's cycle
+day, tasks in their windows, alerts, response assessments with the engine's
+suggestion, the transitions a clinician may confirm, and lab charts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from markupsafe import Markup
+from sqlmodel import Session
+
+from carepath.web.charts import Series, Threshold, line_chart, phase_strip
+from carepath.web.engine import induction_advice, response_suggestion
+from models.pathway import Course, ResponseAssessmentRecord
+from models.repositories.alerts import list_alerts
+from models.repositories.audit import Actor
+from models.repositories.courses import list_courses
+from models.repositories.observations import list_observations
+from models.repositories.patients import PatientRecord, get_record
+from models.repositories.responses import list_assessments
+from models.repositories.task_results import FIELDS
+from models.repositories.tasks import list_patient_tasks
+from models.snapshots import load_snapshots
+from models.task import CareTask, ClinicalAlert
+from pathways.clock import day_number, start_of_day
+from pathways.definition import Definition
+from pathways.facts import CentreFacts
+from pathways.vocab import OPEN_TASK_STATUSES
+
+CHART_DAYS = 45
+LFT_CODES = ("alt", "ast", "total_bilirubin", "alp")
+COUNT_CODES = ("anc", "platelets")
+TRACK_COLUMNS = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseSpan:
+    phase: str
+    title: str
+    rule: str
+    start: datetime
+    end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CourseLine:
+    course: Course
+    cycle_day: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventChoice:
+    track: str
+    event: str
+    title: str
+    target: str
+    rule_ids: tuple[str, ...]
+    blocked_by: tuple[str, ...]
+
+
+@dataclass
+class PatientPage:
+    record: PatientRecord
+    phase_title: str
+    spans: list[PhaseSpan]
+    courses: list[CourseLine]
+    open_tasks: list[CareTask]
+    closed_tasks: list[CareTask]
+    alerts: list[ClinicalAlert]
+    assessments: list[ResponseAssessmentRecord]
+    amended_ids: set[int]
+    suggestion: dict[str, Any] | None
+    suggestion_for: int | None
+    events: list[EventChoice]
+    charts: list[Markup]
+    strip: Markup
+    advice: dict[str, Any] | None
+    problems: list[str] = field(default_factory=list)
+
+
+def _spans(record: PatientRecord, definition: Definition) -> list[PhaseSpan]:
+    states = definition.machines["main"].states
+    main = [e for e in record.events if e.track == "main"]
+    spans: list[PhaseSpan] = []
+    for index, event in enumerate(main):
+        end = main[index + 1].at if index + 1 < len(main) else None
+        state = states.get(event.to_state, {})
+        spans.append(
+            PhaseSpan(
+                phase=event.to_state,
+                title=str(state.get("title", event.to_state)),
+                rule=str(state.get("rule", "")),
+                start=event.at,
+                end=end,
+            )
+        )
+    return spans
+
+
+def _charts(
+    session: Session, patient_id: int, actor: Actor, now: datetime, tz: str, today: date
+) -> list[Markup]:
+    observations = list_observations(
+        session, patient_id=patient_id, actor=actor, codes=LFT_CODES + COUNT_CODES
+    )
+    start = start_of_day(today - timedelta(days=CHART_DAYS), tz)
+    end = start_of_day(today + timedelta(days=1), tz)
+    recent = [o for o in observations if start <= o.observed_at <= end]
+    lft = []
+    for code in LFT_CODES:
+        points = [
+            (o.observed_at, o.value / (o.uln or FIELDS[code].uln or 1.0))
+            for o in recent
+            if o.code == code
+        ]
+        lft.append(Series(FIELDS[code].label, points))
+    charts = [
+        line_chart(
+            "Liver tests against ULN",
+            lft,
+            [
+                Threshold(1.5, "bilirubin 1.5×ULN (MON-05)"),
+                Threshold(2.5, "AST/ALT 2.5×ULN (MON-05)"),
+            ],
+            unit="× ULN",
+            start=start,
+            end=end,
+            tz=tz,
+        ),
+        line_chart(
+            "Neutrophils (ANC)",
+            [Series("ANC", [(o.observed_at, o.value) for o in recent if o.code == "anc"])],
+            [Threshold(1000, "1000: CR (DEF-03)"), Threshold(500, "500: CRh (DEF-04)")],
+            unit="/uL",
+            start=start,
+            end=end,
+            tz=tz,
+        ),
+        line_chart(
+            "Platelets",
+            [
+                Series(
+                    "Platelets", [(o.observed_at, o.value) for o in recent if o.code == "platelets"]
+                )
+            ],
+            [
+                Threshold(100000, "100k: CR (DEF-03)"),
+                Threshold(50000, "50k: CRh; LP (MON-22)"),
+            ],
+            unit="/uL",
+            start=start,
+            end=end,
+            tz=tz,
+        ),
+    ]
+    return charts
+
+
+def load_page(
+    session: Session,
+    *,
+    patient_id: int,
+    actor: Actor,
+    definition: Definition,
+    today: date,
+    now: datetime,
+    tz: str,
+) -> PatientPage:
+    record = get_record(session, patient_id=patient_id, actor=actor)
+    courses = [
+        CourseLine(
+            course=c,
+            cycle_day=day_number(c.anchor_date, today) if c.status == "active" else None,
+        )
+        for c in list_courses(session, patient_id=patient_id)
+    ]
+    tasks = list_patient_tasks(session, patient_id=patient_id, actor=actor)
+    open_tasks = [t for t in tasks if t.status in OPEN_TASK_STATUSES]
+    closed_tasks = [t for t in tasks if t.status not in OPEN_TASK_STATUSES]
+    assessments = list_assessments(session, patient_id=patient_id, actor=actor)
+    amended = {a.amends_id for a in assessments if a.amends_id is not None}
+
+    problems: list[str] = []
+    suggestion = None
+    suggestion_for = None
+    events: list[EventChoice] = []
+    advice = None
+    snapshots, snapshot_problems = load_snapshots(
+        session, patient_ids=[patient_id], as_of=today, timezone=tz, centre=CentreFacts()
+    )
+    problems.extend(p.problem for p in snapshot_problems)
+    instance = record.instance
+    if snapshots and instance is not None:
+        facts = snapshots[0].facts
+        advice = induction_advice(facts, definition)
+        latest = assessments[-1] if assessments else None
+        if latest is not None and latest.signed_at is None:
+            suggestion = latest.suggestion or response_suggestion(facts, definition)
+            suggestion_for = latest.id
+        for track, machine in definition.machines.items():
+            state = str(getattr(instance, TRACK_COLUMNS[track]))
+            for transition in machine.allowed(state):
+                blocked = tuple(
+                    f"requires {g.requires} ({', '.join(g.rule_ids)})"
+                    for g in transition.guards
+                    if not g.test(facts)
+                )
+                events.append(
+                    EventChoice(
+                        track=track,
+                        event=transition.event,
+                        title=transition.title or transition.event,
+                        target=transition.target,
+                        rule_ids=transition.rule_ids,
+                        blocked_by=blocked,
+                    )
+                )
+    phase_title = "–"
+    if instance is not None:
+        phase_title = str(
+            definition.machines["main"].states.get(instance.phase, {}).get("title", instance.phase)
+        )
+    spans = _spans(record, definition)
+    return PatientPage(
+        record=record,
+        phase_title=phase_title,
+        spans=spans,
+        strip=phase_strip([(s.phase, s.title, s.start, s.end) for s in spans], now=now, tz=tz),
+        courses=courses,
+        open_tasks=open_tasks,
+        closed_tasks=closed_tasks,
+        alerts=list_alerts(session, patient_id=patient_id, actor=actor),
+        assessments=assessments,
+        amended_ids=amended,
+        suggestion=suggestion,
+        suggestion_for=suggestion_for,
+        events=events,
+        charts=_charts(session, patient_id, actor, now, tz, today),
+        advice=advice,
+        problems=problems,
+    )

@@ -1,0 +1,1 @@
+"""Routers, one per area: sign-in, queue, patients, clinician actions, audit, admin, API."""

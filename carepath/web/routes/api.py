@@ -1,0 +1,390 @@
+"""REST API v1: patients, facts, observations, evaluations and transitions.
+
+Authenticate with ``Authorization: Bearer <token>``. Input is validated
+completely before anything is written; a refusal is an RFC 9457 problem
+document naming the field. The OpenAPI document is ``/api/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from carepath.intake import intake_from_facts, observations_from_facts
+from carepath.pathway import definition_for
+from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
+from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
+from carepath.web.problems import InvalidInput
+from models.base import require_id
+from models.observation import ObservationCreate, ObservationPublic
+from models.repositories.alerts import list_alerts
+from models.repositories.observations import add_observations, list_observations
+from models.repositories.patients import create_patient, get_record, list_patients
+from models.repositories.task_results import FIELDS
+from models.repositories.tasks import list_patient_tasks
+from models.repositories.transitions import apply_transition
+from models.repositories.users import Principal
+from models.snapshots import load_snapshots
+from models.task import CareTaskPublic
+from pathways.casefile import parse_case
+from pathways.facts import CentreFacts
+from pathways.vocab import OPEN_TASK_STATUSES, Phase, ResponseCategory, Role
+
+router = APIRouter(prefix="/api/v1", tags=["patients"])
+
+Reader = Annotated[Principal, allow(*READERS)]
+Worker = Annotated[Principal, allow(*CARE_TEAM)]
+Clinician = Annotated[Principal, allow(Role.CLINICIAN)]
+
+LAB_CODE = Literal[tuple(sorted(code for code, spec in FIELDS.items() if spec.lab))]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatientSummary(BaseModel):
+    id: int
+    mrn: str
+    display_name: str
+    birth_date: date
+    lineage: str | None
+    phase: str | None
+    pathway_version: str | None
+
+
+class PatientList(BaseModel):
+    items: list[PatientSummary]
+    total: int
+
+
+class PhaseEventOut(BaseModel):
+    at: datetime
+    track: str
+    event: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    reason: str
+    rule_ids: list[str]
+
+
+class PatientDetail(BaseModel):
+    id: int
+    mrn: str
+    display_name: str
+    birth_date: date
+    phase: str | None
+    cns_track: str | None
+    testis_track: str | None
+    pathway_version: str | None
+    events: list[PhaseEventOut]
+
+
+class PatientIn(Strict):
+    mrn: str = Field(description="Medical record number, unique")
+    display_name: str
+    case: dict[str, Any] = Field(description="A carepath.case/1 document (CASE-FORMAT.md)")
+
+
+class ObservationIn(Strict):
+    code: LAB_CODE  # type: ignore[valid-type]
+    value: float
+    unit: str
+    uln: float | None = Field(default=None, gt=0)
+    observed_at: AwareDatetime
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, value: str, info: Any) -> str:
+        code = info.data.get("code")
+        expected = FIELDS[code].unit if code in FIELDS else None
+        if expected is not None and value != expected:
+            raise ValueError(f"must be {expected!r} for {code}")
+        return value
+
+
+class ObservationsIn(Strict):
+    observations: list[ObservationIn] = Field(min_length=1, max_length=500)
+
+
+class TransitionIn(Strict):
+    event: str = Field(min_length=1, max_length=60)
+    reason: str = Field(min_length=1, max_length=2000)
+    signed_response: ResponseCategory | None = Field(
+        default=None, description="The category the clinician signs with this transition (RESP-04)"
+    )
+
+
+class TransitionOut(BaseModel):
+    patient_id: int
+    track: str
+    event: str
+    from_state: str
+    to_state: str
+    rule_ids: list[str]
+
+
+class AllowedEvent(BaseModel):
+    track: str
+    event: str
+    to_state: str
+    rule_ids: list[str]
+    blocked_by: list[str]
+
+
+class Evaluation(BaseModel):
+    patient_id: int
+    as_of: date
+    phase: str | None
+    response_suggestion: dict[str, Any] | None = Field(
+        description="DEF-15 suggestion for the latest unsigned assessment; a clinician signs"
+    )
+    induction_advice: dict[str, Any] | None = Field(
+        description="Induction options, listed and never ranked (IND-06a); null outside selection"
+    )
+    monitoring_alerts: list[dict[str, Any]] = Field(
+        description="Alerts today's facts support (MON rules); the flows record them"
+    )
+    allowed_events: list[AllowedEvent]
+    open_tasks: list[CareTaskPublic]
+    open_alerts: list[dict[str, Any]]
+    problems: list[str]
+
+
+def _patient_detail(record: Any) -> PatientDetail:
+    i = record.instance
+    return PatientDetail(
+        id=record.patient.id,
+        mrn=record.patient.mrn,
+        display_name=record.patient.display_name,
+        birth_date=record.patient.birth_date,
+        phase=None if i is None else str(i.phase),
+        cns_track=None if i is None else str(i.cns_track),
+        testis_track=None if i is None else str(i.testis_track),
+        pathway_version=None if i is None else i.pathway_version,
+        events=[PhaseEventOut.model_validate(e, from_attributes=True) for e in record.events],
+    )
+
+
+@router.get("/patients", response_model=PatientList)
+def api_list_patients(
+    request: Request,
+    session: DB,
+    principal: Reader,
+    phase: Phase | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PatientList:
+    rows, total = list_patients(
+        session,
+        actor=actor_of(principal, request),
+        phase=None if phase is None else phase.value,
+        limit=limit,
+        offset=offset,
+    )
+    return PatientList(
+        items=[PatientSummary.model_validate(r, from_attributes=True) for r in rows], total=total
+    )
+
+
+@router.post("/patients", response_model=PatientDetail, status_code=201)
+def api_create_patient(
+    request: Request, session: DB, principal: Worker, body: PatientIn
+) -> PatientDetail:
+    facts = parse_case(body.case)
+    intake = intake_from_facts(facts, mrn=body.mrn, display_name=body.display_name)
+    actor = actor_of(principal, request)
+    patient = create_patient(
+        session,
+        intake=intake,
+        actor=actor,
+        definition=definition_for(settings(request)),
+        at=now(request),
+    )
+    pid = require_id(patient)
+    if facts.labs:
+        add_observations(
+            session,
+            patient_id=pid,
+            observations=observations_from_facts(facts, source="api"),
+            actor=actor,
+        )
+    return _patient_detail(get_record(session, patient_id=pid, actor=actor))
+
+
+@router.get("/patients/{patient_id}", response_model=PatientDetail)
+def api_get_patient(
+    request: Request, session: DB, principal: Reader, patient_id: int
+) -> PatientDetail:
+    return _patient_detail(
+        get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
+    )
+
+
+def _snapshot(request: Request, session: DB, patient_id: int, principal: Principal) -> Any:
+    get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
+    snapshots, problems = load_snapshots(
+        session,
+        patient_ids=[patient_id],
+        as_of=clinic_date(request),
+        timezone=settings(request).timezone,
+        centre=CentreFacts(),
+    )
+    return (snapshots[0] if snapshots else None), [p.problem for p in problems]
+
+
+@router.get("/patients/{patient_id}/facts")
+def api_facts(request: Request, session: DB, principal: Reader, patient_id: int) -> dict[str, Any]:
+    """The facts the engine sees for this patient today (rows become engine values)."""
+    snapshot, problems = _snapshot(request, session, patient_id, principal)
+    return {
+        "patient_id": patient_id,
+        "facts": None if snapshot is None else jsonable_encoder(asdict(snapshot.facts)),
+        "problems": problems,
+    }
+
+
+@router.get("/patients/{patient_id}/observations", response_model=list[ObservationPublic])
+def api_observations(
+    request: Request,
+    session: DB,
+    principal: Reader,
+    patient_id: int,
+    code: Annotated[list[str] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[ObservationPublic]:
+    get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
+    rows = list_observations(
+        session, patient_id=patient_id, actor=actor_of(principal, request), codes=code, limit=limit
+    )
+    return [ObservationPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post(
+    "/patients/{patient_id}/observations",
+    response_model=list[ObservationPublic],
+    status_code=201,
+)
+def api_add_observations(
+    request: Request, session: DB, principal: Worker, patient_id: int, body: ObservationsIn
+) -> list[ObservationPublic]:
+    """Record lab results; all are validated first, and one bad result writes none."""
+    late = [i for i, o in enumerate(body.observations) if o.observed_at > now(request)]
+    if late:
+        raise InvalidInput({f"observations.{late[0]}.observed_at": "is in the future"})
+    actor = actor_of(principal, request)
+    get_record(session, patient_id=patient_id, actor=actor)
+    rows = add_observations(
+        session,
+        patient_id=patient_id,
+        observations=[ObservationCreate(**o.model_dump(), source="api") for o in body.observations],
+        actor=actor,
+    )
+    return [ObservationPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/patients/{patient_id}/evaluation", response_model=Evaluation)
+def api_evaluation(request: Request, session: DB, principal: Reader, patient_id: int) -> Evaluation:
+    """What the engine suggests today: nothing here is applied until a clinician signs it."""
+    actor = actor_of(principal, request)
+    record = get_record(session, patient_id=patient_id, actor=actor)
+    snapshot, problems = _snapshot(request, session, patient_id, principal)
+    definition = definition_for(settings(request))
+    suggestion = None
+    advice = None
+    alerts_now: list[dict[str, Any]] = []
+    allowed: list[AllowedEvent] = []
+    if snapshot is not None and record.instance is not None:
+        facts = snapshot.facts
+        if facts.response_assessment is not None:
+            suggestion = response_suggestion(facts, definition)
+        advice = induction_advice(facts, definition)
+        alerts_now = monitoring_alerts(facts, definition)
+        columns = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
+        for track, machine in definition.machines.items():
+            state = str(getattr(record.instance, columns[track]))
+            for t in machine.allowed(state):
+                allowed.append(
+                    AllowedEvent(
+                        track=track,
+                        event=t.event,
+                        to_state=t.target,
+                        rule_ids=list(t.rule_ids),
+                        blocked_by=[
+                            f"requires {g.requires} ({', '.join(g.rule_ids)})"
+                            for g in t.guards
+                            if not g.test(facts)
+                        ],
+                    )
+                )
+    tasks = list_patient_tasks(session, patient_id=patient_id, actor=actor)
+    alerts = list_alerts(session, patient_id=patient_id, actor=actor)
+    return Evaluation(
+        patient_id=patient_id,
+        as_of=clinic_date(request),
+        phase=None if record.instance is None else str(record.instance.phase),
+        response_suggestion=suggestion,
+        induction_advice=advice,
+        monitoring_alerts=alerts_now,
+        allowed_events=allowed,
+        open_tasks=[
+            CareTaskPublic.model_validate(t, from_attributes=True)
+            for t in tasks
+            if t.status in OPEN_TASK_STATUSES
+        ],
+        open_alerts=[
+            {
+                "id": a.id,
+                "code": a.code,
+                "rule_id": a.rule_id,
+                "severity": a.severity.value,
+                "message": a.message,
+                "raised_at": a.raised_at,
+            }
+            for a in alerts
+            if a.acknowledged_at is None
+        ],
+        problems=problems,
+    )
+
+
+@router.get("/patients/{patient_id}/transitions", response_model=list[PhaseEventOut])
+def api_transitions(
+    request: Request, session: DB, principal: Reader, patient_id: int
+) -> list[PhaseEventOut]:
+    record = get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
+    return [PhaseEventOut.model_validate(e, from_attributes=True) for e in record.events]
+
+
+@router.post("/patients/{patient_id}/transitions", response_model=TransitionOut, status_code=201)
+def api_transition(
+    request: Request, session: DB, principal: Clinician, patient_id: int, body: TransitionIn
+) -> TransitionOut:
+    """A clinician confirms a phase change; a refused event changes nothing (409)."""
+    cfg = settings(request)
+    result = apply_transition(
+        session,
+        patient_id=patient_id,
+        event=body.event,
+        actor=actor_of(principal, request),
+        reason=body.reason,
+        definition=definition_for(cfg),
+        as_of=clinic_date(request),
+        timezone=cfg.timezone,
+        signed_response=body.signed_response,
+        at=now(request),
+    )
+    return TransitionOut(
+        patient_id=result.patient_id,
+        track=result.track,
+        event=result.event,
+        from_state=result.from_state,
+        to_state=result.to_state,
+        rule_ids=list(result.rule_ids),
+    )

@@ -1,0 +1,200 @@
+"""REST API v1: the task queue (list, claim, complete, cancel or skip, hand back)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now
+from carepath.web.routes.queue import queue_window
+from models.repositories.tasks import (
+    COUNT_LIMIT,
+    Bucket,
+    QueueFilters,
+    claim_next,
+    claim_task,
+    close_task,
+    complete_task,
+    get_task,
+    list_queue,
+    queue_counts,
+    release_task,
+)
+from models.repositories.users import Principal
+from models.task import CareTaskPublic
+from pathways.vocab import OptionId, TaskKind
+
+router = APIRouter(prefix="/api/v1", tags=["tasks"])
+
+Worker = Annotated[Principal, allow(*CARE_TEAM)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QueueTask(CareTaskPublic):
+    mrn: str
+    patient_name: str
+
+
+class Counts(BaseModel):
+    """Open tasks per bucket; a count stops at ``limit`` (it then means "limit or more")."""
+
+    limit: int = COUNT_LIMIT
+    overdue: int
+    today: int
+    upcoming: int
+    mine: int
+
+
+class TaskList(BaseModel):
+    bucket: str
+    counts: Counts
+    items: list[QueueTask]
+
+
+class CompleteIn(Strict):
+    result: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The values the task asks for (its result_fields), plus an optional note",
+    )
+
+
+class CloseIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+    outcome: Literal["cancelled", "skipped"] = "cancelled"
+
+
+TASK_FIELDS = tuple(CareTaskPublic.model_fields)
+
+
+def _public(task: Any) -> CareTaskPublic:
+    return CareTaskPublic.model_validate(task, from_attributes=True)
+
+
+@router.get("/tasks", response_model=TaskList)
+def api_tasks(
+    request: Request,
+    session: DB,
+    principal: Worker,
+    bucket: Literal["overdue", "today", "upcoming", "mine"] = "overdue",
+    kind: TaskKind | None = None,
+    patient: int | None = None,
+    regimen: OptionId | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """My role's open tasks and mine, by bucket, soonest due first, with the counts of every bucket."""
+    filters = QueueFilters(
+        kind=kind,
+        patient_id=patient,
+        regimen=None if regimen is None else regimen.value,
+        mine_only=bucket == "mine",
+    )
+    window = queue_window(request)
+    counts = queue_counts(
+        session,
+        role=principal.role,
+        username=principal.username,
+        filters=QueueFilters(kind=filters.kind, patient_id=patient, regimen=filters.regimen),
+        window=window,
+    )
+    rows = list_queue(
+        session,
+        role=principal.role,
+        username=principal.username,
+        bucket=None if bucket == "mine" else Bucket(bucket),
+        filters=filters,
+        window=window,
+        actor=actor_of(principal, request),
+        limit=limit,
+        offset=offset,
+    )
+    payload = TaskList.model_construct(
+        bucket=bucket,
+        counts=Counts.model_construct(
+            overdue=counts.overdue, today=counts.today, upcoming=counts.upcoming, mine=counts.mine
+        ),
+        items=[
+            QueueTask.model_construct(
+                **{name: getattr(r.task, name) for name in TASK_FIELDS},
+                mrn=r.mrn,
+                patient_name=r.patient_name,
+            )
+            for r in rows
+        ],
+    )
+    # The rows are typed table rows already: serialise once, without validating them again.
+    return Response(payload.model_dump_json(), media_type="application/json")
+
+
+@router.post("/tasks/claim-next", response_model=CareTaskPublic, responses={204: {}})
+def api_claim_next(
+    request: Request, session: DB, principal: Worker, kind: TaskKind | None = None
+) -> Any:
+    task = claim_next(
+        session,
+        role=principal.role,
+        actor=actor_of(principal, request),
+        now=now(request),
+        kind=kind,
+    )
+    if task is None:
+        return Response(status_code=204)
+    return _public(task)
+
+
+@router.get("/tasks/{task_id}", response_model=CareTaskPublic)
+def api_task(request: Request, session: DB, principal: Worker, task_id: int) -> CareTaskPublic:
+    return _public(get_task(session, task_id=task_id, actor=actor_of(principal, request)).task)
+
+
+@router.post("/tasks/{task_id}/claim", response_model=CareTaskPublic)
+def api_claim(request: Request, session: DB, principal: Worker, task_id: int) -> CareTaskPublic:
+    """Take the task with a lease; 409 when someone else holds it."""
+    return _public(
+        claim_task(session, task_id=task_id, actor=actor_of(principal, request), now=now(request))
+    )
+
+
+@router.post("/tasks/{task_id}/complete", response_model=CareTaskPublic)
+def api_complete(
+    request: Request, session: DB, principal: Worker, task_id: int, body: CompleteIn
+) -> CareTaskPublic:
+    """Complete a task you hold with the result it asks for; any bad field writes nothing (422)."""
+    task = complete_task(
+        session,
+        task_id=task_id,
+        values=body.result,
+        actor=actor_of(principal, request),
+        now=now(request),
+        clinic_date=clinic_date(request),
+    )
+    return _public(task)
+
+
+@router.post("/tasks/{task_id}/cancel", response_model=CareTaskPublic)
+def api_cancel(
+    request: Request, session: DB, principal: Worker, task_id: int, body: CloseIn
+) -> CareTaskPublic:
+    """Cancel (no longer applies) or skip (not done this time, on purpose), with a reason."""
+    task = close_task(
+        session,
+        task_id=task_id,
+        outcome=body.outcome,
+        reason=body.reason,
+        actor=actor_of(principal, request),
+        now=now(request),
+    )
+    return _public(task)
+
+
+@router.post("/tasks/{task_id}/release", response_model=CareTaskPublic)
+def api_release(request: Request, session: DB, principal: Worker, task_id: int) -> CareTaskPublic:
+    """Hand a task you hold back to its queue."""
+    return _public(
+        release_task(session, task_id=task_id, actor=actor_of(principal, request), now=now(request))
+    )

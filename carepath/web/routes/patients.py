@@ -1,0 +1,265 @@
+"""Patients: the list, the patient page, intake, editing, and entering a lab result."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from carepath.pathway import definition_for
+from carepath.web.deps import (
+    CARE_TEAM,
+    DB,
+    READERS,
+    FormFields,
+    actor_of,
+    allow,
+    clinic_date,
+    now,
+    settings,
+)
+from carepath.web.forms import (
+    EDIT_FIELDS,
+    INTAKE_FIELDS,
+    edit_defaults,
+    edit_from_form,
+    groups,
+    intake_from_form,
+)
+from carepath.web.patient_view import load_page
+from carepath.web.templating import render
+from models.observation import ObservationCreate
+from models.repositories.observations import add_observations
+from models.repositories.patient_edits import update_patient
+from models.repositories.patients import DuplicateMrn, create_patient, get_record, list_patients
+from models.repositories.task_results import FIELDS
+from models.repositories.users import Principal
+from pathways.clock import zone
+from pathways.vocab import Phase, ResponseCategory
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, allow(*READERS)]
+Worker = Annotated[Principal, allow(*CARE_TEAM)]
+PAGE_SIZE = 50
+LAB_CHOICES = [spec for spec in FIELDS.values() if spec.lab]
+
+
+@router.get("/patients")
+def patient_list(request: Request, session: DB, principal: Reader) -> Response:
+    params = request.query_params
+    phase = params.get("phase") or None
+    if phase not in {p.value for p in Phase}:
+        phase = None
+    try:
+        page = max(1, int(params.get("page", "1")))
+    except ValueError:
+        page = 1
+    search = (params.get("q") or "").strip()[:60] or None
+    rows, total = list_patients(
+        session,
+        actor=actor_of(principal, request),
+        phase=phase,
+        search=search,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return render(
+        request,
+        "patients.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+            "phase": phase,
+            "q": search or "",
+            "phases": list(Phase),
+            "today": clinic_date(request),
+        },
+    )
+
+
+def patient_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    patient_id: int,
+    *,
+    problems: dict[str, dict[str, str]] | None = None,
+    values: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    cfg = settings(request)
+    page = load_page(
+        session,
+        patient_id=patient_id,
+        actor=actor_of(principal, request),
+        definition=definition_for(cfg),
+        today=clinic_date(request),
+        now=now(request),
+        tz=cfg.timezone,
+    )
+    return render(
+        request,
+        "patient.html",
+        {
+            "p": page,
+            "rec": page.record,
+            "today": clinic_date(request),
+            "now": now(request),
+            "categories": list(ResponseCategory),
+            "labs": LAB_CHOICES,
+            "problems": problems or {},
+            "values": values or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/patients/new")
+def intake_page(request: Request, principal: Worker) -> Response:
+    return render(
+        request,
+        "patient_form.html",
+        {"mode": "new", "groups": groups(INTAKE_FIELDS), "values": {}, "problems": {}},
+    )
+
+
+@router.post("/patients")
+def intake(request: Request, session: DB, principal: Worker, form: FormFields) -> Response:
+    cfg = settings(request)
+    intake_, problems, raw = intake_from_form(
+        form, as_of=clinic_date(request), timezone=cfg.timezone
+    )
+    if intake_ is not None:
+        try:
+            patient = create_patient(
+                session,
+                intake=intake_,
+                actor=actor_of(principal, request),
+                definition=definition_for(cfg),
+                at=now(request),
+            )
+        except DuplicateMrn as exc:
+            problems = {"mrn": str(exc).split(": ", 1)[-1]}
+        else:
+            return RedirectResponse(f"/patients/{patient.id}?done=created", status_code=303)
+    return render(
+        request,
+        "patient_form.html",
+        {"mode": "new", "groups": groups(INTAKE_FIELDS), "values": raw, "problems": problems},
+        status_code=422,
+    )
+
+
+@router.get("/patients/{patient_id}")
+def show_patient(request: Request, session: DB, principal: Reader, patient_id: int) -> Response:
+    return patient_page(request, session, principal, patient_id)
+
+
+@router.get("/patients/{patient_id}/edit")
+def edit_page(request: Request, session: DB, principal: Worker, patient_id: int) -> Response:
+    record = get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
+    return render(
+        request,
+        "patient_form.html",
+        {
+            "mode": "edit",
+            "rec": record,
+            "groups": groups(EDIT_FIELDS),
+            "values": edit_defaults(record),
+            "problems": {},
+        },
+    )
+
+
+@router.post("/patients/{patient_id}/edit")
+def edit(
+    request: Request, session: DB, principal: Worker, patient_id: int, form: FormFields
+) -> Response:
+    actor = actor_of(principal, request)
+    change, problems, raw = edit_from_form(form)
+    if change is not None:
+        try:
+            update_patient(
+                session, patient_id=patient_id, edit=change, actor=actor, now=now(request)
+            )
+        except ValueError as exc:
+            session.rollback()
+            problems = {"display_name": str(exc)}
+        else:
+            return RedirectResponse(f"/patients/{patient_id}?done=saved", status_code=303)
+    record = get_record(session, patient_id=patient_id, actor=actor)
+    return render(
+        request,
+        "patient_form.html",
+        {
+            "mode": "edit",
+            "rec": record,
+            "groups": groups(EDIT_FIELDS),
+            "values": raw,
+            "problems": problems,
+        },
+        status_code=422,
+    )
+
+
+def _lab_form(form: Any, tz: str, today: Any) -> tuple[ObservationCreate | None, dict[str, str]]:
+    problems: dict[str, str] = {}
+    code = form.get("code") or ""
+    spec = FIELDS.get(code)
+    if spec is None or not spec.lab:
+        problems["code"] = "choose a test"
+    value: float | None = None
+    try:
+        value = float(form.get("value") or "")
+        if spec is not None and not (spec.minimum or 0) <= value <= (spec.maximum or float("inf")):
+            problems["value"] = f"must be between {spec.minimum:g} and {spec.maximum:g}"
+    except ValueError:
+        problems["value"] = "must be a number"
+    observed: datetime | None = None
+    try:
+        day = date.fromisoformat(form.get("observed_on") or "")
+        clock = time.fromisoformat(form.get("observed_time") or "08:00")
+        observed = datetime.combine(day, clock, tzinfo=zone(tz))
+        if day > today:
+            problems["observed_on"] = "is in the future"
+    except ValueError:
+        problems["observed_on"] = "must be a date (YYYY-MM-DD) and a time (HH:MM)"
+    if problems or spec is None or value is None or observed is None:
+        return None, problems
+    return (
+        ObservationCreate(
+            code=code, value=value, unit=spec.unit, uln=spec.uln, observed_at=observed, source="web"
+        ),
+        {},
+    )
+
+
+@router.post("/patients/{patient_id}/observations")
+def add_lab(
+    request: Request, session: DB, principal: Worker, patient_id: int, form: FormFields
+) -> Response:
+    observation, problems = _lab_form(form, settings(request).timezone, clinic_date(request))
+    if observation is None:
+        return patient_page(
+            request,
+            session,
+            principal,
+            patient_id,
+            problems={"lab": problems},
+            values={"lab": form},
+            status_code=422,
+        )
+    get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
+    add_observations(
+        session,
+        patient_id=patient_id,
+        observations=[observation],
+        actor=actor_of(principal, request),
+    )
+    return RedirectResponse(f"/patients/{patient_id}?done=recorded#labs", status_code=303)

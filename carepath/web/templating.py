@@ -1,0 +1,74 @@
+"""Jinja2 pages: one environment, autoescaped, with the helpers every page uses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from pathways.clock import zone
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+# Fixed notices shown after a redirect (?done=...): the URL carries a key, never patient data.
+NOTICES = {
+    "claimed": "Task claimed.",
+    "completed": "Task completed.",
+    "skipped": "Task skipped; the reason is kept.",
+    "cancelled": "Task cancelled; the reason is kept.",
+    "released": "Task handed back to the queue.",
+    "reassigned": "Task reassigned.",
+    "none": "Nothing to claim in your queue right now.",
+    "signed": "Response category signed.",
+    "amended": "Response category amended; the original stays on record.",
+    "transition": "Phase transition confirmed.",
+    "acknowledged": "Alert acknowledged.",
+    "saved": "Saved.",
+    "created": "Patient added.",
+    "recorded": "Recorded.",
+    "user": "User created.",
+    "token": "API token created. Copy it now: it is not shown again.",
+}
+
+
+def _local(value: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return "–"
+    return value.astimezone(zone(tz)).strftime(fmt)
+
+
+def _yn(value: object) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(getattr(value, "value", value))
+
+
+def _d(value: date | None) -> str:
+    return "–" if value is None else value.isoformat()
+
+
+TEMPLATES.env.filters["yn"] = _yn
+TEMPLATES.env.filters["d"] = _d
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    principal = getattr(request.state, "principal", None)
+    done = request.query_params.get("done")
+    base = {
+        "principal": principal,
+        "csrf": getattr(principal, "csrf_token", None) or "",
+        "tz": settings.timezone,
+        "local": lambda value, fmt="%Y-%m-%d %H:%M": _local(value, settings.timezone, fmt),
+        "notice": NOTICES.get(done or ""),
+        "path": request.url.path,
+    }
+    return TEMPLATES.TemplateResponse(request, name, base | context, status_code=status_code)

@@ -1,0 +1,120 @@
+"""Clinical alerts: listing them and a clinician's acknowledgement (who, when, why)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session
+
+from models.patient import Patient
+from models.repositories.audit import Actor, record, record_many
+from models.task import ClinicalAlert
+from pathways.vocab import Role, Severity
+
+
+class AlertNotFound(LookupError):
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"alert {alert_id} not found for this patient")
+        self.alert_id = alert_id
+
+
+class AlertError(ValueError):
+    def __init__(self, field: str, problem: str, status: int = 422) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlertRow:
+    alert: ClinicalAlert
+    mrn: str
+    patient_name: str
+
+
+def list_alerts(session: Session, *, patient_id: int, actor: Actor) -> list[ClinicalAlert]:
+    rows = list(
+        session.execute(
+            select(ClinicalAlert)
+            .where(ClinicalAlert.patient_id == patient_id)
+            .order_by(ClinicalAlert.raised_at.desc(), ClinicalAlert.id.desc())  # type: ignore[attr-defined, union-attr]
+        ).scalars()
+    )
+    record(session, actor=actor, action="read", entity="clinical_alert", patient_id=patient_id)
+    return rows
+
+
+def open_alerts(
+    session: Session, *, actor: Actor, limit: int = 20
+) -> tuple[list[OpenAlertRow], int]:
+    """Unacknowledged alerts across patients, most severe and newest first, and how many there are."""
+    severity_rank = case(
+        {Severity.CRITICAL.value: 0, Severity.WARNING.value: 1},
+        value=ClinicalAlert.__table__.c.severity,  # type: ignore[attr-defined]
+        else_=2,
+    )
+    unacknowledged = ClinicalAlert.acknowledged_at.is_(None)  # type: ignore[union-attr]
+    total = session.execute(select(func.count()).where(unacknowledged)).scalar_one()
+    rows = [
+        OpenAlertRow(alert=a, mrn=mrn, patient_name=name)
+        for a, mrn, name in session.execute(
+            select(ClinicalAlert, Patient.mrn, Patient.display_name)
+            .join(Patient, Patient.id == ClinicalAlert.patient_id)  # type: ignore[arg-type]
+            .where(unacknowledged)
+            .order_by(severity_rank, ClinicalAlert.raised_at.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+        )
+    ]
+    record_many(
+        session,
+        actor=actor,
+        action="list",
+        entity="clinical_alert",
+        patient_ids=sorted({r.alert.patient_id for r in rows}),
+    )
+    return rows, int(total)
+
+
+def acknowledge_alert(
+    session: Session,
+    *,
+    patient_id: int,
+    alert_id: int,
+    reason: str | None,
+    actor: Actor,
+    now: datetime,
+) -> ClinicalAlert:
+    """A clinician acknowledges an alert of this patient, with a reason; it is never re-acknowledged."""
+    if actor.role != Role.CLINICIAN.value:
+        raise AlertError("role", "only a clinician acknowledges an alert", status=403)
+    text = (reason or "").strip()
+    if not text:
+        raise AlertError("reason", "a reason is required")
+    if len(text) > 2000:
+        raise AlertError("reason", "at most 2000 characters")
+    alert = session.execute(
+        select(ClinicalAlert)
+        .where(ClinicalAlert.id == alert_id, ClinicalAlert.patient_id == patient_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if alert.acknowledged_at is not None:
+        raise AlertError("alert", f"already acknowledged by {alert.acknowledged_by}", status=409)
+    alert.acknowledged_by = actor.name
+    alert.acknowledged_at = now
+    alert.acknowledge_reason = text
+    session.add(alert)
+    record(
+        session,
+        actor=actor,
+        action="acknowledge",
+        entity="clinical_alert",
+        patient_id=patient_id,
+        entity_id=alert_id,
+    )
+    session.flush()
+    return alert

@@ -1,0 +1,249 @@
+"""Response assessments (DEF-15 inputs) and the clinician's signature on their category.
+
+The engine only suggests a category (RESP-04); a clinician signs one, with a
+reason, and the suggestion they saw is kept beside the signature. A signed
+assessment is never overwritten: an amendment is a new signed row pointing at
+the one it replaces (``amends_id``), and only the newest of a chain can be
+amended again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from models.pathway import ResponseAssessmentRecord
+from models.repositories.audit import Actor, record
+from pathways.vocab import ResponseCategory, Role
+
+
+class ResponseNotFound(LookupError):
+    def __init__(self, assessment_id: int) -> None:
+        super().__init__(f"response assessment {assessment_id} not found for this patient")
+        self.assessment_id = assessment_id
+
+
+class ResponseError(ValueError):
+    def __init__(self, field: str, problem: str, status: int = 422) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+        self.status = status
+
+
+@dataclass(frozen=True)
+class AssessmentInput:
+    """What a marrow/blood assessment records (DEF-15 INPUTS)."""
+
+    assessed_on: date
+    marrow_blast_pct: float | None = None
+    trilineage_hematopoiesis: bool | None = None
+    circulating_blasts: bool | None = None
+    peripheral_blasts_per_ul: float | None = None
+    extramedullary_sites: list[str] = field(default_factory=list)
+    anc_per_ul: float | None = None
+    platelets_per_ul: float | None = None
+    end_of_induction: bool | None = None
+    mrd_method: str | None = None
+    mrd_value: float | None = None
+
+
+def list_assessments(
+    session: Session, *, patient_id: int, actor: Actor
+) -> list[ResponseAssessmentRecord]:
+    rows = list(
+        session.execute(
+            select(ResponseAssessmentRecord)
+            .where(ResponseAssessmentRecord.patient_id == patient_id)
+            .order_by(ResponseAssessmentRecord.assessed_on, ResponseAssessmentRecord.id)  # type: ignore[arg-type]
+        ).scalars()
+    )
+    record(session, actor=actor, action="read", entity="response_assessment", patient_id=patient_id)
+    return rows
+
+
+def record_assessment(
+    session: Session,
+    *,
+    patient_id: int,
+    values: AssessmentInput,
+    actor: Actor,
+    now: datetime,
+    course_id: int | None = None,
+) -> ResponseAssessmentRecord:
+    row = ResponseAssessmentRecord(
+        patient_id=patient_id,
+        course_id=course_id,
+        assessed_on=values.assessed_on,
+        marrow_blast_pct=values.marrow_blast_pct,
+        trilineage_hematopoiesis=values.trilineage_hematopoiesis,
+        circulating_blasts=values.circulating_blasts,
+        peripheral_blasts_per_ul=values.peripheral_blasts_per_ul,
+        extramedullary_sites=list(values.extramedullary_sites),
+        anc_per_ul=values.anc_per_ul,
+        platelets_per_ul=values.platelets_per_ul,
+        end_of_induction=values.end_of_induction,
+        mrd_method=values.mrd_method,
+        mrd_value=values.mrd_value,
+        recorded_by=actor.name,
+        recorded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="create",
+        entity="response_assessment",
+        patient_id=patient_id,
+        entity_id=row.id,
+    )
+    return row
+
+
+def _get(session: Session, patient_id: int, assessment_id: int) -> ResponseAssessmentRecord:
+    row = session.execute(
+        select(ResponseAssessmentRecord)
+        .where(
+            ResponseAssessmentRecord.id == assessment_id,
+            ResponseAssessmentRecord.patient_id == patient_id,
+        )
+        .with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise ResponseNotFound(assessment_id)
+    return row
+
+
+def _checked(
+    actor: Actor, category: str | None, reason: str | None
+) -> tuple[ResponseCategory, str]:
+    if actor.role != Role.CLINICIAN.value:
+        raise ResponseError("role", "only a clinician signs a response category", status=403)
+    try:
+        chosen = ResponseCategory(category or "")
+    except ValueError:
+        raise ResponseError(
+            "category", f"one of {', '.join(c.value for c in ResponseCategory)}"
+        ) from None
+    text = (reason or "").strip()
+    if not text:
+        raise ResponseError("reason", "a reason is required")
+    if len(text) > 2000:
+        raise ResponseError("reason", "at most 2000 characters")
+    return chosen, text
+
+
+def sign_response(
+    session: Session,
+    *,
+    patient_id: int,
+    assessment_id: int,
+    category: str | None,
+    reason: str | None,
+    actor: Actor,
+    now: datetime,
+    suggestion: dict[str, Any] | None = None,
+) -> ResponseAssessmentRecord:
+    """Sign the category of an unsigned assessment, keeping the suggestion the clinician saw."""
+    chosen, text = _checked(actor, category, reason)
+    row = _get(session, patient_id, assessment_id)
+    if row.signed_at is not None:
+        raise ResponseError(
+            "assessment", "already signed; amend it to change the category", status=409
+        )
+    if suggestion is not None and row.suggestion is None:
+        row.suggestion = suggestion
+        row.suggested_category = ResponseCategory(suggestion["category"])
+    row.signed_category = chosen
+    row.signed_by = actor.name
+    row.signed_at = now
+    row.sign_reason = text
+    session.add(row)
+    record(
+        session,
+        actor=actor,
+        action="sign",
+        entity="response_assessment",
+        patient_id=patient_id,
+        entity_id=assessment_id,
+        detail={
+            "category": chosen.value,
+            "suggested": None if row.suggested_category is None else row.suggested_category.value,
+        },
+    )
+    session.flush()
+    return row
+
+
+def amend_response(
+    session: Session,
+    *,
+    patient_id: int,
+    assessment_id: int,
+    category: str | None,
+    reason: str | None,
+    actor: Actor,
+    now: datetime,
+) -> ResponseAssessmentRecord:
+    """A new signed row replacing a signed one; the original stays as it was."""
+    chosen, text = _checked(actor, category, reason)
+    original = _get(session, patient_id, assessment_id)
+    if original.signed_at is None:
+        raise ResponseError("assessment", "not signed yet; sign it instead", status=409)
+    newer = session.execute(
+        select(ResponseAssessmentRecord.id).where(
+            ResponseAssessmentRecord.amends_id == assessment_id
+        )
+    ).first()
+    if newer is not None:
+        raise ResponseError(
+            "assessment", f"already amended by assessment {newer[0]}; amend that one", status=409
+        )
+    row = ResponseAssessmentRecord(
+        patient_id=patient_id,
+        course_id=original.course_id,
+        assessed_on=original.assessed_on,
+        marrow_blast_pct=original.marrow_blast_pct,
+        trilineage_hematopoiesis=original.trilineage_hematopoiesis,
+        circulating_blasts=original.circulating_blasts,
+        peripheral_blasts_per_ul=original.peripheral_blasts_per_ul,
+        extramedullary_sites=list(original.extramedullary_sites),
+        anc_per_ul=original.anc_per_ul,
+        platelets_per_ul=original.platelets_per_ul,
+        in_remission_before=original.in_remission_before,
+        end_of_induction=original.end_of_induction,
+        mrd_method=original.mrd_method,
+        mrd_value=original.mrd_value,
+        mrd_sensitivity=original.mrd_sensitivity,
+        suggested_category=original.suggested_category,
+        suggestion=original.suggestion,
+        signed_category=chosen,
+        signed_by=actor.name,
+        signed_at=now,
+        sign_reason=text,
+        amends_id=assessment_id,
+        evaluated_at=original.evaluated_at,
+        recorded_by=actor.name,
+        recorded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="amend",
+        entity="response_assessment",
+        patient_id=patient_id,
+        entity_id=row.id,
+        detail={
+            "amends": assessment_id,
+            "from": None if original.signed_category is None else original.signed_category.value,
+            "to": chosen.value,
+        },
+    )
+    return row

@@ -1,0 +1,3 @@
+from tests.web.support import clock, web
+
+__all__ = ["clock", "web"]
