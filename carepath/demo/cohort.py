@@ -249,7 +249,8 @@ COHORT: tuple[DemoPatient, ...] = (
          "disease": _b("positive", "negative", marrow_blast_pct=40),
          "history": _history([45], initial_diagnosis_days_ago=1200, prior_therapies=["hyper_cvad"]),
          "fitness": {"category": "fit", "ecog": 1, "hct_eligible": "yes"}, "goal": "cure"},
-        (DX, WORKUP, _start(30), StoryStep("begin_response_assessment", 1, "C1 infusion complete; marrow due")),
+        (StoryStep("document_rr_diagnosis", 50, "relapse documented"), StoryStep("complete_workup", 35, "workup resulted"),
+         _start(30), StoryStep("begin_response_assessment", 1, "C1 infusion complete; marrow due")),
         DemoCourse("blinatumomab", 30),
     ),
     DemoPatient(

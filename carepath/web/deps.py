@@ -206,3 +206,10 @@ def check_every_route_has_a_rule(routes: list[Any]) -> None:
 ALL_STAFF = (Role.COORDINATOR, Role.CLINICIAN, Role.QUALITY, Role.ADMIN)
 CARE_TEAM = (Role.COORDINATOR, Role.CLINICIAN)
 READERS = (Role.COORDINATOR, Role.CLINICIAN, Role.QUALITY)
+
+
+def reference_uln(request: Request) -> dict[str, float]:
+    """The local laboratory's upper limits of normal (pathway default ``lab_reference_uln``)."""
+    from carepath.pathway import definition_for
+
+    return dict(definition_for(settings(request)).default("lab_reference_uln"))

@@ -104,7 +104,13 @@ def _spans(record: PatientRecord, definition: Definition) -> list[PhaseSpan]:
 
 
 def _charts(
-    session: Session, patient_id: int, actor: Actor, now: datetime, tz: str, today: date
+    session: Session,
+    patient_id: int,
+    actor: Actor,
+    now: datetime,
+    tz: str,
+    today: date,
+    definition: Definition,
 ) -> list[Markup]:
     observations = list_observations(
         session, patient_id=patient_id, actor=actor, codes=LFT_CODES + COUNT_CODES
@@ -112,12 +118,17 @@ def _charts(
     start = start_of_day(today - timedelta(days=CHART_DAYS), tz)
     end = start_of_day(today + timedelta(days=1), tz)
     recent = [o for o in observations if start <= o.observed_at <= end]
+    # Results are drawn as multiples of their own ULN, or of the local reference
+    # limit (default lab_reference_uln) when the lab gave none.
+    reference = definition.default("lab_reference_uln")
+    bilirubin_limit = float(definition.default("ino_hold_bilirubin_x_uln_above"))
+    transaminase_limit = float(definition.default("ino_hold_transaminase_x_uln_above"))
     lft = []
     for code in LFT_CODES:
         points = [
-            (o.observed_at, o.value / (o.uln or FIELDS[code].uln or 1.0))
+            (o.observed_at, o.value / uln)
             for o in recent
-            if o.code == code
+            if o.code == code and (uln := o.uln or reference.get(code))
         ]
         lft.append(Series(FIELDS[code].label, points))
     charts = [
@@ -125,8 +136,12 @@ def _charts(
             "Liver tests against ULN",
             lft,
             [
-                Threshold(1.5, "bilirubin 1.5×ULN (MON-05)"),
-                Threshold(2.5, "AST/ALT 2.5×ULN (MON-05)"),
+                Threshold(
+                    bilirubin_limit, f"bilirubin {bilirubin_limit:g}×ULN (MON-05, local policy)"
+                ),
+                Threshold(
+                    transaminase_limit, f"AST/ALT {transaminase_limit:g}×ULN (MON-05, local policy)"
+                ),
             ],
             unit="× ULN",
             start=start,
@@ -241,7 +256,7 @@ def load_page(
         suggestion=suggestion,
         suggestion_for=suggestion_for,
         events=events,
-        charts=_charts(session, patient_id, actor, now, tz, today),
+        charts=_charts(session, patient_id, actor, now, tz, today, definition),
         advice=advice,
         problems=problems,
     )

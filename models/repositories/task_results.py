@@ -6,15 +6,16 @@ parses what a person typed, and reports every bad field at once so a form can
 show each error beside its input. A field the module does not know is taken
 as free text, so a new task kind never becomes impossible to complete.
 
-The upper limits of normal used for liver tests are local laboratory
-reference values (a [DEFAULT], RULES.md §0.1), shown as such wherever a
-threshold is drawn against them.
+The upper limits of normal stored with entered liver tests are the local
+laboratory's reference values: the pathway default ``lab_reference_uln`` (a
+[DEFAULT], RULES.md §0.1), passed in by the caller and shown as local policy
+wherever a threshold is drawn against them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 # A panel name stands for its fields.
@@ -50,18 +51,18 @@ class FieldSpec:
     lab: bool = False
 
 
-def _lab(name: str, label: str, unit: str, maximum: float, uln: float | None = None) -> FieldSpec:
-    return FieldSpec(name, label, "number", unit, 0, maximum, uln=uln, lab=True)
+def _lab(name: str, label: str, unit: str, maximum: float) -> FieldSpec:
+    return FieldSpec(name, label, "number", unit, 0, maximum, lab=True)
 
 
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        _lab("alt", "ALT", "U/L", 10000, uln=40),
-        _lab("ast", "AST", "U/L", 10000, uln=40),
-        _lab("total_bilirubin", "Total bilirubin", "mg/dL", 60, uln=1.2),
-        _lab("alp", "ALP", "U/L", 10000, uln=120),
-        _lab("ldh", "LDH", "U/L", 50000, uln=250),
+        _lab("alt", "ALT", "U/L", 10000),
+        _lab("ast", "AST", "U/L", 10000),
+        _lab("total_bilirubin", "Total bilirubin", "mg/dL", 60),
+        _lab("alp", "ALP", "U/L", 10000),
+        _lab("ldh", "LDH", "U/L", 50000),
         _lab("anc", "ANC", "/uL", 200000),
         _lab("platelets", "Platelets", "/uL", 3000000),
         _lab("wbc", "WBC", "/uL", 1000000),
@@ -90,14 +91,27 @@ FIELDS: dict[str, FieldSpec] = {
 NOTE_FIELD = FieldSpec("note", "Note", "text", required=False)
 
 
-def specs_for(result_fields: Sequence[str] | None) -> list[FieldSpec]:
-    """The fields a task asks for, panels expanded, in order, without repeats."""
+def specs_for(
+    result_fields: Sequence[str] | None, reference_uln: Mapping[str, float] | None = None
+) -> list[FieldSpec]:
+    """The fields a task asks for, panels expanded, in order, without repeats.
+
+    ``reference_uln`` (the pathway default ``lab_reference_uln``) gives each lab
+    field the local upper limit of normal stored with the entered result.
+    """
     names: list[str] = []
     for name in result_fields or ():
         for part in PANELS.get(name, (name,)):
             if part not in names:
                 names.append(part)
-    return [FIELDS.get(name) or FieldSpec(name, name.replace("_", " "), "text") for name in names]
+    uln = reference_uln or {}
+    specs = []
+    for name in names:
+        spec = FIELDS.get(name) or FieldSpec(name, name.replace("_", " "), "text")
+        if spec.lab and name in uln:
+            spec = replace(spec, uln=float(uln[name]))
+        specs.append(spec)
+    return specs
 
 
 def parse_result(

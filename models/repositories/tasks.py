@@ -270,7 +270,13 @@ class TaskView:
     fields: list[FieldSpec]
 
 
-def get_task(session: Session, *, task_id: int, actor: Actor) -> TaskView:
+def get_task(
+    session: Session,
+    *,
+    task_id: int,
+    actor: Actor,
+    reference_uln: Mapping[str, float] | None = None,
+) -> TaskView:
     row = session.execute(
         select(CareTask, Patient.mrn, Patient.display_name)
         .join(Patient, Patient.id == CareTask.patient_id)  # type: ignore[arg-type]
@@ -287,7 +293,12 @@ def get_task(session: Session, *, task_id: int, actor: Actor) -> TaskView:
         patient_id=task.patient_id,
         entity_id=task_id,
     )
-    return TaskView(task=task, mrn=mrn, patient_name=name, fields=specs_for(task.result_fields))
+    return TaskView(
+        task=task,
+        mrn=mrn,
+        patient_name=name,
+        fields=specs_for(task.result_fields, reference_uln),
+    )
 
 
 def _locked(session: Session, task_id: int) -> CareTask:
@@ -393,6 +404,7 @@ def complete_task(
     actor: Actor,
     now: datetime,
     clinic_date: date,
+    reference_uln: Mapping[str, float] | None = None,
 ) -> CareTask:
     """Complete a task the actor holds, with the result it asks for.
 
@@ -404,7 +416,7 @@ def complete_task(
     _check_open(task)
     if task.owner != actor.name:
         raise TaskConflict(f"claim task {task_id} before completing it")
-    specs = specs_for(task.result_fields)
+    specs = specs_for(task.result_fields, reference_uln)
     result, problems = parse_result(specs, values)
     if problems:
         raise TaskInputError(problems)

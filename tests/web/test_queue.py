@@ -106,8 +106,10 @@ def test_claim_then_complete_with_the_liver_tests_the_task_asks_for(web: Web) ->
         "note": "drawn 08:10",
     }
     with web.db() as session:
-        codes = set(session.execute(select(Observation.code)).scalars())
-        assert codes == {"alt", "ast", "total_bilirubin", "alp"}
+        stored = {o.code: o.uln for o in session.execute(select(Observation)).scalars()}
+        assert set(stored) == {"alt", "ast", "total_bilirubin", "alp"}
+        # rule: INO-05 — the local reference limits come from the pathway default lab_reference_uln.
+        assert stored == {"alt": 40.0, "ast": 40.0, "total_bilirubin": 1.2, "alp": 120.0}
         actions = list(
             session.execute(
                 select(AuditEvent.action)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now
+from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, reference_uln
 from carepath.web.routes.queue import queue_window
 from models.repositories.tasks import (
     COUNT_LIMIT,
@@ -172,6 +172,7 @@ def api_complete(
         actor=actor_of(principal, request),
         now=now(request),
         clinic_date=clinic_date(request),
+        reference_uln=reference_uln(request),
     )
     return _public(task)
 

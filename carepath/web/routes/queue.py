@@ -13,7 +13,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from carepath.web.deps import CARE_TEAM, DB, FormFields, actor_of, allow, clinic_date, now, settings
+from carepath.web.deps import (
+    CARE_TEAM,
+    DB,
+    FormFields,
+    actor_of,
+    allow,
+    clinic_date,
+    now,
+    reference_uln,
+    settings,
+)
 from carepath.web.templating import render
 from models.repositories.alerts import open_alerts
 from models.repositories.tasks import (
@@ -156,7 +166,12 @@ def _task_page(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    view = get_task(session, task_id=task_id, actor=actor_of(principal, request))
+    view = get_task(
+        session,
+        task_id=task_id,
+        actor=actor_of(principal, request),
+        reference_uln=reference_uln(request),
+    )
     colleagues = [
         u
         for u in users_with_role(session, role=view.task.role_queue)
@@ -201,6 +216,7 @@ def complete(
             actor=actor_of(principal, request),
             now=now(request),
             clinic_date=clinic_date(request),
+            reference_uln=reference_uln(request),
         )
     except TaskInputError as exc:
         session.rollback()
