@@ -29,6 +29,7 @@ from pathways.definition import Definition
 from pathways.dosing import on_strong_cyp3a4_inhibitor, revumenib_dose
 from pathways.facts import CaseFacts, LabResult
 from pathways.policy import Policy
+from pathways.schedules.context import first_treatment_day
 from pathways.vocab import CnsStatus, CoursePhase, HctEligible, OptionId, Role, Severity
 
 # [SRC] NEL-01/NEL-02: a nelarabine dose is given only for patients >= 16 years.
@@ -545,17 +546,21 @@ def _tumour_lysis(
         return []
     days = int(policy("tls_watch_days"))
     course = facts.treatment
+    ind_d1 = None
     if course is not None:
         starting = course.cycle == 1 and course.phase in (
             CoursePhase.PREPHASE,
             CoursePhase.INDUCTION,
         )
-        if not starting or facts.as_of > course.cycle_start + timedelta(days=days - 1):
+        # IND_D1 is P1 when a pre-phase precedes the course (the day the planned
+        # tumour-lysis labs start counting, followup.yaml tls_labs), else C1_D1.
+        ind_d1 = first_treatment_day(course)
+        if not starting or facts.as_of > ind_d1 + timedelta(days=days - 1):
             return []
     window = (
         f"day 1 to day {days} of induction"
-        if course is None
-        else f"{course.cycle_start} to {course.cycle_start + timedelta(days=days - 1)}"
+        if ind_d1 is None
+        else f"{ind_d1} to {ind_d1 + timedelta(days=days - 1)}"
     )
     inputs: dict[str, Any] = {
         **burden,

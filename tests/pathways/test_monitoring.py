@@ -426,6 +426,24 @@ def test_mon26_def14_tumour_lysis_watch_day_1_to_7_of_induction(as_of: str, fire
     assert ("tumour_lysis_watch" in ids(evaluate(facts))) is fires
 
 
+@pytest.mark.parametrize(("as_of", "fires"), [("2026-03-01", True), ("2026-03-02", False)])
+def test_mon26_tumour_lysis_watch_counts_from_p1_when_a_prephase_precedes(
+    as_of: str, fires: bool
+) -> None:
+    # rule: MON-26, DEF-14, BLIN-01 — IND_D1 is P1 (2026-02-23) for a course with a
+    # pre-phase, so the watch ends on P7 (2026-03-01), as the planned tumour-lysis
+    # labs do, not on C1_D1 + 6.
+    facts = facts_for(
+        as_of=as_of,
+        disease={"peripheral_blasts_per_ul": 20000},
+        treatment={"regimen": "blinatumomab", "phase": "prephase", "prephase_start": "2026-02-23"},
+    )
+    alerts = evaluate(facts)
+    assert ("tumour_lysis_watch" in ids(alerts)) is fires
+    if fires:
+        assert "2026-02-23 to 2026-03-01" in alert(alerts, "tumour_lysis_watch").message
+
+
 def test_mon26_no_watch_without_high_burden_and_abnormal_potassium_escalates() -> None:
     # rule: MON-26, DEF-14
     low_burden = facts_for(as_of="2026-03-03", treatment={"regimen": "blinatumomab"})
