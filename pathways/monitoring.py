@@ -318,7 +318,11 @@ def _revumenib(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]
                 + ", ".join(listed)
                 + "): clinician/pharmacist dose review. Dose arithmetic for checking, not a "
                 f"released dose: {dose.basis}"
-                + (f" = {dose.calculated_mg:g} mg" if dose.calculated_mg is not None else "")
+                + (
+                    f" = {dose.calculated_mg:g} {dose.calculated_unit}"
+                    if dose.bsa_m2 is not None and dose.calculated_mg is not None
+                    else ""
+                )
                 + ". Re-check at every medication change, including when the inhibitor stops.",
                 {
                     "medications": list(listed),

@@ -296,8 +296,10 @@ def nelarabine_label_scope(facts: CaseFacts) -> bool:
 def dose_text(dose: DoseSuggestion) -> str:
     """One line of dose arithmetic for a note; never a released dose."""
     text = f"dose arithmetic: {dose.basis}"
-    if dose.calculated_mg is not None:
-        text += f" = {dose.calculated_mg:g} mg"
+    if dose.bsa_m2 is not None and dose.calculated_mg is not None:
+        # Only a per-m2 dose has arithmetic to show; "270 mg twice daily = 270 mg"
+        # would read as a daily total.
+        text += f" = {dose.calculated_mg:g} {dose.calculated_unit}"
     if dose.note:
         text += f" ({dose.note})"
     return text
