@@ -30,7 +30,15 @@ from pathways.dosing import on_strong_cyp3a4_inhibitor, revumenib_dose
 from pathways.facts import CaseFacts, LabResult
 from pathways.policy import Policy
 from pathways.schedules.context import first_treatment_day
-from pathways.vocab import CnsStatus, CoursePhase, HctEligible, OptionId, Role, Severity
+from pathways.vocab import (
+    CnsStatus,
+    CoursePhase,
+    HctEligible,
+    Lineage,
+    OptionId,
+    Role,
+    Severity,
+)
 
 # [SRC] NEL-01/NEL-02: a nelarabine dose is given only for patients >= 16 years.
 NELARABINE_MIN_AGE_YEARS = 16
@@ -52,6 +60,7 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
     alerts += _nelarabine(facts, policy, labs)
     alerts += _lumbar_puncture(facts, policy, labs)
     alerts += _tumour_lysis(facts, policy, labs)
+    alerts += _testicular_risk(facts)
     return sorted(alerts, key=lambda a: (SEVERITY_ORDER[a.severity], a.id))
 
 
@@ -599,3 +608,28 @@ def _tumour_lysis(
             )
         )
     return alerts
+
+
+def _testicular_risk(facts: CaseFacts) -> list[Alert]:
+    """TEST-02: testicular involvement is especially common in T-ALL (a flag at DX).
+
+    Shown while the testicular status is not recorded in a T-ALL patient who may
+    have testes: the action is the exam every such patient gets (WU-11, TEST-01).
+    """
+    d, p = facts.disease, facts.patient
+    if d.lineage is not Lineage.T or p.has_testes is False or d.testicular_involvement is not None:
+        return []
+    return [
+        _alert(
+            "testicular_involvement_common_in_t_all",
+            Severity.INFO,
+            ("TEST-02", "WU-11", "TEST-01"),
+            "T-cell ALL: testicular involvement is especially common. The testicular exam "
+            "(required even if asymptomatic) is not yet documented.",
+            {
+                "lineage": d.lineage,
+                "has_testes": p.has_testes,
+                "testicular_involvement": d.testicular_involvement,
+            },
+        )
+    ]

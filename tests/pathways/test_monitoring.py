@@ -459,6 +459,36 @@ def test_mon26_no_watch_without_high_burden_and_abnormal_potassium_escalates() -
     assert alert(alerts, "tumour_lysis_watch").severity is Severity.INFO
 
 
+# --------------------------------------------------------------------------- testis
+
+
+@pytest.mark.parametrize(
+    ("lineage", "has_testes", "involvement", "fires"),
+    [
+        ("T", True, None, True),
+        ("T", None, None, True),  # unknown is not "no testes"
+        ("T", False, None, False),
+        ("T", True, False, False),  # the exam is documented
+        ("B", True, None, False),
+    ],
+)
+def test_test02_t_all_testicular_risk_flag_until_the_exam_is_documented(
+    lineage: str, has_testes: bool | None, involvement: bool | None, fires: bool
+) -> None:
+    # rule: TEST-02, WU-11 — a flag at DX, no action beyond the exam of WU-11/TEST-01.
+    disease = {"lineage": lineage, "testicular_involvement": involvement}
+    facts = facts_for(
+        treatment=None,
+        patient={**BASE["patient"], "has_testes": has_testes},
+        disease={**BASE["disease"], **disease},
+    )
+    alerts = evaluate(facts)
+    assert ("testicular_involvement_common_in_t_all" in ids(alerts)) is fires
+    if fires:
+        found = alert(alerts, "testicular_involvement_common_in_t_all")
+        assert found.severity is Severity.INFO and found.rule_ids[0] == "TEST-02"
+
+
 # --------------------------------------------------------------------------- shape
 
 
