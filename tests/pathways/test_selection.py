@@ -787,6 +787,33 @@ def test_ind09_def12_amb05_both_intervals_shown_met_if_either() -> None:
     assert "prior_induction_regimen" not in option_ids(short)
 
 
+def test_def12_met_if_either_interval_is_a_named_overridable_default() -> None:
+    # rule: DEF-12, AMB-05 — DEFAULT "met if either"; an institution may require both.
+    split = facts_for(
+        history={
+            "initial_diagnosis_date": "2023-11-01",  # 3.03 years to the relapse
+            "initial_treatment_start_date": "2023-11-20",  # 2.97 years
+            "relapse_dates": ["2026-11-10"],
+        }
+    )
+    either = option(advise(split), "prior_induction_regimen")
+    assert "met if either interval" in either.note
+    both = advise(split, overrides={"prolonged_remission_met_if": "both"})
+    assert "prior_induction_regimen" not in option_ids(both)
+    assert "prior_induction_regimen" in option_ids(
+        advise(
+            facts_for(
+                history={
+                    "initial_diagnosis_date": "2023-11-01",
+                    "initial_treatment_start_date": "2023-11-02",
+                    "relapse_dates": ["2026-11-10"],
+                }
+            ),
+            overrides={"prolonged_remission_met_if": "both"},
+        )
+    )
+
+
 def test_def12_unknown_dates_are_missing_not_guessed() -> None:
     # rule: DEF-12, IND-00
     advice = advise(
