@@ -48,8 +48,9 @@ test: install browser
 serve: install
 	$(BIN)/carepath serve
 
+# The pure engine on one core: plan_tasks and evaluate() (all parts) per second.
 bench: install
-	$(BIN)/python bench/engine_throughput.py
+	$(BIN)/python bench/engine_plan.py
 
 # Queue page and task-list API latency with 10,000 patients and their tasks (loopback only).
 bench-web: install

@@ -1,13 +1,23 @@
-"""Planning throughput of the schedules engine: patients planned per second, one core.
+"""Engine throughput: patients planned, and fully evaluated, per second on one core.
 
     .venv/bin/python bench/engine_plan.py [--patients 20000] [--seed 7] [--repeat 5] [--chunk 500]
+                                          [--parts plan,evaluate,document]
 
 Builds a synthetic mix of patients (workup, every regimen in its first cycles,
 blinatumomab maintenance, post-remission, surveillance) across several clinic
-zones, then times ``plan_tasks`` alone: the facts are built before the clock
-starts, as the flows load snapshots before they plan. Each chunk of patients is
-timed several times and its best run counts, so that other work on a shared
-machine does not hide the engine's own speed.
+zones, then times, on the same cohort:
+
+- ``plan``: ``plan_tasks`` alone, what the plan_care flow runs per patient;
+- ``evaluate``: ``pathways.engine.evaluate``, every part of the engine
+  (induction selection, response classification, planned tasks, monitoring
+  alerts, the defaults used);
+- ``document``: ``evaluate`` plus ``evaluation_document`` (the dict that
+  ``carepath evaluate`` prints, without the JSON encoding).
+
+The facts are built before the clock starts, as the flows load snapshots
+before they plan. Each chunk of patients is timed several times and its best
+run counts, so that other work on a shared machine does not hide the engine's
+own speed. The process is one thread: the figures are per core.
 """
 
 from __future__ import annotations
@@ -19,7 +29,8 @@ import time
 from collections import Counter
 from datetime import date, timedelta
 
-from pathways.definition import shipped_definition
+from pathways.definition import Definition, shipped_definition
+from pathways.engine import evaluate, evaluation_document
 from pathways.facts import (
     CaseFacts,
     Course,
@@ -122,6 +133,48 @@ def patient(rng: random.Random, as_of: date) -> CaseFacts:
     return dataclasses.replace(facts, treatment=course)
 
 
+def run_plan(facts: CaseFacts, definition: Definition) -> int:
+    return len(plan_tasks(facts, definition, Policy(definition)))
+
+
+def run_evaluate(facts: CaseFacts, definition: Definition) -> int:
+    return len(evaluate(facts, definition).tasks)
+
+
+def run_document(facts: CaseFacts, definition: Definition) -> int:
+    return len(evaluation_document(evaluate(facts, definition))["tasks"])
+
+
+PARTS = {
+    "plan": ("plan_tasks", run_plan),
+    "evaluate": ("evaluate() (all parts)", run_evaluate),
+    "document": ("evaluate() + evaluation_document", run_document),
+}
+
+
+def timed(
+    part: str, cohort: list[CaseFacts], definition: Definition, repeat: int, chunk: int
+) -> tuple[float, float, int]:
+    """(best wall seconds, best CPU seconds, tasks) summed over the chunks."""
+    run = PARTS[part][1]
+    wall = cpu = 0.0
+    tasks = 0
+    for begin in range(0, len(cohort), chunk):
+        patients = cohort[begin : begin + chunk]
+        fastest_wall = fastest_cpu = float("inf")
+        for _ in range(repeat):
+            count = 0
+            started, started_cpu = time.perf_counter(), time.process_time()
+            for facts in patients:
+                count += run(facts, definition)
+            fastest_wall = min(fastest_wall, time.perf_counter() - started)
+            fastest_cpu = min(fastest_cpu, time.process_time() - started_cpu)
+        wall += fastest_wall
+        cpu += fastest_cpu
+        tasks += count
+    return wall, cpu, tasks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=20000)
@@ -130,42 +183,36 @@ def main() -> None:
         "--repeat", type=int, default=5, help="timed runs per chunk; the best counts"
     )
     parser.add_argument("--chunk", type=int, default=500, help="patients per timed chunk")
+    parser.add_argument(
+        "--parts",
+        default="plan,evaluate",
+        help=f"comma-separated, of: {', '.join(PARTS)} (default plan,evaluate)",
+    )
     args = parser.parse_args()
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
     rng = random.Random(args.seed)
     definition = shipped_definition()
     as_of = date(2026, 11, 24)
     cohort = [
         patient(rng, as_of + timedelta(days=rng.randint(0, 365))) for _ in range(args.patients)
     ]
-    plan_tasks(cohort[0], definition, Policy(definition))  # compile the templates once
-    # Each chunk of --chunk patients is timed --repeat times and its best run kept,
-    # in wall-clock and in CPU time of this process: on a shared machine the best
-    # of several short runs is the engine's own speed.
-    wall = cpu = 0.0
-    tasks = 0
-    for begin in range(0, len(cohort), args.chunk):
-        chunk = cohort[begin : begin + args.chunk]
-        fastest_wall = fastest_cpu = float("inf")
-        for _ in range(args.repeat):
-            count = 0
-            started, started_cpu = time.perf_counter(), time.process_time()
-            for facts in chunk:
-                count += len(plan_tasks(facts, definition, Policy(definition)))
-            fastest_wall = min(fastest_wall, time.perf_counter() - started)
-            fastest_cpu = min(fastest_cpu, time.process_time() - started_cpu)
-        wall += fastest_wall
-        cpu += fastest_cpu
-        tasks += count
+    evaluate(cohort[0], definition)  # compile the templates once
     mix = Counter(f.treatment.regimen if f.treatment else "no course" for f in cohort)
     print("mix:", ", ".join(f"{name} {count}" for name, count in mix.most_common()))
     print(
-        f"planned {args.patients} patients ({tasks} tasks, {tasks / args.patients:.1f} per patient); "
-        f"best of {args.repeat} runs per chunk of {args.chunk}"
+        f"{args.patients} patients; best of {args.repeat} runs per chunk of {args.chunk}; "
+        "one thread (figures are per core)"
     )
-    print(
-        f"{args.patients / wall:,.0f} patients/s wall clock, one core ({tasks / wall:,.0f} tasks/s)"
-    )
-    print(f"{args.patients / cpu:,.0f} patients/s of CPU time ({tasks / cpu:,.0f} tasks/s)")
+    for part in parts:
+        wall, cpu, tasks = timed(part, cohort, definition, args.repeat, args.chunk)
+        print(
+            f"{PARTS[part][0]}: {args.patients / wall:,.0f} patients/s wall clock, one core "
+            f"({args.patients / cpu:,.0f}/s of CPU time; {tasks / args.patients:.1f} tasks "
+            f"per patient, {tasks / wall:,.0f} tasks/s)"
+        )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,12 @@
 
 A rule id counts as *implemented* when the engine cites it — in ``pathways/``
 code or in the pathway definition's data (the catalogue itself and the
-``not_implemented`` section do not count) — and as *tested* when a file under
-``tests/`` names it. Every other id must appear in the definition's
+``not_implemented`` section do not count) — and as *tested* when test code
+under ``tests/`` names it (a ``.py`` file), or the golden scenarios' README
+lists it under "Rules checked" for a golden whose output cites it (that claim
+is itself verified by tests/golden/test_golden.py). The goldens' expected JSON
+files do not count: they are engine output, and would "name" every rule the
+engine emits. Every other id must appear in the definition's
 ``not_implemented`` section with a reason. This reads the source tree, so it
 runs from a checkout (the test tree is not installed with the package).
 """
@@ -57,8 +61,20 @@ def implementation_sources(root: Path = ROOT) -> list[Path]:
     return sources
 
 
+GOLDEN_README = Path("tests") / "golden" / "README.md"
+# The tests of this gate name rule ids as data, not as tests of those rules.
+GATE_TESTS = frozenset({"tests/test_coverage.py", "tests/cli/test_rules_command.py"})
+
+
 def test_sources(root: Path = ROOT) -> list[Path]:
-    return sorted(p for p in (root / "tests").rglob("*") if p.suffix in (".py", ".json", ".yaml"))
+    sources = sorted(
+        p
+        for p in (root / "tests").rglob("*.py")
+        if p.relative_to(root).as_posix() not in GATE_TESTS
+    )
+    if (root / GOLDEN_README).is_file():
+        sources.append(root / GOLDEN_README)
+    return sources
 
 
 def coverage(definition: Definition, root: Path = ROOT) -> list[RuleCoverage]:

@@ -75,6 +75,8 @@ class DoseSuggestion:
     calculated_mg: float | None = None
     released: bool = False  # always False: the software never releases a dose
     note: str | None = None
+    # The unit of ``calculated_mg`` (e.g. "mg", "mcg/day", "mg twice daily").
+    calculated_unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,8 @@ def per_m2(
     """A body-surface-area dose (``unit`` like "mg/m2"): the arithmetic, if size is known."""
     formula = str(policy("bsa_formula"))
     weight, height = facts.patient.weight_kg, facts.patient.height_cm
-    absolute_unit = unit.removesuffix("/m2").removesuffix("/m²")
+    # "mg/m2" -> "mg", "mcg/m2/day" -> "mcg/day", "mg/m2 twice daily" -> "mg twice daily"
+    absolute_unit = unit.replace("/m2", "").replace("/m²", "")
     if weight is None or height is None:
         return DoseSuggestion(
             drug=drug,
@@ -74,6 +75,7 @@ def per_m2(
         bsa_formula=formula,
         calculated_mg=calculated,
         note=_join(note, capped_note, "for pharmacist verification; not a released dose"),
+        calculated_unit=absolute_unit,
     )
 
 
@@ -81,14 +83,16 @@ def flat(
     drug: str, amount: float, unit: str, *, rule_ids: tuple[str, ...], note: str | None = None
 ) -> DoseSuggestion:
     """A fixed dose (e.g. revumenib 270 mg twice daily, blinatumomab 28 mcg/day)."""
+    in_mg = unit.startswith("mg")
     return DoseSuggestion(
         drug=drug,
         value=amount,
         unit=unit,
         basis=f"{amount:g} {unit}",
         rule_ids=rule_ids,
-        calculated_mg=amount if unit.startswith("mg") else None,
+        calculated_mg=amount if in_mg else None,
         note=_join(note, "for pharmacist verification; not a released dose"),
+        calculated_unit=unit if in_mg else None,
     )
 
 

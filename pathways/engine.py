@@ -73,6 +73,7 @@ def _dose(dose: DoseSuggestion) -> dict[str, Any]:
         document["bsa_formula"] = dose.bsa_formula
     if dose.calculated_mg is not None:
         document["calculated"] = dose.calculated_mg
+        document["calculated_unit"] = dose.calculated_unit
     document["released"] = dose.released
     document["rule_ids"] = list(dose.rule_ids)
     if dose.note:

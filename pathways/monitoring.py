@@ -29,7 +29,16 @@ from pathways.definition import Definition
 from pathways.dosing import on_strong_cyp3a4_inhibitor, revumenib_dose
 from pathways.facts import CaseFacts, LabResult
 from pathways.policy import Policy
-from pathways.vocab import CnsStatus, CoursePhase, HctEligible, OptionId, Role, Severity
+from pathways.schedules.context import first_treatment_day
+from pathways.vocab import (
+    CnsStatus,
+    CoursePhase,
+    HctEligible,
+    Lineage,
+    OptionId,
+    Role,
+    Severity,
+)
 
 # [SRC] NEL-01/NEL-02: a nelarabine dose is given only for patients >= 16 years.
 NELARABINE_MIN_AGE_YEARS = 16
@@ -51,6 +60,7 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
     alerts += _nelarabine(facts, policy, labs)
     alerts += _lumbar_puncture(facts, policy, labs)
     alerts += _tumour_lysis(facts, policy, labs)
+    alerts += _testicular_risk(facts)
     return sorted(alerts, key=lambda a: (SEVERITY_ORDER[a.severity], a.id))
 
 
@@ -317,7 +327,11 @@ def _revumenib(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]
                 + ", ".join(listed)
                 + "): clinician/pharmacist dose review. Dose arithmetic for checking, not a "
                 f"released dose: {dose.basis}"
-                + (f" = {dose.calculated_mg:g} mg" if dose.calculated_mg is not None else "")
+                + (
+                    f" = {dose.calculated_mg:g} {dose.calculated_unit}"
+                    if dose.bsa_m2 is not None and dose.calculated_mg is not None
+                    else ""
+                )
                 + ". Re-check at every medication change, including when the inhibitor stops.",
                 {
                     "medications": list(listed),
@@ -545,17 +559,21 @@ def _tumour_lysis(
         return []
     days = int(policy("tls_watch_days"))
     course = facts.treatment
+    ind_d1 = None
     if course is not None:
         starting = course.cycle == 1 and course.phase in (
             CoursePhase.PREPHASE,
             CoursePhase.INDUCTION,
         )
-        if not starting or facts.as_of > course.cycle_start + timedelta(days=days - 1):
+        # IND_D1 is P1 when a pre-phase precedes the course (the day the planned
+        # tumour-lysis labs start counting, followup.yaml tls_labs), else C1_D1.
+        ind_d1 = first_treatment_day(course)
+        if not starting or facts.as_of > ind_d1 + timedelta(days=days - 1):
             return []
     window = (
         f"day 1 to day {days} of induction"
-        if course is None
-        else f"{course.cycle_start} to {course.cycle_start + timedelta(days=days - 1)}"
+        if ind_d1 is None
+        else f"{ind_d1} to {ind_d1 + timedelta(days=days - 1)}"
     )
     inputs: dict[str, Any] = {
         **burden,
@@ -590,3 +608,28 @@ def _tumour_lysis(
             )
         )
     return alerts
+
+
+def _testicular_risk(facts: CaseFacts) -> list[Alert]:
+    """TEST-02: testicular involvement is especially common in T-ALL (a flag at DX).
+
+    Shown while the testicular status is not recorded in a T-ALL patient who may
+    have testes: the action is the exam every such patient gets (WU-11, TEST-01).
+    """
+    d, p = facts.disease, facts.patient
+    if d.lineage is not Lineage.T or p.has_testes is False or d.testicular_involvement is not None:
+        return []
+    return [
+        _alert(
+            "testicular_involvement_common_in_t_all",
+            Severity.INFO,
+            ("TEST-02", "WU-11", "TEST-01"),
+            "T-cell ALL: testicular involvement is especially common. The testicular exam "
+            "(required even if asymptomatic) is not yet documented.",
+            {
+                "lineage": d.lineage,
+                "has_testes": p.has_testes,
+                "testicular_involvement": d.testicular_involvement,
+            },
+        )
+    ]

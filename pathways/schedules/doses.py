@@ -186,6 +186,14 @@ def inotuzumab_by_signed_response(ctx: PlanContext, spec: DoseSpec, day: int) ->
     )
     if signed is None or not valid or signed.category in INO_BOTH_SHOWN:
         options, used = _ino_options(ctx, spec, day)
+        if len({o["value"] for o in options}) == 1:
+            # INO-09: D8 and D15 are 0.5 mg/m2 whatever the response; only D1
+            # depends on it. The same dose for every reading awaits nothing.
+            amount = float(options[0]["value"])
+            result = _amount_dose(
+                ctx, spec, amount, note="the same for every cycle-1 response (INO-09)"
+            )
+            return DoseResult(result.suggestion, result.label, None, result.defaults)
         if signed is not None and valid and signed.category is ResponseCategory.CRH:
             why = (
                 "signed CRh: whether CRh counts as CR/CRi for the cycle-2 dose is not in the "

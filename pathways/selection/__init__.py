@@ -73,7 +73,9 @@ def select_induction(facts: CaseFacts, definition: Definition, policy: Policy) -
         facts = replace(facts, jurisdiction=Jurisdiction(policy("jurisdiction")))
     catalogue = definition.section("selection") or {}
     draft = Draft()
-    draft.cite("IND-00")
+    # AMB-24: every option is "suggested" (Grade 2C), never required, never ranked;
+    # choosing otherwise needs only a documented reason.
+    draft.cite("IND-00", "AMB-24")
     record_inputs(facts, draft)
     disease_branch = branch_of_disease(facts, draft)
 

@@ -64,7 +64,9 @@ def immunotherapy(
         is_cart = option_id in CART_PRODUCTS
         # IND-06b: hard stop when the target antigen is negative or unknown.
         status = getattr(d, antigen)
-        gate_rules = ("IND-06b", "AMB-09") if is_cart else ("IND-06b",)
+        gate_rules: tuple[str, ...] = ("IND-06b", "AMB-09") if is_cart else ("IND-06b",)
+        if option_id == OptionId.INOTUZUMAB:
+            gate_rules = ("IND-06b", "INO-01")
         if status is None:
             reasons.append((f"{antigen.upper()} status unknown", gate_rules))
         elif status is Antigen.NEGATIVE:
@@ -102,9 +104,9 @@ def immunotherapy(
             notes.append(
                 "can be given as an outpatient and is tolerated better than blinatumomab, but "
                 "carries a higher risk of liver adverse events, especially with a later "
-                "allogeneic HCT (IND-06g)"
+                "allogeneic HCT (IND-06g, INO-01)"
             )
-            ids.append("IND-06g")
+            ids += ["IND-06g", "INO-01"]
             if ph_positive_eu and policy("eu_inotuzumab_ph_prior_tki_warning"):
                 warnings.append(
                     "EU SmPC (not in source): Ph+ adults should have failed at least one TKI; "
@@ -296,8 +298,10 @@ def nelarabine_label_scope(facts: CaseFacts) -> bool:
 def dose_text(dose: DoseSuggestion) -> str:
     """One line of dose arithmetic for a note; never a released dose."""
     text = f"dose arithmetic: {dose.basis}"
-    if dose.calculated_mg is not None:
-        text += f" = {dose.calculated_mg:g} mg"
+    if dose.bsa_m2 is not None and dose.calculated_mg is not None:
+        # Only a per-m2 dose has arithmetic to show; "270 mg twice daily = 270 mg"
+        # would read as a daily total.
+        text += f" = {dose.calculated_mg:g} {dose.calculated_unit}"
     if dose.note:
         text += f" ({dose.note})"
     return text

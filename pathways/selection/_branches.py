@@ -211,11 +211,11 @@ def ph_positive(
         mutation_text = "ABL1 kinase-domain mutation testing on record: no mutation found"
     draft.overlay(
         OverlayId.BCR_ABL1_TKI,
-        ("IND-04", "PH-01", "PH-02", "PH-06", "AMB-13"),
+        ("IND-04", "PH-01", "PH-02", "PH-06", "POST-07", "AMB-13"),
         "Suggested: a BCR::ABL1 TKI together with the induction, not induction alone (PH-01). "
         f"TKI choices: {tkis}; the clinician chooses by mutation result, toxicity and "
         f"comorbidities — the software maps no mutation to a TKI (AMB-13). {mutation_text}. "
-        "Allogeneic HCT follows induction for transplant-eligible patients (PH-06).",
+        "Allogeneic HCT follows induction for transplant-eligible patients (PH-06, POST-07).",
     )
     if Antigen.POSITIVE in (d.cd19, d.cd22) or d.cd19 is None or d.cd22 is None:
         # PH-03: TKI + immunotherapy-type induction as in IND-06.
@@ -275,11 +275,12 @@ def t_cell(facts: CaseFacts, policy: Policy, draft: Draft, catalogue: dict[str, 
             )
         draft.offer(
             OptionId.NELARABINE,
-            ("IND-05", "NEL-01", "NEL-03", "NEL-04", "NEL-06", "NEL-07"),
+            ("IND-05", "NEL-01", "NEL-03", "NEL-04", "NEL-06", "NEL-07", "POST-07"),
             "nelarabine-based induction suggested over other regimens (Grade 2C); 1500 mg/m2 IV "
             "over 2 hours on days 1, 3 and 5 of 21-day cycles; "
             f"{dose_text(dose)}; may be combined with etoposide and cyclophosphamide, benefit "
-            "over single agent unclear (NEL-06)",
+            "over single agent unclear (NEL-06); allogeneic HCT follows induction for "
+            "transplant-eligible patients (IND-05, POST-07)",
             tuple(warnings),
         )
     alternatives = "; ".join(names(catalogue, "t_cell_alternatives"))

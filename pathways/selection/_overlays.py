@@ -38,19 +38,21 @@ def prolonged_remission(
         return
     relapse = h.relapse_dates[-1]
     threshold = int(policy("prolonged_remission_years"))
+    met_if = str(policy("prolonged_remission_met_if"))  # DEF-12 DEFAULT: either
     parts: list[str] = []
-    met = False
+    reached_by: list[bool] = []
     for label, anchor in (
         ("from initial diagnosis", h.initial_diagnosis_date),
         ("from start of initial treatment", h.initial_treatment_start_date),
     ):
         if anchor is None:
             parts.append(f"{label}: date not recorded")
+            reached_by.append(False)
             continue
         years = (relapse - anchor).days / 365.25
-        reached = completed_years(anchor, relapse) >= threshold
-        met = met or reached
+        reached_by.append(completed_years(anchor, relapse) >= threshold)
         parts.append(f"{label} ({anchor} to relapse {relapse}): {years:.2f} years")
+    met = all(reached_by) if met_if == "both" else any(reached_by)
     if not met:
         return
     rule_ids: tuple[str, ...] = ("IND-09", "DEF-12", "AMB-05")
@@ -59,8 +61,9 @@ def prolonged_remission(
     draft.offer(
         OptionId.PRIOR_REGIMEN,
         rule_ids,
-        f"prolonged prior remission (>= {threshold} years): retreatment with the initial "
-        "induction regimen is acceptable; the clinician decides. Intervals: " + "; ".join(parts),
+        f"prolonged prior remission (>= {threshold} years, met if {met_if} interval reaches "
+        "it: local policy): retreatment with the initial induction regimen is acceptable; the "
+        "clinician decides. Intervals: " + "; ".join(parts),
     )
 
 

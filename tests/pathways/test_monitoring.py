@@ -426,6 +426,24 @@ def test_mon26_def14_tumour_lysis_watch_day_1_to_7_of_induction(as_of: str, fire
     assert ("tumour_lysis_watch" in ids(evaluate(facts))) is fires
 
 
+@pytest.mark.parametrize(("as_of", "fires"), [("2026-03-01", True), ("2026-03-02", False)])
+def test_mon26_tumour_lysis_watch_counts_from_p1_when_a_prephase_precedes(
+    as_of: str, fires: bool
+) -> None:
+    # rule: MON-26, DEF-14, BLIN-01 — IND_D1 is P1 (2026-02-23) for a course with a
+    # pre-phase, so the watch ends on P7 (2026-03-01), as the planned tumour-lysis
+    # labs do, not on C1_D1 + 6.
+    facts = facts_for(
+        as_of=as_of,
+        disease={"peripheral_blasts_per_ul": 20000},
+        treatment={"regimen": "blinatumomab", "phase": "prephase", "prephase_start": "2026-02-23"},
+    )
+    alerts = evaluate(facts)
+    assert ("tumour_lysis_watch" in ids(alerts)) is fires
+    if fires:
+        assert "2026-02-23 to 2026-03-01" in alert(alerts, "tumour_lysis_watch").message
+
+
 def test_mon26_no_watch_without_high_burden_and_abnormal_potassium_escalates() -> None:
     # rule: MON-26, DEF-14
     low_burden = facts_for(as_of="2026-03-03", treatment={"regimen": "blinatumomab"})
@@ -439,6 +457,36 @@ def test_mon26_no_watch_without_high_burden_and_abnormal_potassium_escalates() -
     alerts = evaluate(high)
     assert "tumour_lysis_potassium_abnormal" in ids(alerts)
     assert alert(alerts, "tumour_lysis_watch").severity is Severity.INFO
+
+
+# --------------------------------------------------------------------------- testis
+
+
+@pytest.mark.parametrize(
+    ("lineage", "has_testes", "involvement", "fires"),
+    [
+        ("T", True, None, True),
+        ("T", None, None, True),  # unknown is not "no testes"
+        ("T", False, None, False),
+        ("T", True, False, False),  # the exam is documented
+        ("B", True, None, False),
+    ],
+)
+def test_test02_t_all_testicular_risk_flag_until_the_exam_is_documented(
+    lineage: str, has_testes: bool | None, involvement: bool | None, fires: bool
+) -> None:
+    # rule: TEST-02, WU-11 — a flag at DX, no action beyond the exam of WU-11/TEST-01.
+    disease = {"lineage": lineage, "testicular_involvement": involvement}
+    facts = facts_for(
+        treatment=None,
+        patient={**BASE["patient"], "has_testes": has_testes},
+        disease={**BASE["disease"], **disease},
+    )
+    alerts = evaluate(facts)
+    assert ("testicular_involvement_common_in_t_all" in ids(alerts)) is fires
+    if fires:
+        found = alert(alerts, "testicular_involvement_common_in_t_all")
+        assert found.severity is Severity.INFO and found.rule_ids[0] == "TEST-02"
 
 
 # --------------------------------------------------------------------------- shape

@@ -170,6 +170,28 @@ def test_an_institution_override_changes_the_schedule_without_code() -> None:
     assert compiled_schedules(custom) is compiled_schedules(custom)
 
 
+def test_default_cadences_are_named_and_overridable() -> None:
+    # rule: MON-26, REV-06, MON-13 — "daily", "weekly" and "monthly" are [DEFAULT]
+    # values of RULES.md: an institution changes them by name, without code.
+    custom = load_definition(
+        overrides={"tls_labs_every_days": 2, "rev_ecg_every_days": 14, "rev_ecg_weekly_count": 2}
+    )
+    burden = make_facts(
+        regimen="blinatumomab", start=C1, as_of=str(C1), **{"disease.marrow_blast_pct": 80.0}
+    )
+    tls = [t.day for t in plan_tasks(burden, custom, Policy(custom)) if t.rule_id == "MON-26"]
+    assert tls == [1, 3, 5, 7]
+    rev = make_facts(regimen="revumenib", start=C1, as_of=str(C1))
+    ecg = [t.day for t in plan_tasks(rev, custom, Policy(custom)) if t.key.endswith(":ecg_weekly")]
+    assert ecg == [8, 22]
+    shipped = [
+        t.day
+        for t in plan_tasks(rev, definition(), Policy(definition()))
+        if t.key.endswith(":ecg_weekly")
+    ]
+    assert shipped == [8, 15, 22, 29]
+
+
 def test_every_schedule_default_is_used_by_a_template() -> None:
     # rule: WU-01 — no orphan settings in defaults-schedules.yaml.
     shipped = yaml.safe_load(

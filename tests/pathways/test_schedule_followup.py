@@ -55,6 +55,15 @@ def test_mon_19_csf_at_every_later_it_with_cns_involvement() -> None:
     assert not of_rule(course(cycle=2), "MON-19")
 
 
+def test_mon_19_csf_also_with_nelarabine_and_chemotherapy_it() -> None:
+    # rule: MON-19, CNS-05 — CSF at every IT LP whatever the regimen schedules IT:
+    # nelarabine and chemotherapy carry their IT in their own protocols (CNS-04).
+    for regimen in ("nelarabine", "chemotherapy_moderate_intensity"):
+        csf = one(course(regimen, cycle=2, **{"disease.cns_status": "involved"}), "MON-19")
+        assert csf.panel == "csf" and csf.due_date == C1, regimen
+        assert not of_rule(course(regimen, cycle=2), "MON-19")
+
+
 def test_cns_01_diagnostic_lp_without_an_it_schedule_by_ind_d1_plus_14() -> None:
     # rule: CNS-01, WU-23a, QM-01 — chemotherapy: the protocol schedules IT (CNS-04 review).
     tasks = course("chemotherapy_moderate_intensity")

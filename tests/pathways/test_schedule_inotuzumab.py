@@ -123,6 +123,20 @@ def test_ino_09_cycle_2_without_a_signed_response_shows_both_doses() -> None:
     assert "awaits the signed response" in d1.title
 
 
+def test_ino_09_cycle_2_days_8_and_15_are_the_same_for_every_response() -> None:
+    # rule: INO-09 — only D1 depends on the response (0.5 vs 0.8); D8 and D15 are
+    # 0.5 mg/m2 either way, so they show the dose and its arithmetic, not "0.5 or 0.5".
+    doses = {t.day: t for t in of_rule(ino(cycle=2), "INO-09")}
+    for day in (8, 15):
+        task = doses[day]
+        assert task.dose is not None and task.dose.value == 0.5
+        assert task.dose.bsa_m2 == 2.0 and task.dose.calculated_mg == 1.0
+        assert not task.dose.released
+        assert "dose_awaits" not in task.detail and " or " not in task.title
+        assert task.title == f"Inotuzumab ozogamicin 0.5 mg/m2 (cycle 2 day {day})"
+    assert doses[1].dose is not None and doses[1].dose.value is None
+
+
 @pytest.mark.parametrize(
     ("category", "day_1_dose"),
     [

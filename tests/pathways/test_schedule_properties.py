@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 from pathways.clock import start_of_day, zone
 from pathways.decisions import PlannedTask
 from pathways.facts import CaseFacts
-from pathways.schedules import LOOKAHEAD_DAYS, LOOKBACK_DAYS
+from pathways.schedules import LOOKAHEAD_DAYS, LOOKBACK_DAYS, compiled_schedules
 from pathways.schedules.templates import ANCHOR_BASE
 from pathways.vocab import ResponseCategory, TaskKind
-from tests.pathways.test_schedule_helpers import make_facts, plan
+from tests.pathways.test_schedule_helpers import definition, make_facts, plan
 
 ZONES = (
     "America/New_York",
@@ -156,6 +156,32 @@ def check_plan(facts: CaseFacts, tasks: list[PlannedTask]) -> None:
             assert t.window_start <= occurrence <= t.window_end, t.key
             if t.kind is TaskKind.DOSE and t.rule_id not in ("CART-03", "BLIN-01", "BLIN-05"):
                 assert t.due_date == occurrence, t.key  # day N is anchor + N - 1 calendar days
+            if due_on_its_day(t):
+                # Every task due on its own day N (not a span, not a given window),
+                # whatever its kind: day N is anchor + N - 1 (day 0 anchors: + N).
+                assert t.due_date == occurrence, t.key
+
+
+@cache
+def template_timings() -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
+    """(rule, slot) -> the (timing mode, due mode) of every template with that pair."""
+    compiled = compiled_schedules(definition())
+    templates = [
+        *(t for regimen in compiled.regimens.values() for t in regimen.tasks),
+        *compiled.followup,
+        *compiled.workup,
+    ]
+    found: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for t in templates:
+        found.setdefault((t.rule, t.slot), set()).add((t.timing.mode, t.due))
+    return {pair: frozenset(modes) for pair, modes in found.items()}
+
+
+def due_on_its_day(task: PlannedTask) -> bool:
+    slot = task.key.rsplit(":", 1)[1]
+    modes = template_timings().get((task.rule_id, slot))
+    assert modes is not None, f"no template for {task.key}"
+    return all(timing in ("points", "repeat") and due == "day" for timing, due in modes)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -215,3 +241,44 @@ def test_midnight_dst_zones_have_skipped_midnights_in_the_sample() -> None:
         if not midnight_exists(day, "America/Santiago")
     ]
     assert skipped, "expected at least one skipped local midnight in America/Santiago"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_a_key_means_the_same_task_when_the_next_cycle_is_recorded(
+    scenario: tuple[CaseFacts, int],
+) -> None:
+    # rule: BLIN-06, NEL-01, INO-07, BLIN-10 — the course moves on to its next cycle (day 1
+    # = previous day 1 + cycle length, or + 84 days in maintenance): a key planned in
+    # both plans is the same occurrence on the same dates, so re-planning upserts it.
+    facts, _ = scenario
+    course = facts.treatment
+    if course is None:
+        return
+    regimen = compiled_schedules(definition()).regimens.get(course.regimen)
+    if regimen is None:
+        return
+    length = (
+        regimen.maintenance_interval_days
+        if course.phase.value == "maintenance"
+        else regimen.cycle_length(course.cycle, course.cycle_length_days)
+    )
+    if length is None:
+        return
+    following = dataclasses.replace(
+        course,
+        cycle=course.cycle + 1,
+        cycle_start=course.cycle_start + timedelta(days=length),
+        cycle_length_days=None,
+    )
+    now, then = plan(facts), plan(dataclasses.replace(facts, treatment=following))
+    later = {t.key: t for t in then}
+    for task in now:
+        other = later.get(task.key)
+        if other is not None:
+            assert (other.due_date, other.window_start, other.window_end) == (
+                task.due_date,
+                task.window_start,
+                task.window_end,
+            ), task.key
+            assert (other.kind, other.rule_id, other.day) == (task.kind, task.rule_id, task.day)

@@ -121,6 +121,34 @@ def test_ind06a_cd19_cd22_positive_lists_every_eligible_immunotherapy_unranked()
     assert "chemotherapy_high_intensity" not in option_ids(advice)
 
 
+def test_amb24_every_advice_is_a_set_of_suggestions() -> None:
+    # rule: AMB-24 — Grade 2C: "suggested", never required; a deviation needs only a
+    # documented reason (the chemotherapy display filter says so).
+    for changes in ({}, {"disease": {"cd19": "negative", "cd22": "negative"}}):
+        advice = advise(facts_for(**changes))
+        assert "AMB-24" in advice.rule_ids
+    less_fit = advise(
+        facts_for(
+            disease={"cd19": "negative", "cd22": "negative"}, fitness={"category": "less_fit"}
+        )
+    )
+    assert (
+        "may be chosen with a recorded reason" in excluded(less_fit)["chemotherapy_high_intensity"]
+    )
+
+
+def test_ino01_inotuzumab_gate_is_cd22_and_it_may_be_given_as_an_outpatient() -> None:
+    # rule: INO-01, IND-06b — the CD22 gate cites INO-01; the option notes outpatient use.
+    ino = option(advise(facts_for()), "inotuzumab_ozogamicin")
+    assert "INO-01" in ino.rule_ids and "outpatient" in ino.note
+    gate = next(
+        e
+        for e in advise(facts_for(disease={"cd22": None})).excluded
+        if e.id == "inotuzumab_ozogamicin"
+    )
+    assert gate.rule_ids == ("IND-06b", "INO-01")
+
+
 def test_ind06b_cd22_negative_excludes_inotuzumab_only() -> None:
     # rule: IND-06b
     advice = advise(facts_for(disease={"cd22": "negative"}))
@@ -295,6 +323,8 @@ def test_ind04_ph_positive_without_mutation_result_asks_for_testing() -> None:
     tki = overlay(advice, "bcr_abl1_tki")
     assert tki is not None and {"PH-01", "PH-02", "PH-06", "AMB-13"} <= set(tki.rule_ids)
     assert "maps no mutation" in tki.message
+    # rule: POST-07 — Ph+: HCT follows induction for transplant-eligible patients.
+    assert "POST-07" in tki.rule_ids and "HCT follows induction" in tki.message
     testing = overlay(advice, "abl1_mutation_testing")
     assert testing is not None and "WU-07" in testing.rule_ids
     assert "disease.abl1_kinase_mutations" in advice.missing
@@ -363,6 +393,8 @@ def test_ind05_t_cell_nelarabine_with_dose_arithmetic_and_alternatives() -> None
     assert "CNS-07" in cns.rule_ids
     # T-ALL needs no CD19/CD22 (IND-00)
     assert "disease.cd19" not in advice.missing
+    # rule: POST-07 — HCT follows induction for transplant-eligible T-ALL patients.
+    assert "POST-07" in nel.rule_ids and "transplant-eligible" in nel.note
 
 
 @pytest.mark.parametrize(("birth_date", "offered"), [("2010-11-24", True), ("2010-11-25", False)])
@@ -753,6 +785,33 @@ def test_ind09_def12_amb05_both_intervals_shown_met_if_either() -> None:
         )
     )
     assert "prior_induction_regimen" not in option_ids(short)
+
+
+def test_def12_met_if_either_interval_is_a_named_overridable_default() -> None:
+    # rule: DEF-12, AMB-05 — DEFAULT "met if either"; an institution may require both.
+    split = facts_for(
+        history={
+            "initial_diagnosis_date": "2023-11-01",  # 3.03 years to the relapse
+            "initial_treatment_start_date": "2023-11-20",  # 2.97 years
+            "relapse_dates": ["2026-11-10"],
+        }
+    )
+    either = option(advise(split), "prior_induction_regimen")
+    assert "met if either interval" in either.note
+    both = advise(split, overrides={"prolonged_remission_met_if": "both"})
+    assert "prior_induction_regimen" not in option_ids(both)
+    assert "prior_induction_regimen" in option_ids(
+        advise(
+            facts_for(
+                history={
+                    "initial_diagnosis_date": "2023-11-01",
+                    "initial_treatment_start_date": "2023-11-02",
+                    "relapse_dates": ["2026-11-10"],
+                }
+            ),
+            overrides={"prolonged_remission_met_if": "both"},
+        )
+    )
 
 
 def test_def12_unknown_dates_are_missing_not_guessed() -> None:
