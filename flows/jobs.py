@@ -94,7 +94,7 @@ def run_once(
             session, job=job_name, period_key=period, owner=rt.owner, at=rt.clock()
         )
     if run_id is None:
-        return {"skipped": True, "period_key": period}
+        return {"period_skipped": True, "period_key": period}
     try:
         stats = body()
     except BaseException as exc:

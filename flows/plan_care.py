@@ -175,7 +175,7 @@ def plan_care(
         stats = run_once(
             rt, job_name=JOB, period=resolve_period(job(JOB), period_key, rt.timezone), body=run
         )
-    if not stats.get("skipped"):
+    if not stats.get("period_skipped"):
         get_run_logger().info(
             "planned %s patients in %s batches: %s created, %s updated, %s cancelled, %s unchanged, %s problems",
             stats["patients"],

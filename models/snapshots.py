@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlmodel import Session
@@ -318,24 +319,29 @@ def _responses(
         select(r).where(r.patient_id.in_(ids)).order_by(r.patient_id, r.assessed_on, r.id)
     ).all()
     for row in rows:
-        latest[row.patient_id] = ResponseAssessment(
-            date=row.assessed_on,
-            marrow_blast_pct=row.marrow_blast_pct,
-            trilineage_hematopoiesis=row.trilineage_hematopoiesis,
-            circulating_blasts=row.circulating_blasts,
-            peripheral_blasts_per_ul=row.peripheral_blasts_per_ul,
-            extramedullary_sites=frozenset(row.extramedullary_sites or ()),
-            extramedullary_disease=bool(row.extramedullary_sites),
-            anc_per_ul=row.anc_per_ul,
-            platelets_per_ul=row.platelets_per_ul,
-            in_remission_before=row.in_remission_before,
-            end_of_induction=row.end_of_induction,
-            mrd=Mrd(row.mrd_method, row.mrd_value, row.mrd_sensitivity)
-            if row.mrd_method or row.mrd_value is not None
-            else None,
-        )
+        latest[row.patient_id] = response_assessment_from_row(row)
         if row.signed_category is not None and row.signed_at is not None:
             signed[row.patient_id] = SignedResponse(
                 category=ResponseCategory(row.signed_category), signed_on=row.assessed_on
             )
     return latest, signed
+
+
+def response_assessment_from_row(row: Any) -> ResponseAssessment:
+    """One stored response assessment (a row or a model with its columns) as engine facts."""
+    return ResponseAssessment(
+        date=row.assessed_on,
+        marrow_blast_pct=row.marrow_blast_pct,
+        trilineage_hematopoiesis=row.trilineage_hematopoiesis,
+        circulating_blasts=row.circulating_blasts,
+        peripheral_blasts_per_ul=row.peripheral_blasts_per_ul,
+        extramedullary_sites=frozenset(row.extramedullary_sites or ()),
+        extramedullary_disease=bool(row.extramedullary_sites),
+        anc_per_ul=row.anc_per_ul,
+        platelets_per_ul=row.platelets_per_ul,
+        in_remission_before=row.in_remission_before,
+        end_of_induction=row.end_of_induction,
+        mrd=Mrd(row.mrd_method, row.mrd_value, row.mrd_sensitivity)
+        if row.mrd_method or row.mrd_value is not None
+        else None,
+    )

@@ -64,19 +64,21 @@ def _grace_case(policy: EscalationPolicy) -> tuple[str, dict[str, Any]]:
         (k.removeprefix("kind:"), v) for k, v in policy.grace_hours.items() if k.startswith("kind:")
     ]
     for i, (kind, hours) in enumerate(kinds):
-        clauses.append(f"WHEN t.kind = :gk{i} THEN :gkh{i}")
+        clauses.append(f"WHEN t.kind = :gk{i} THEN CAST(:gkh{i} AS float8)")
         params[f"gk{i}"], params[f"gkh{i}"] = kind, float(hours)
     if "safety" in policy.grace_hours:
-        clauses.append("WHEN t.safety THEN :gs")
+        clauses.append("WHEN t.safety THEN CAST(:gs AS float8)")
         params["gs"] = float(policy.grace_hours["safety"])
     roles = [
         (k.removeprefix("role:"), v) for k, v in policy.grace_hours.items() if k.startswith("role:")
     ]
     for i, (role, hours) in enumerate(roles):
-        clauses.append(f"WHEN t.role_queue = :gr{i} THEN :grh{i}")
+        clauses.append(f"WHEN t.role_queue = :gr{i} THEN CAST(:grh{i} AS float8)")
         params[f"gr{i}"], params[f"grh{i}"] = role, float(hours)
     params["gd"] = float(policy.grace_hours.get("default", 24.0))
-    return f"(CASE {' '.join(clauses)} ELSE :gd END)", params
+    if not clauses:
+        return "CAST(:gd AS float8)", params
+    return f"(CASE {' '.join(clauses)} ELSE CAST(:gd AS float8) END)", params
 
 
 def queue_overdue_reminders(
@@ -128,7 +130,7 @@ def escalate(
     for from_role, to_role in zip(policy.ladder, policy.ladder[1:], strict=False):
         rows = session.execute(
             text(
-                "UPDATE care_task t SET role_queue = :to_role, "  # noqa: S608
+                "UPDATE care_task t SET role_queue = CAST(:to_role AS text), "  # noqa: S608
                 "escalation_level = t.escalation_level + 1, escalated_at = :now, updated_at = :now, "
                 "escalations = COALESCE(t.escalations, '[]'::jsonb) || jsonb_build_array(jsonb_build_object("
                 "  'level', t.escalation_level + 1, 'from', t.role_queue, 'to', CAST(:to_role AS text), "

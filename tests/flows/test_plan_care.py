@@ -240,9 +240,7 @@ def test_an_escalated_task_keeps_its_queue_when_its_plan_changes(
     assert plan_all(runtime, as_of=TODAY, now=later)["updated"] > 0
     with engine.connect() as conn:
         role, level, updated = conn.execute(
-            text(
-                "SELECT role_queue, escalation_level, updated_at FROM care_task WHERE id = :id"
-            ),
+            text("SELECT role_queue, escalation_level, updated_at FROM care_task WHERE id = :id"),
             {"id": task_id},
         ).one()
     assert (role, level) == ("clinician", 1)
