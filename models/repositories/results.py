@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -34,6 +34,7 @@ from pathways.vocab import Role, Severity, TaskKind, TaskStatus
 ALERT_PREFIX = "alert:"
 RESPONSE_PREFIX = "resp:"
 SIGN_RESPONSE_RULE = "RESP-04"
+ALERT_LOCK_SPACE = 4_2001  # pg_advisory_xact_lock(space, patient id) while routing alerts
 
 _TASKS = CareTask.__table__  # type: ignore[attr-defined]
 _ALERTS = ClinicalAlert.__table__  # type: ignore[attr-defined]
@@ -148,22 +149,28 @@ def match_observation(alert: Alert, observations: Sequence[NewObservation]) -> i
     return max(matches, key=lambda o: (o.observed_at, o.id)).id if matches else None
 
 
-def _codes(inputs: Mapping[str, Any]) -> set[str]:
+def _codes(inputs: Any) -> set[str]:
     found: set[str] = set()
-    for key, value in inputs.items():
-        found.add(str(key))
-        if isinstance(value, str):
-            found.add(value)
-        elif isinstance(value, Mapping):
+    if isinstance(inputs, str):
+        found.add(inputs)
+    elif isinstance(inputs, Mapping):
+        for key, value in inputs.items():
+            found.add(str(key))
+            found |= _codes(value)
+    elif isinstance(inputs, (list, tuple)):
+        for value in inputs:
             found |= _codes(value)
     return found
 
 
-def alert_key(patient_id: int, alert_id: str) -> str:
-    key = f"p{patient_id}:{alert_id}"
+def alert_key(patient_id: int, alert: Alert, as_of: date) -> str:
+    """One occurrence of a condition: the engine's alert id is the condition, ``at`` the result."""
+    when = alert.at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") if alert.at else as_of.isoformat()
+    key = f"p{patient_id}:{alert.id}:{when}"
     if len(key) <= 190:
         return key
-    return f"p{patient_id}:#" + hashlib.blake2b(alert_id.encode(), digest_size=12).hexdigest()
+    digest = hashlib.blake2b(alert.id.encode(), digest_size=12).hexdigest()
+    return f"p{patient_id}:#{digest}:{when}"
 
 
 def record_alerts(
@@ -176,12 +183,20 @@ def record_alerts(
     routes: Sequence[Route],
     actor: Actor,
 ) -> tuple[int, int]:
-    """Store new alerts and a review task for each; returns (new alerts, reminders queued)."""
+    """Store new alerts and route each to a review task; returns (new alerts, reminders queued).
+
+    The engine's alert id names a condition; each new occurrence (a new
+    triggering result) is stored. It gets a review task of its own unless one
+    for the same condition is still open, in which case it is attached to that
+    task as its latest occurrence, so a persisting condition does not pile up
+    tasks but the reviewer always sees the newest values.
+    """
     if not alerts:
         return 0, 0
+    as_of = local_date(now, timezone)
     by_key: dict[str, RaisedAlert] = {}
     for raised in alerts:
-        by_key.setdefault(alert_key(raised.patient_id, raised.alert.id), raised)
+        by_key.setdefault(alert_key(raised.patient_id, raised.alert, as_of), raised)
     rows = [
         {
             "patient_id": raised.patient_id,
@@ -201,11 +216,46 @@ def record_alerts(
     if not new:
         return 0, 0
     alert_ids = {r.dedupe_key: r.id for r in new}
-    tasks = []
+    pids = sorted({by_key[k].patient_id for k in alert_ids})
+    # Two evaluators may hold new results of one patient: the second waits here
+    # for the first to commit, then sees its open task (locks taken in id order).
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
+        {"space": ALERT_LOCK_SPACE, "pids": pids},
+    )
+    open_tasks = {
+        (r.patient_id, r.code): r.id
+        for r in session.execute(
+            text(
+                "SELECT DISTINCT ON (patient_id, detail->>'alert') id, patient_id, "
+                "detail->>'alert' AS code FROM care_task "
+                "WHERE patient_id = ANY(:pids) AND dedupe_key LIKE 'alert:%' AND status = ANY(:open) "
+                "ORDER BY patient_id, detail->>'alert', id DESC"
+            ),
+            {"pids": pids, "open": OPEN_STATUSES},
+        )
+    }
+    tasks, links = [], []
     for key, alert_id in sorted(alert_ids.items()):
         raised = by_key[key]
         a = raised.alert
         severity = Severity(a.severity).value
+        detail = jsonable(
+            {
+                "alert_id": alert_id,
+                "alert": a.id,
+                "severity": severity,
+                "message": a.message,
+                "inputs": dict(a.inputs),
+                "rule_ids": list(a.rule_ids),
+                "at": a.at,
+                "observation_id": raised.observation_id,
+            }
+        )
+        existing = open_tasks.get((raised.patient_id, a.id))
+        if existing is not None:
+            links.append({"alert": alert_id, "task": existing, "latest": json.dumps(detail)})
+            continue
         due = now + timedelta(hours=float(review_hours.get(severity, 24.0)))
         tasks.append(
             _review_task(
@@ -219,18 +269,7 @@ def record_alerts(
                 due=due,
                 timezone=timezone,
                 safety=severity == Severity.CRITICAL.value,
-                detail=jsonable(
-                    {
-                        "alert_id": alert_id,
-                        "alert": a.id,
-                        "severity": severity,
-                        "message": a.message,
-                        "inputs": dict(a.inputs),
-                        "rule_ids": list(a.rule_ids),
-                        "at": a.at,
-                        "observation_id": raised.observation_id,
-                    }
-                ),
+                detail=detail,
             )
         )
     task_ids = _insert_tasks(session, tasks)
@@ -241,6 +280,18 @@ def record_alerts(
         ),
         {"ids": sorted(alert_ids.values()), "prefix": ALERT_PREFIX},
     )
+    for link in links:
+        session.execute(
+            text(
+                "UPDATE care_task SET detail = detail || jsonb_build_object('latest', "
+                "CAST(:latest AS jsonb)), updated_at = :now WHERE id = :task"
+            ),
+            {"task": link["task"], "latest": link["latest"], "now": now},
+        )
+        session.execute(
+            text("UPDATE clinical_alert SET task_id = :task WHERE id = :alert"),
+            {"task": link["task"], "alert": link["alert"]},
+        )
     reminders = _remind(session, task_ids, now=now, routes=routes)
     record_many(
         session,

@@ -52,18 +52,21 @@ def fake_planner(facts: CaseFacts, definition: Definition, policy: Policy) -> li
 
 
 def fake_evaluator(facts: CaseFacts, definition: Definition, policy: Policy) -> list[Alert]:
-    """An alert for every lab value above its upper limit."""
+    """Like the engine: an alert id names a condition; the latest result of each test decides."""
+    latest = {}
+    for lab in sorted(facts.labs, key=lambda lab: lab.at):
+        latest[lab.test] = lab
     return [
         Alert(
-            id=f"FAKE:{lab.test}:{lab.at.isoformat()}",
-            severity=Severity.CRITICAL if lab.uln and lab.value > 3 * lab.uln else Severity.WARNING,
+            id=f"{lab.test}_above_uln",
+            severity=Severity.CRITICAL if lab.value > 3 * lab.uln else Severity.WARNING,
             rule_id="MON-05",
             message=f"{lab.test} above ULN",
             role=Role.CLINICIAN,
             inputs={"test": lab.test, "value": lab.value, "uln": lab.uln},
             at=lab.at,
         )
-        for lab in facts.labs
+        for lab in latest.values()
         if lab.uln is not None and lab.value > lab.uln
     ]
 

@@ -197,13 +197,19 @@ def test_two_evaluators_at_once_claim_each_result_once(
         t.start()
     for t in threads:
         t.join()
+    # SKIP LOCKED: every result was claimed by exactly one of the two.
     assert sum(r["observations"] for r in results) == 8 * len(cohort)
     with engine.connect() as conn:
-        alerts = conn.execute(text("SELECT count(*) FROM clinical_alert")).scalar_one()
-        tasks = conn.execute(
-            text("SELECT count(*) FROM care_task WHERE dedupe_key LIKE 'alert:%'")
+        evaluated = conn.execute(
+            text("SELECT count(*) FROM observation WHERE evaluated_at IS NOT NULL")
         ).scalar_one()
-    assert alerts == tasks == 8 * len(cohort)
+        tasks = conn.execute(
+            text(
+                "SELECT count(DISTINCT patient_id), count(*) FROM care_task WHERE dedupe_key LIKE 'alert:%'"
+            )
+        ).one()
+    assert evaluated == 8 * len(cohort)
+    assert tuple(tasks) == (len(cohort), len(cohort))  # one open review task per condition
 
 
 def test_an_engine_error_for_one_patient_is_a_task_and_the_others_are_evaluated(
@@ -230,3 +236,60 @@ def test_an_engine_error_for_one_patient_is_a_task_and_the_others_are_evaluated(
             text("SELECT patient_id, dedupe_key FROM care_task ORDER BY dedupe_key")
         ).all()
     assert [(p, k.split(":")[0]) for p, k in owners] == [(good, "alert"), (bad, "dq")]
+
+
+def test_a_persisting_condition_updates_its_open_task_and_a_new_one_follows_its_review(
+    runtime: Runtime, engine: Engine, cohort: list[int]
+) -> None:
+    pid = cohort[1]
+    add_labs(engine, pid, ("total_bilirubin", 2.4, 1.2))
+    evaluate_all(runtime, now=NOON)
+    with transaction(engine) as session:
+        add_observations(
+            session,
+            patient_id=pid,
+            observations=[
+                ObservationCreate(
+                    code="total_bilirubin", value=2.9, unit="x", uln=1.2, observed_at=NOON
+                )
+            ],
+            actor=NURSE,
+        )
+    second = evaluate_all(runtime, now=NOON + timedelta(hours=1))
+    assert second["alerts"] == 1 and second["reminders"] == 0
+    with engine.connect() as conn:
+        tasks = conn.execute(
+            text("SELECT id, detail FROM care_task WHERE dedupe_key LIKE 'alert:%'")
+        ).all()
+        links = set(conn.execute(text("SELECT task_id FROM clinical_alert")).scalars())
+    assert len(tasks) == 1 and links == {tasks[0].id}
+    assert tasks[0].detail["inputs"]["value"] == 2.4
+    assert tasks[0].detail["latest"]["inputs"]["value"] == 2.9
+
+    with transaction(engine) as session:
+        session.execute(
+            text("UPDATE care_task SET status = 'completed' WHERE id = :id"), {"id": tasks[0].id}
+        )
+        add_observations(
+            session,
+            patient_id=pid,
+            observations=[
+                ObservationCreate(
+                    code="total_bilirubin",
+                    value=3.1,
+                    unit="x",
+                    uln=1.2,
+                    observed_at=NOON + timedelta(hours=2),
+                )
+            ],
+            actor=NURSE,
+        )
+    third = evaluate_all(runtime, now=NOON + timedelta(hours=3))
+    assert third["alerts"] == 1 and third["reminders"] == 1
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM care_task WHERE dedupe_key LIKE 'alert:%'")
+            ).scalar_one()
+            == 2
+        )
