@@ -84,6 +84,34 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
+    @field_validator("reminder_routes")
+    @classmethod
+    def _routes_name_known_channels(
+        cls, value: dict[str, list[str]] | None
+    ) -> dict[str, list[str]] | None:
+        for role, entries in (value or {}).items():
+            if role not in ("coordinator", "clinician", "quality", "admin"):
+                raise ValueError(f"unknown role {role!r}")
+            for entry in entries:
+                channel, _, recipient = entry.partition(":")
+                if channel not in ("smtp", "webhook", "file") or not recipient:
+                    raise ValueError(
+                        f"{entry!r} is not 'smtp:<address>', 'webhook:<label>' or 'file:<folder>'"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _routed_channels_are_configured(self) -> Settings:
+        for entries in (self.reminder_routes or {}).values():
+            for entry in entries:
+                if entry.startswith("webhook:") and not self.webhook_url:
+                    raise ValueError("reminder_routes: a webhook route needs CAREPATH_WEBHOOK_URL")
+                if entry.startswith("file:") and self.reminder_sink_dir is None:
+                    raise ValueError(
+                        "reminder_routes: a file route needs CAREPATH_REMINDER_SINK_DIR"
+                    )
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:

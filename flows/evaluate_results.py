@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from prefect import flow, get_run_logger
+from sqlalchemy.exc import SQLAlchemyError
 
 from flows._tasks import io_task
 from flows.jobs import job, resolve_period, run_once
@@ -110,6 +111,11 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
                             pid, a.id, a.assessed_on, rt.classifier(facts, Policy(definition))
                         )
                     )
+            except (
+                ImportError,
+                SQLAlchemyError,
+            ):  # a missing engine or a database fault: not one patient's
+                raise
             except Exception as exc:  # one patient's facts must not stop the batch
                 problems.append(
                     DataProblem(pid, "engine", f"{type(exc).__name__}: {exc}", Role.CLINICIAN)

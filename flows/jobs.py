@@ -56,7 +56,8 @@ def period_key(spec: JobSpec, instant: datetime, timezone: str) -> str:
     if spec.period_seconds >= 86400:
         return local_date(instant, timezone).isoformat()
     seconds = int(instant.timestamp()) // spec.period_seconds * spec.period_seconds
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%MZ")
+    shape = "%Y-%m-%dT%H:%MZ" if spec.period_seconds % 60 == 0 else "%Y-%m-%dT%H:%M:%SZ"
+    return datetime.fromtimestamp(seconds, UTC).strftime(shape)
 
 
 def flow_for(name: str) -> Flow[..., Any] | None:

@@ -18,6 +18,7 @@ from time import perf_counter
 from typing import Any
 
 from prefect import flow, get_run_logger
+from sqlalchemy.exc import SQLAlchemyError
 
 from flows._tasks import io_task
 from flows.jobs import job, resolve_period, run_once
@@ -78,8 +79,11 @@ def plan_patients(
                 )
             )
         except (
-            Exception
-        ) as exc:  # one patient's bad facts or an engine error must not stop the batch
+            ImportError,
+            SQLAlchemyError,
+        ):  # a missing engine or a database fault: not one patient's
+            raise
+        except Exception as exc:  # one patient's facts or an engine error must not stop the batch
             problems.append(
                 DataProblem(
                     snap.patient_id, "engine", f"{type(exc).__name__}: {exc}", Role.CLINICIAN
