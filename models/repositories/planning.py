@@ -33,9 +33,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, literal_column, or_, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
@@ -134,56 +134,127 @@ def planned_key(patient_id: int, pathway_version: str, engine_key: str) -> str:
     return f"{PLANNED_PREFIX}{patient_id}:{pathway_version}:#{digest}"
 
 
-def planned_rows(plan: PatientPlan, *, now: datetime) -> list[dict[str, Any]]:
-    """The care_task rows of one patient's plan; raises ``InvalidPlan`` for a task that cannot be stored."""
-    rows: list[dict[str, Any]] = []
+class PlannedRow(NamedTuple):
+    """One planned care_task row, in the column order of the staging COPY."""
+
+    patient_id: int
+    instance_id: int | None
+    course_id: int | None
+    dedupe_key: str
+    pathway_version: str
+    kind: str
+    rule_id: str
+    title: str
+    section: str
+    regimen: str | None
+    cycle: int | None
+    day: int | None
+    window_start: date
+    due_date: date
+    window_end: date
+    not_before: datetime
+    due: datetime
+    expires: datetime
+    safety: bool
+    role_queue: str
+    result_fields: str | None  # JSON text
+    detail: str | None  # JSON text
+    plan_hash: str
+
+
+def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
+    """The care_task rows of one patient's plan; raises ``InvalidPlan`` for a task that cannot be stored.
+
+    This runs for every planned task of every patient on every run, so it is
+    written for speed: JSON is dumped once and reused for the row and its hash,
+    and the hash covers plain values (ordinals, timestamps), not reprs of
+    objects.
+    """
+    del now  # rows carry no bookkeeping time; the merge stamps it
+    rows: list[PlannedRow] = []
     seen: set[str] = set()
+    prefix = f"{PLANNED_PREFIX}{plan.patient_id}:{plan.pathway_version}:"
+    pid, instance_id, course_id, version = (
+        plan.patient_id,
+        plan.instance_id,
+        plan.course_id,
+        plan.pathway_version,
+    )
     for task in plan.tasks:
         _check(task)
-        key = planned_key(plan.patient_id, plan.pathway_version, task.key)
+        key = prefix + task.key
+        if len(key) > KEY_MAX:
+            key = planned_key(pid, version, task.key)
         if key in seen:
             raise InvalidPlan(f"engine key {task.key!r} planned twice")
         seen.add(key)
-        detail = _detail(task)
-        result_fields = list(task.result_fields) if task.result_fields else None
-        row = {
-            "patient_id": plan.patient_id,
-            "instance_id": plan.instance_id,
-            "course_id": plan.course_id,
-            "dedupe_key": key,
-            "pathway_version": plan.pathway_version,
-            "kind": TaskKind(task.kind).value,
-            "rule_id": task.rule_id,
-            "title": _clip(task.title, 240),
-            "section": _clip(task.section or "", 240),
-            "regimen": task.regimen,
-            "cycle": task.cycle,
-            "day": task.day,
-            "window_start": task.window_start,
-            "due_date": task.due_date,
-            "window_end": task.window_end,
-            "not_before": task.not_before,
-            "due": task.due,
-            "expires": task.expires,
-            "safety": bool(task.safety),
-            "role_queue": Role(task.role).value,
-            "result_fields": result_fields,
-            "detail": detail,
-        }
-        row["plan_hash"] = _digest(row)
-        row["status"] = TaskStatus.REQUESTED.value
-        row["escalation_level"] = 0
-        row["planned_at"] = now
-        row["created_at"] = now
-        row["updated_at"] = now
-        rows.append(row)
+        detail = _detail_json(task)
+        fields = _result_fields_json(task.result_fields)
+        title = task.title if len(task.title) <= 240 else _clip(task.title, 240)
+        section = task.section or ""
+        if len(section) > 240:
+            section = _clip(section, 240)
+        kind, role = str(task.kind), str(task.role)
+        digest = hashlib.blake2b(
+            repr(
+                (
+                    instance_id,
+                    course_id,
+                    kind,
+                    task.rule_id,
+                    title,
+                    section,
+                    task.regimen,
+                    task.cycle,
+                    task.day,
+                    task.window_start.toordinal(),
+                    task.due_date.toordinal(),
+                    task.window_end.toordinal(),
+                    task.not_before.timestamp(),
+                    task.due.timestamp(),
+                    task.expires.timestamp(),
+                    bool(task.safety),
+                    role,
+                    fields,
+                    detail,
+                )
+            ).encode(),
+            digest_size=16,
+        ).hexdigest()
+        rows.append(
+            PlannedRow(
+                pid,
+                instance_id,
+                course_id,
+                key,
+                version,
+                kind,
+                task.rule_id,
+                title,
+                section,
+                task.regimen,
+                task.cycle,
+                task.day,
+                task.window_start,
+                task.due_date,
+                task.window_end,
+                task.not_before,
+                task.due,
+                task.expires,
+                bool(task.safety),
+                role,
+                fields,
+                detail,
+                digest,
+            )
+        )
     return rows
 
 
 def write_plans(
     session: Session,
     *,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[PlannedRow],
     planned_patients: Sequence[int],
     problems: Sequence[DataProblem],
     horizon: tuple[datetime, datetime],
@@ -197,15 +268,15 @@ def write_plans(
     pids = list(planned_patients)
     existing = _existing(session, pids, horizon[0]) if pids else {}
 
-    to_write: list[dict[str, Any]] = []
+    to_write: list[PlannedRow] = []
     for row in rows:
-        old = existing.get(row["dedupe_key"])
-        if old is None or _needs_write(old, row["plan_hash"]):
+        old = existing.get(row.dedupe_key)
+        if old is None or _needs_write(old, row.plan_hash):
             to_write.append(row)
         else:
             counts.unchanged += 1
     if to_write:
-        written = _upsert(session, to_write)
+        written = _upsert(session, to_write, now=now)
         for key, inserted in written.items():
             if inserted:
                 counts.created += 1
@@ -215,7 +286,7 @@ def write_plans(
                 counts.updated += 1
         counts.unchanged += len(to_write) - len(written)
 
-    planned_keys = {row["dedupe_key"] for row in rows}
+    planned_keys = {row.dedupe_key for row in rows}
     stale = [
         old.id
         for key, old in existing.items()
@@ -261,15 +332,19 @@ class _Existing:
 
 
 def _existing(session: Session, pids: list[int], since: datetime) -> dict[str, _Existing]:
-    result = session.execute(
-        text(
-            "SELECT id, dedupe_key, plan_hash, status, (detail ? 'cancelled_by_plan') AS pc, due "
-            "FROM care_task WHERE patient_id = ANY(:pids) AND due >= :since "
-            "AND dedupe_key LIKE 'p%'"
-        ),
-        {"pids": pids, "since": since},
-    )
-    return {r.dedupe_key: _Existing(r.id, r.plan_hash, r.status, bool(r.pc), r.due) for r in result}
+    """The batch's planned tasks due in the horizon (a raw cursor: this is read on every run)."""
+    with _raw(session).cursor() as cur:
+        cur.execute(
+            "SELECT dedupe_key, id, plan_hash, status, (detail ? 'cancelled_by_plan'), due "
+            "FROM care_task WHERE patient_id = ANY(%s) AND due >= %s AND dedupe_key LIKE 'p%%'",
+            (pids, since),
+        )
+        return {r[0]: _Existing(r[1], r[2], r[3], bool(r[4]), r[5]) for r in cur}
+
+
+def _raw(session: Session) -> Any:
+    """The psycopg connection under the session, inside the session's transaction."""
+    return session.connection().connection.driver_connection
 
 
 def _needs_write(old: _Existing, plan_hash: str) -> bool:
@@ -278,62 +353,72 @@ def _needs_write(old: _Existing, plan_hash: str) -> bool:
     return old.status == TaskStatus.CANCELLED.value and old.plan_cancelled
 
 
-_PLANNED_COLUMNS = (
-    "instance_id",
-    "course_id",
-    "pathway_version",
-    "kind",
-    "rule_id",
-    "title",
-    "section",
-    "regimen",
-    "cycle",
-    "day",
-    "window_start",
-    "due_date",
-    "window_end",
-    "not_before",
-    "due",
-    "expires",
-    "safety",
-    "result_fields",
-    "detail",
-    "plan_hash",
-    "planned_at",
-    "updated_at",
+_STAGE_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS plan_stage (patient_id int, instance_id int, course_id int, "
+    "dedupe_key text, pathway_version text, kind text, rule_id text, title text, section text, "
+    "regimen text, cycle int, day int, window_start date, due_date date, window_end date, "
+    "not_before timestamptz, due timestamptz, expires timestamptz, safety boolean, "
+    "role_queue text, result_fields text, detail text, plan_hash text) ON COMMIT DELETE ROWS"
+)
+# One statement per batch. The guard in WHERE decides, not the read before it:
+# open tasks are updated only when their plan hash changed; a task this module
+# cancelled (marked ``cancelled_by_plan``) is reopened; completed, failed and
+# human-cancelled tasks are never touched. An escalated task keeps its queue.
+_MERGE_SQL = """
+INSERT INTO care_task (patient_id, instance_id, course_id, dedupe_key, pathway_version, kind,
+    rule_id, title, section, regimen, cycle, day, window_start, due_date, window_end, not_before,
+    due, expires, safety, role_queue, result_fields, detail, plan_hash, status, escalation_level,
+    planned_at, created_at, updated_at)
+SELECT patient_id, instance_id, course_id, dedupe_key, pathway_version, kind, rule_id, title,
+    section, regimen, cycle, day, window_start, due_date, window_end, not_before, due, expires,
+    safety, role_queue, CAST(result_fields AS jsonb), CAST(detail AS jsonb), plan_hash,
+    'requested', 0, %(now)s, %(now)s, %(now)s
+FROM plan_stage ORDER BY dedupe_key
+ON CONFLICT (dedupe_key) DO UPDATE SET
+    instance_id = excluded.instance_id, course_id = excluded.course_id,
+    pathway_version = excluded.pathway_version, kind = excluded.kind,
+    rule_id = excluded.rule_id, title = excluded.title, section = excluded.section,
+    regimen = excluded.regimen, cycle = excluded.cycle, day = excluded.day,
+    window_start = excluded.window_start, due_date = excluded.due_date,
+    window_end = excluded.window_end, not_before = excluded.not_before, due = excluded.due,
+    expires = excluded.expires, safety = excluded.safety,
+    result_fields = excluded.result_fields, detail = excluded.detail,
+    plan_hash = excluded.plan_hash, planned_at = excluded.planned_at,
+    updated_at = excluded.updated_at,
+    role_queue = CASE WHEN care_task.escalation_level > 0 THEN care_task.role_queue
+        ELSE excluded.role_queue END,
+    status = CASE WHEN care_task.status = 'cancelled' AND care_task.detail ? 'cancelled_by_plan'
+        THEN 'requested' ELSE care_task.status END,
+    status_reason = CASE WHEN care_task.status = 'cancelled'
+        AND care_task.detail ? 'cancelled_by_plan' THEN NULL ELSE care_task.status_reason END
+WHERE (care_task.status IN ('requested', 'accepted', 'in-progress', 'on-hold')
+        AND care_task.plan_hash IS DISTINCT FROM excluded.plan_hash)
+    OR (care_task.status = 'cancelled' AND care_task.detail ? 'cancelled_by_plan')
+RETURNING dedupe_key, (xmax = 0)
+"""
+_COPY_SQL = (
+    "COPY plan_stage (patient_id, instance_id, course_id, dedupe_key, pathway_version, kind, "
+    "rule_id, title, section, regimen, cycle, day, window_start, due_date, window_end, "
+    "not_before, due, expires, safety, role_queue, result_fields, detail, plan_hash) FROM STDIN"
 )
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> dict[str, bool]:
+def _upsert(session: Session, rows: list[PlannedRow], *, now: datetime) -> dict[str, bool]:
     """Insert new tasks, update changed open ones, reopen ones this module cancelled.
 
-    Returns the dedupe keys written, each with True when the row was inserted.
-    Rows the guard refused (another run wrote the same plan first) are absent.
+    The rows are COPYed into a temporary table and merged in one statement.
+    Returns the dedupe keys written, each with True when the row was inserted;
+    rows the guard refused (another run wrote the same plan first) are absent.
     """
-    rows = sorted(rows, key=lambda r: r["dedupe_key"])  # one lock order for concurrent runs
-    stmt = pg_insert(_TASKS)
-    excluded = stmt.excluded
-    current = _TASKS.c
-    reopen = (current.status == TaskStatus.CANCELLED.value) & current.detail.has_key(
-        "cancelled_by_plan"
-    )
-    set_: dict[str, Any] = {name: excluded[name] for name in _PLANNED_COLUMNS}
-    # An escalated task stays in the queue it was escalated to.
-    set_["role_queue"] = case(
-        (current.escalation_level > 0, current.role_queue), else_=excluded.role_queue
-    )
-    set_["status"] = case((reopen, TaskStatus.REQUESTED.value), else_=current.status)
-    set_["status_reason"] = case((reopen, None), else_=current.status_reason)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[current.dedupe_key],
-        set_=set_,
-        where=or_(
-            or_(*(current.status == status for status in OPEN_STATUSES))
-            & current.plan_hash.is_distinct_from(excluded.plan_hash),
-            reopen,
-        ),
-    ).returning(current.dedupe_key, literal_column("(xmax = 0)").label("inserted"))
-    return {r.dedupe_key: bool(r.inserted) for r in session.execute(stmt, rows)}
+    raw = _raw(session)
+    with raw.cursor() as cur:
+        cur.execute(_STAGE_SQL)
+        cur.execute("TRUNCATE plan_stage")
+        with cur.copy(_COPY_SQL) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(_MERGE_SQL, {"now": now})
+        return {key: bool(inserted) for key, inserted in cur}
 
 
 def _cancel_unplanned(session: Session, ids: list[int], *, as_of: date, now: datetime) -> int:
@@ -516,7 +601,7 @@ def _check(task: PlannedTask) -> None:
         raise InvalidPlan(f"task {task.key!r}: regimen name too long")
 
 
-def _detail(task: PlannedTask) -> dict[str, Any] | None:
+def _detail_json(task: PlannedTask) -> str | None:
     detail: dict[str, Any] = dict(task.detail) if task.detail else {}
     if task.panel:
         detail["panel"] = task.panel
@@ -526,7 +611,23 @@ def _detail(task: PlannedTask) -> dict[str, Any] | None:
         detail["dose"] = jsonable(task.dose)
     if task.defaults_used:
         detail["defaults_used"] = list(task.defaults_used)
-    return jsonable(detail) if detail else None
+    if not detail:
+        return None
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    return jsonable(value)
+
+
+_FIELDS_JSON: dict[tuple[str, ...], str | None] = {(): None}
+
+
+def _result_fields_json(fields: tuple[str, ...]) -> str | None:
+    found = _FIELDS_JSON.get(fields, "")
+    if found == "":
+        found = _FIELDS_JSON[fields] = json.dumps(list(fields))
+    return found
 
 
 def jsonable(value: Any) -> Any:
@@ -546,39 +647,6 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return {name: jsonable(getattr(value, name)) for name in value.__dataclass_fields__}
     return str(value)
-
-
-_HASHED = (
-    "instance_id",
-    "course_id",
-    "kind",
-    "rule_id",
-    "title",
-    "section",
-    "regimen",
-    "cycle",
-    "day",
-    "window_start",
-    "due_date",
-    "window_end",
-    "not_before",
-    "due",
-    "expires",
-    "safety",
-    "role_queue",
-    "result_fields",
-)
-
-
-def _digest(row: Mapping[str, Any]) -> str:
-    parts: list[Any] = []
-    for name in _HASHED:
-        value = row[name]
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat()
-        parts.append(value)
-    parts.append(json.dumps(row["detail"], sort_keys=True) if row["detail"] else None)
-    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
 def _clip(value: str, limit: int) -> str:

@@ -53,7 +53,7 @@ def expected_rows(rt: Runtime, engine: Engine, as_of=TODAY) -> dict[str, str]:
             course_id=snap.course_id,
         )
         for row in planned_rows(plan, now=NOON):
-            expected[row["dedupe_key"]] = row["plan_hash"]
+            expected[row.dedupe_key] = row.plan_hash
     return expected
 
 
