@@ -89,6 +89,8 @@ class Route:
 @dataclass
 class PlanCounts:
     patients: int = 0
+    # Patients whose inputs were unchanged since their last plan: not re-planned.
+    skipped: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -101,6 +103,7 @@ class PlanCounts:
     def add(self, other: PlanCounts) -> None:
         for name in (
             "patients",
+            "skipped",
             "created",
             "updated",
             "unchanged",
@@ -115,6 +118,7 @@ class PlanCounts:
     def as_dict(self) -> dict[str, Any]:
         return {
             "patients": self.patients,
+            "skipped": self.skipped,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
@@ -262,9 +266,21 @@ def write_plans(
     now: datetime,
     routes: Sequence[Route],
     actor: Actor,
+    skipped_patients: Sequence[int] = (),
+    fingerprints: Mapping[int, str] | None = None,
 ) -> PlanCounts:
-    """Write one batch: ``rows`` are the planned tasks of ``planned_patients`` (all of them)."""
-    counts = PlanCounts(patients=len(planned_patients) + len({p.patient_id for p in problems}))
+    """Write one batch.
+
+    ``rows`` are the planned tasks of ``planned_patients`` (all of them);
+    ``skipped_patients`` were not re-planned (their inputs are unchanged) but
+    still get the reminders of windows that opened since; ``fingerprints``
+    are stored for the planned patients once their rows are written.
+    """
+    problem_ids = sorted({p.patient_id for p in problems})
+    counts = PlanCounts(
+        patients=len(planned_patients) + len(skipped_patients) + len(problem_ids),
+        skipped=len(skipped_patients),
+    )
     pids = list(planned_patients)
     existing = _existing(session, pids, horizon[0]) if pids else {}
 
@@ -294,25 +310,94 @@ def write_plans(
     ]
     if stale:
         counts.cancelled = _cancel_unplanned(session, stale, as_of=as_of, now=now)
-
     if pids:
-        counts.reminders = queue_due_reminders(session, patient_ids=pids, now=now, routes=routes)
         _resolve_data_problems(session, pids, as_of=as_of, now=now)
+    remind = sorted(set(pids) | set(skipped_patients))
+    if remind:
+        counts.reminders = queue_due_reminders(session, patient_ids=remind, now=now, routes=routes)
     if problems:
         counts.problems = len(problems)
-        counts.problem_patients = sorted({p.patient_id for p in problems})
+        counts.problem_patients = problem_ids
         raise_data_problems(session, problems=problems, as_of=as_of, now=now)
+    if fingerprints:
+        store_fingerprints(session, fingerprints=fingerprints, as_of=as_of, now=now)
 
-    touched = sorted(set(pids) | set(counts.problem_patients))
     record_many(
         session,
         actor=actor,
         action="plan",
         entity="care_task",
-        patient_ids=touched,
+        patient_ids=sorted(set(remind) | set(problem_ids)),
         detail={"as_of": as_of.isoformat()},
     )
     return counts
+
+
+def patient_pages(session: Session, *, size: int) -> list[tuple[int, int]]:
+    """Active patients cut into pages of ``size`` ids: (after id, last id) pairs, in id order.
+
+    One query; the pages are fixed before any is planned, so they can be
+    planned concurrently and a retried page is the same page.
+    """
+    with _raw(session).cursor() as cur:
+        cur.execute(
+            "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, "
+            "count(*) OVER () AS total FROM patient WHERE active) p "
+            "WHERE n %% %s = 0 OR n = total ORDER BY id",
+            (size,),
+        )
+        ends = [r[0] for r in cur]
+    return list(zip([0, *ends[:-1]], ends, strict=True))
+
+
+def patient_ids_between(session: Session, *, after_id: int, last_id: int) -> list[int]:
+    with _raw(session).cursor() as cur:
+        cur.execute(
+            "SELECT id FROM patient WHERE active AND id > %s AND id <= %s ORDER BY id",
+            (after_id, last_id),
+        )
+        return [r[0] for r in cur]
+
+
+def lock_patients(session: Session, *, patient_ids: Sequence[int]) -> None:
+    """Lock the batch's open pathway instances, in id order, for the rest of the transaction.
+
+    Two planners of one patient, or a planner and a signed transition
+    (which locks the instance too), take turns: the second reads the facts
+    the first committed, so a plan is never written from a stale snapshot.
+    """
+    if patient_ids:
+        with _raw(session).cursor() as cur:
+            cur.execute(
+                "SELECT id FROM pathway_instance WHERE patient_id = ANY(%s) AND ended_at IS NULL "
+                "ORDER BY patient_id FOR NO KEY UPDATE",
+                (list(patient_ids),),
+            )
+
+
+def stored_fingerprints(session: Session, *, patient_ids: Sequence[int]) -> dict[int, str]:
+    if not patient_ids:
+        return {}
+    with _raw(session).cursor() as cur:
+        cur.execute(
+            "SELECT patient_id, fingerprint FROM plan_state WHERE patient_id = ANY(%s)",
+            (list(patient_ids),),
+        )
+        return dict(cur.fetchall())
+
+
+def store_fingerprints(
+    session: Session, *, fingerprints: Mapping[int, str], as_of: date, now: datetime
+) -> None:
+    ids = sorted(fingerprints)
+    with _raw(session).cursor() as cur:
+        cur.execute(
+            "INSERT INTO plan_state (patient_id, fingerprint, as_of, planned_at) "
+            "SELECT pid, fp, %s, %s FROM unnest(%s::int[], %s::text[]) AS f(pid, fp) "
+            "ON CONFLICT (patient_id) DO UPDATE SET fingerprint = excluded.fingerprint, "
+            "as_of = excluded.as_of, planned_at = excluded.planned_at",
+            (as_of, now, ids, [fingerprints[i] for i in ids]),
+        )
 
 
 OPEN_STATUSES = sorted(

@@ -67,12 +67,21 @@ def test_first_run_creates_and_second_run_changes_nothing(
     assert first["updated"] == first["cancelled"] == first["problems"] == 0
     state, reminders = task_state(engine), reminder_keys(engine)
 
+    # Nothing changed: every patient's inputs match their last plan, nobody is re-planned.
     second = plan_all(runtime, as_of=TODAY, now=NOON)
     assert second["created"] == second["updated"] == second["cancelled"] == 0
     assert second["reminders"] == 0
-    assert second["unchanged"] == first["created"]
+    assert second["skipped"] == 25 and second["unchanged"] == 0
     assert task_state(engine) == state
     assert reminder_keys(engine) == reminders
+
+    # Re-planned in full (the digests forgotten), the engine's plan matches every row.
+    with transaction(engine) as session:
+        session.execute(text("DELETE FROM plan_state"))
+    third = plan_all(runtime, as_of=TODAY, now=NOON)
+    assert third["skipped"] == 0 and third["unchanged"] == first["created"]
+    assert third["created"] == third["updated"] == third["cancelled"] == third["reminders"] == 0
+    assert task_state(engine) == state
 
     with engine.connect() as conn:
         keys = dict(conn.execute(text("SELECT dedupe_key, plan_hash FROM care_task")).all())
@@ -366,3 +375,20 @@ def test_an_invalid_task_from_the_engine_is_a_problem_not_a_crash(
     result = plan_all(rt, as_of=TODAY, now=NOON)
     assert result["problems"] > 0
     assert result["created"] > 0
+
+
+def test_only_patients_whose_inputs_changed_are_replanned(
+    runtime: Runtime, engine: Engine, cohort: list[int]
+) -> None:
+    plan_all(runtime, as_of=TODAY, now=NOON)
+    with transaction(engine) as session:
+        session.execute(
+            text("UPDATE course SET anchor_date = anchor_date + 7 WHERE patient_id = :p"),
+            {"p": cohort[0]},
+        )
+    changed = plan_all(runtime, as_of=TODAY, now=NOON)
+    assert changed["skipped"] == 24
+    assert changed["updated"] > 0
+    # A new clinic day is a new input for everyone (the horizon moves).
+    next_day = plan_all(runtime, as_of=TODAY + timedelta(days=1), now=NOON + timedelta(days=1))
+    assert next_day["skipped"] == 0

@@ -50,12 +50,13 @@ def test_plan_care_runs_one_prefect_task_per_batch_not_per_patient(
     assert stats["patients"] == 25 and stats["batches"] == 3 and stats["created"] > 0
     runs = task_runs(state.state_details.flow_run_id, expected=4)
     names = sorted(r.name.rsplit("-", 1)[0] for r in runs)
-    # Three pages of ten patients at most, plus the empty page that ends the loop.
-    assert names == ["plan-batch"] * 4
+    # One read of the page bounds, then three pages of at most ten patients.
+    assert names == ["patient-pages"] + ["plan-batch"] * 3
     assert all(r.state.is_completed() for r in runs)
 
     again = plan_care(as_of=TODAY, now=NOON)
     assert again["created"] == again["updated"] == again["cancelled"] == 0
+    assert again["skipped"] == 25
 
 
 def test_a_transient_database_fault_is_retried_by_prefect(
