@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any, NamedTuple
 
+import psycopg.errors
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
@@ -139,51 +140,49 @@ def planned_key(patient_id: int, pathway_version: str, engine_key: str) -> str:
 
 
 class PlannedRow(NamedTuple):
-    """One planned care_task row, in the column order of the staging COPY."""
+    """One planned care_task row as a line of COPY text (without its bookkeeping columns)."""
 
     patient_id: int
-    instance_id: int | None
-    course_id: int | None
     dedupe_key: str
-    pathway_version: str
-    kind: str
-    rule_id: str
-    title: str
-    section: str
-    regimen: str | None
-    cycle: int | None
-    day: int | None
-    window_start: date
-    due_date: date
-    window_end: date
-    not_before: datetime
-    due: datetime
-    expires: datetime
-    safety: bool
-    role_queue: str
-    result_fields: str | None  # JSON text
-    detail: str | None  # JSON text
     plan_hash: str
+    # patient_id .. plan_hash in COPY_COLUMNS order, tab-separated, escaped for COPY text.
+    line: str
+
+
+# The COPY column order: the row's identity, its planned content (hashed), the hash,
+# then the bookkeeping columns the writer appends.
+COPY_COLUMNS = (
+    "patient_id, dedupe_key, pathway_version, instance_id, course_id, kind, rule_id, title, "
+    "section, regimen, cycle, day, window_start, due_date, window_end, not_before, due, expires, "
+    "safety, role_queue, result_fields, detail, plan_hash, status, escalation_level, "
+    "planned_at, created_at, updated_at"
+)
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+NULL = "\\N"
+
+
+def _text(value: str | None) -> str:
+    return NULL if value is None else value.translate(_ESCAPE)
+
+
+def _num(value: int | None) -> str:
+    return NULL if value is None else str(int(value))
 
 
 def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
     """The care_task rows of one patient's plan; raises ``InvalidPlan`` for a task that cannot be stored.
 
-    This runs for every planned task of every patient on every run, so it is
-    written for speed: JSON is dumped once and reused for the row and its hash,
-    and the hash covers plain values (ordinals, timestamps), not reprs of
-    objects.
+    This runs for every planned task of every patient on every re-plan, so it
+    builds the COPY text directly: the planned content is formatted once,
+    hashed as it stands (the plan hash) and written as it stands.
     """
-    del now  # rows carry no bookkeeping time; the merge stamps it
+    del now  # rows carry no bookkeeping time; the writer stamps it
     rows: list[PlannedRow] = []
     seen: set[str] = set()
-    prefix = f"{PLANNED_PREFIX}{plan.patient_id}:{plan.pathway_version}:"
-    pid, instance_id, course_id, version = (
-        plan.patient_id,
-        plan.instance_id,
-        plan.course_id,
-        plan.pathway_version,
-    )
+    pid, version = plan.patient_id, plan.pathway_version
+    prefix = f"{PLANNED_PREFIX}{pid}:{version}:"
+    head = f"{pid}\t"
+    links = f"{_text(version)}\t{_num(plan.instance_id)}\t{_num(plan.course_id)}\t"
     for task in plan.tasks:
         _check(task)
         key = prefix + task.key
@@ -192,66 +191,33 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
         if key in seen:
             raise InvalidPlan(f"engine key {task.key!r} planned twice")
         seen.add(key)
-        detail = _detail_json(task)
-        fields = _result_fields_json(task.result_fields)
         title = task.title if len(task.title) <= 240 else _clip(task.title, 240)
         section = task.section or ""
         if len(section) > 240:
             section = _clip(section, 240)
-        kind, role = str(task.kind), str(task.role)
-        digest = hashlib.blake2b(
-            repr(
-                (
-                    instance_id,
-                    course_id,
-                    kind,
-                    task.rule_id,
-                    title,
-                    section,
-                    task.regimen,
-                    task.cycle,
-                    task.day,
-                    task.window_start.toordinal(),
-                    task.due_date.toordinal(),
-                    task.window_end.toordinal(),
-                    task.not_before.timestamp(),
-                    task.due.timestamp(),
-                    task.expires.timestamp(),
-                    bool(task.safety),
-                    role,
-                    fields,
-                    detail,
-                )
-            ).encode(),
-            digest_size=16,
-        ).hexdigest()
-        rows.append(
-            PlannedRow(
-                pid,
-                instance_id,
-                course_id,
-                key,
-                version,
-                kind,
-                task.rule_id,
-                title,
-                section,
-                task.regimen,
-                task.cycle,
-                task.day,
-                task.window_start,
-                task.due_date,
-                task.window_end,
-                task.not_before,
-                task.due,
-                task.expires,
-                bool(task.safety),
-                role,
-                fields,
-                detail,
-                digest,
+        content = "\t".join(
+            (
+                str(task.kind),
+                _text(task.rule_id),
+                _text(title),
+                _text(section),
+                _text(task.regimen),
+                _num(task.cycle),
+                _num(task.day),
+                task.window_start.isoformat(),
+                task.due_date.isoformat(),
+                task.window_end.isoformat(),
+                task.not_before.isoformat(),
+                task.due.isoformat(),
+                task.expires.isoformat(),
+                "t" if task.safety else "f",
+                str(task.role),
+                _text(_result_fields_json(task.result_fields)),
+                _text(_detail_json(task)),
             )
         )
+        digest = hashlib.blake2b((links + content).encode(), digest_size=16).hexdigest()
+        rows.append(PlannedRow(pid, key, digest, f"{head}{_text(key)}\t{links}{content}\t{digest}"))
     return rows
 
 
@@ -284,15 +250,23 @@ def write_plans(
     pids = list(planned_patients)
     existing = _existing(session, pids, horizon[0]) if pids else {}
 
-    to_write: list[PlannedRow] = []
+    new: list[PlannedRow] = []
+    changed: list[PlannedRow] = []
     for row in rows:
         old = existing.get(row.dedupe_key)
-        if old is None or _needs_write(old, row.plan_hash):
-            to_write.append(row)
+        if old is None:
+            new.append(row)
+        elif _needs_write(old, row.plan_hash):
+            changed.append(row)
         else:
             counts.unchanged += 1
-    if to_write:
-        written = _upsert(session, to_write, now=now)
+    suffix = f"\trequested\t0\t{now.isoformat()}\t{now.isoformat()}\t{now.isoformat()}\n"
+    if new:
+        conflicted = _insert_new(session, new, suffix)
+        counts.created += len(new) - len(conflicted)
+        changed.extend(conflicted)
+    if changed:
+        written = _merge(session, changed, suffix, now=now)
         for key, inserted in written.items():
             if inserted:
                 counts.created += 1
@@ -300,7 +274,7 @@ def write_plans(
                 counts.reopened += 1
             else:
                 counts.updated += 1
-        counts.unchanged += len(to_write) - len(written)
+        counts.unchanged += len(changed) - len(written)
 
     planned_keys = {row.dedupe_key for row in rows}
     stale = [
@@ -439,26 +413,29 @@ def _needs_write(old: _Existing, plan_hash: str) -> bool:
 
 
 _STAGE_SQL = (
-    "CREATE TEMP TABLE IF NOT EXISTS plan_stage (patient_id int, instance_id int, course_id int, "
-    "dedupe_key text, pathway_version text, kind text, rule_id text, title text, section text, "
-    "regimen text, cycle int, day int, window_start date, due_date date, window_end date, "
-    "not_before timestamptz, due timestamptz, expires timestamptz, safety boolean, "
-    "role_queue text, result_fields text, detail text, plan_hash text) ON COMMIT DELETE ROWS"
+    "CREATE TEMP TABLE IF NOT EXISTS plan_stage (patient_id int, dedupe_key text, "
+    "pathway_version text, instance_id int, course_id int, kind text, rule_id text, title text, "
+    "section text, regimen text, cycle int, day int, window_start date, due_date date, "
+    "window_end date, not_before timestamptz, due timestamptz, expires timestamptz, "
+    "safety boolean, role_queue text, result_fields jsonb, detail jsonb, plan_hash text, "
+    "status text, escalation_level int, planned_at timestamptz, created_at timestamptz, "
+    "updated_at timestamptz) ON COMMIT DELETE ROWS"
 )
-# One statement per batch. The guard in WHERE decides, not the read before it:
-# open tasks are updated only when their plan hash changed; a task this module
-# cancelled (marked ``cancelled_by_plan``) is reopened; completed, failed and
-# human-cancelled tasks are never touched. An escalated task keeps its queue.
+# One statement per batch for the rows that exist already. The guard in WHERE
+# decides, not the read before it: open tasks are updated only when their plan
+# hash changed; a task this module cancelled (``cancelled_by_plan``) is
+# reopened; completed, failed and human-cancelled tasks are never touched. An
+# escalated task keeps its queue.
 _MERGE_SQL = """
-INSERT INTO care_task (patient_id, instance_id, course_id, dedupe_key, pathway_version, kind,
+INSERT INTO care_task (patient_id, dedupe_key, pathway_version, instance_id, course_id, kind,
     rule_id, title, section, regimen, cycle, day, window_start, due_date, window_end, not_before,
     due, expires, safety, role_queue, result_fields, detail, plan_hash, status, escalation_level,
     planned_at, created_at, updated_at)
-SELECT patient_id, instance_id, course_id, dedupe_key, pathway_version, kind, rule_id, title,
+SELECT patient_id, dedupe_key, pathway_version, instance_id, course_id, kind, rule_id, title,
     section, regimen, cycle, day, window_start, due_date, window_end, not_before, due, expires,
-    safety, role_queue, CAST(result_fields AS jsonb), CAST(detail AS jsonb), plan_hash,
-    'requested', 0, %(now)s, %(now)s, %(now)s
-FROM plan_stage ORDER BY dedupe_key
+    safety, role_queue, result_fields, detail, plan_hash, status, escalation_level, planned_at,
+    created_at, updated_at
+FROM plan_stage
 ON CONFLICT (dedupe_key) DO UPDATE SET
     instance_id = excluded.instance_id, course_id = excluded.course_id,
     pathway_version = excluded.pathway_version, kind = excluded.kind,
@@ -481,28 +458,59 @@ WHERE (care_task.status IN ('requested', 'accepted', 'in-progress', 'on-hold')
     OR (care_task.status = 'cancelled' AND care_task.detail ? 'cancelled_by_plan')
 RETURNING dedupe_key, (xmax = 0)
 """
-_COPY_SQL = (
-    "COPY plan_stage (patient_id, instance_id, course_id, dedupe_key, pathway_version, kind, "
-    "rule_id, title, section, regimen, cycle, day, window_start, due_date, window_end, "
-    "not_before, due, expires, safety, role_queue, result_fields, detail, plan_hash) FROM STDIN"
-)
 
 
-def _upsert(session: Session, rows: list[PlannedRow], *, now: datetime) -> dict[str, bool]:
-    """Insert new tasks, update changed open ones, reopen ones this module cancelled.
+def _copy_lines(cur: Any, table: str, rows: list[PlannedRow], suffix: str) -> None:
+    statement = (
+        "COPY plan_stage (" + COPY_COLUMNS + ") FROM STDIN"
+        if table == "plan_stage"
+        else "COPY care_task (" + COPY_COLUMNS + ") FROM STDIN"
+    )
+    with cur.copy(statement) as copy:
+        block: list[str] = []
+        for row in rows:
+            block.append(row.line)
+            block.append(suffix)
+            if len(block) >= 4000:
+                copy.write("".join(block))
+                block.clear()
+        if block:
+            copy.write("".join(block))
 
-    The rows are COPYed into a temporary table and merged in one statement.
+
+def _insert_new(session: Session, rows: list[PlannedRow], suffix: str) -> list[PlannedRow]:
+    """COPY tasks the batch's read did not find straight into care_task.
+
+    The batch holds its patients' instance locks, so no other planner inserts
+    their keys meanwhile; if one did anyway, the unique index refuses the COPY,
+    it is undone to a savepoint and the rows go through the merge instead
+    (returned here).
+    """
+    raw = _raw(session)
+    with raw.cursor() as cur:
+        try:
+            with raw.transaction():  # a savepoint inside the batch's transaction
+                _copy_lines(cur, "care_task", rows, suffix)
+        except psycopg.errors.UniqueViolation:
+            return rows
+    return []
+
+
+def _merge(
+    session: Session, rows: list[PlannedRow], suffix: str, *, now: datetime
+) -> dict[str, bool]:
+    """Insert, update or reopen through a staging table and one guarded merge.
+
     Returns the dedupe keys written, each with True when the row was inserted;
     rows the guard refused (another run wrote the same plan first) are absent.
     """
+    del now
     raw = _raw(session)
     with raw.cursor() as cur:
         cur.execute(_STAGE_SQL)
         cur.execute("TRUNCATE plan_stage")
-        with cur.copy(_COPY_SQL) as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(_MERGE_SQL, {"now": now})
+        _copy_lines(cur, "plan_stage", rows, suffix)
+        cur.execute(_MERGE_SQL)
         return {key: bool(inserted) for key, inserted in cur}
 
 

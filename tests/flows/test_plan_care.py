@@ -392,3 +392,57 @@ def test_only_patients_whose_inputs_changed_are_replanned(
     # A new clinic day is a new input for everyone (the horizon moves).
     next_day = plan_all(runtime, as_of=TODAY + timedelta(days=1), now=NOON + timedelta(days=1))
     assert next_day["skipped"] == 0
+
+
+def test_titles_and_details_round_trip_through_copy_exactly(
+    runtime: Runtime, engine: Engine, cohort: list[int]
+) -> None:
+    from dataclasses import replace
+
+    odd = 'Tab\there, newline\nthere, back\\slash, "quotes", \\N and émoji ✓'
+
+    def planner(facts, definition, policy):  # type: ignore[no-untyped-def]
+        return [
+            replace(t, title=odd, detail={**t.detail, "note": odd, "n": 1.5})
+            for t in runtime.planner(facts, definition, policy)
+        ]
+
+    rt = Runtime(**{**runtime.__dict__, "planner": planner})
+    assert plan_all(rt, as_of=TODAY, now=NOON)["created"] > 0
+    with engine.connect() as conn:
+        titles = set(conn.execute(text("SELECT title FROM care_task")).scalars())
+        notes = set(conn.execute(text("SELECT detail->>'note' FROM care_task")).scalars())
+    assert titles == {odd} and notes == {odd}
+    # Same plan again, forced through the engine: every hash matches what was stored.
+    with transaction(engine) as session:
+        session.execute(text("DELETE FROM plan_state"))
+    again = plan_all(rt, as_of=TODAY, now=NOON)
+    assert again["updated"] == again["created"] == 0 and again["unchanged"] > 0
+
+
+def test_a_key_that_appears_meanwhile_goes_through_the_merge(
+    runtime: Runtime, engine: Engine, cohort: list[int]
+) -> None:
+    from models.repositories.planning import _insert_new, _merge
+
+    plan_all(runtime, as_of=TODAY, now=NOON)
+    with transaction(engine) as session:
+        snapshots, _ = load_snapshots(
+            session, patient_ids=[cohort[0]], as_of=TODAY, timezone=runtime.timezone
+        )
+        snap = snapshots[0]
+        definition = runtime.definition(snap.pathway_version)
+        rows = planned_rows(
+            PatientPlan(
+                snap.patient_id,
+                snap.pathway_version or "",
+                runtime.planner(snap.facts, definition, Policy(definition)),
+                snap.instance_id,
+                snap.course_id,
+            ),
+            now=NOON,
+        )
+        suffix = f"\trequested\t0\t{NOON.isoformat()}\t{NOON.isoformat()}\t{NOON.isoformat()}\n"
+        # The rows exist already: the direct COPY is refused and undone, nothing else is.
+        assert _insert_new(session, rows, suffix) == rows
+        assert _merge(session, rows, suffix, now=NOON) == {}  # same hashes: nothing to write
