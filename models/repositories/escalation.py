@@ -100,7 +100,7 @@ def queue_overdue_reminders(
     queued = queue_reminders(
         session,
         reason="overdue",
-        where="t.id = ANY(:ids)",
+        where="t.id = ANY(%(ids)s)",
         params={"ids": [r.id for r in overdue]},
         now=now,
         routes=routes,
@@ -157,7 +157,7 @@ def escalate(
             session,
             reason="escalation",
             key_reason="'escalation' || t.escalation_level",
-            where="t.id = ANY(:ids)",
+            where="t.id = ANY(%(ids)s)",
             params={"ids": [r.id for r in rows]},
             now=now,
             routes=routes,

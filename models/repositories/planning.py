@@ -547,8 +547,8 @@ def queue_due_reminders(
         session,
         reason="due",
         where=(
-            "t.patient_id = ANY(:pids) AND t.status = ANY(:open) "
-            "AND t.not_before <= :now AND t.due > :now"
+            "t.patient_id = ANY(%(pids)s) AND t.status = ANY(%(open)s) "
+            "AND t.not_before <= %(now)s AND t.due > %(now)s"
         ),
         params={"pids": list(patient_ids), "open": OPEN_STATUSES},
         now=now,
@@ -569,36 +569,39 @@ def queue_reminders(
     """One INSERT … SELECT of reminders for the tasks matching ``where`` (alias ``t``).
 
     ``where`` and ``key_reason`` are SQL fragments written in this package
-    (never user input); values travel as bound parameters.
+    (never user input, psycopg ``%(name)s`` placeholders); values travel as
+    bound parameters. A raw cursor: this runs for every batch of every plan.
     """
-    key_reason_sql = "CAST(:reason AS text)" if key_reason is None else key_reason
-    result = session.execute(
-        text(
-            "INSERT INTO reminder (task_id, reason, channel, recipient, idempotency_key, payload, "  # noqa: S608
-            "status, attempts, next_attempt_at, created_at) "
-            "SELECT t.id, CAST(:reason AS text), r.channel, r.recipient, "
-            f"'t' || t.id || ':' || {key_reason_sql} || ':' "
-            "|| to_char(t.due AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MI\"Z\"') "
-            "|| ':' || r.channel || ':' || left(md5(r.recipient), 12), "
-            "jsonb_build_object('task_id', t.id, 'title', t.title, 'rule_id', t.rule_id, "
-            "'kind', t.kind, 'role', t.role_queue, 'due', t.due, 'reason', CAST(:reason AS text), "
-            "'escalation_level', t.escalation_level, 'safety', t.safety), "
-            "'pending', 0, :now, :now "
-            "FROM care_task t JOIN unnest(CAST(:roles AS text[]), CAST(:channels AS text[]), "
-            "CAST(:recipients AS text[])) AS r(role, channel, recipient) ON r.role = t.role_queue "
-            f"WHERE {where} "
-            "ORDER BY t.id ON CONFLICT (idempotency_key) DO NOTHING"
-        ),
-        {
-            **params,
-            "reason": reason,
-            "now": now,
-            "roles": [r.role for r in routes],
-            "channels": [r.channel for r in routes],
-            "recipients": [r.recipient for r in routes],
-        },
+    key_reason_sql = "%(reason)s::text" if key_reason is None else key_reason
+    statement = (
+        "INSERT INTO reminder (task_id, reason, channel, recipient, idempotency_key, payload, "  # noqa: S608
+        "status, attempts, next_attempt_at, created_at) "
+        "SELECT t.id, %(reason)s::text, r.channel, r.recipient, "
+        f"'t' || t.id || ':' || {key_reason_sql} || ':' "
+        "|| to_char(t.due AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MI\"Z\"') "
+        "|| ':' || r.channel || ':' || left(md5(r.recipient), 12), "
+        "jsonb_build_object('task_id', t.id, 'title', t.title, 'rule_id', t.rule_id, "
+        "'kind', t.kind, 'role', t.role_queue, 'due', t.due, 'reason', %(reason)s::text, "
+        "'escalation_level', t.escalation_level, 'safety', t.safety), "
+        "'pending', 0, %(now)s, %(now)s "
+        "FROM care_task t JOIN unnest(%(roles)s::text[], %(channels)s::text[], "
+        "%(recipients)s::text[]) AS r(role, channel, recipient) ON r.role = t.role_queue "
+        f"WHERE {where} "
+        "ORDER BY t.id ON CONFLICT (idempotency_key) DO NOTHING"
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    with _raw(session).cursor() as cur:
+        cur.execute(
+            statement,
+            {
+                **params,
+                "reason": reason,
+                "now": now,
+                "roles": [r.role for r in routes],
+                "channels": [r.channel for r in routes],
+                "recipients": [r.recipient for r in routes],
+            },
+        )
+        return int(cur.rowcount or 0)
 
 
 def raise_data_problems(

@@ -446,7 +446,7 @@ def _remind(
     return queue_reminders(
         session,
         reason="due",
-        where="t.id = ANY(:ids) AND t.status = ANY(:open)",
+        where="t.id = ANY(%(ids)s) AND t.status = ANY(%(open)s)",
         params={"ids": task_ids, "open": OPEN_STATUSES},
         now=now,
         routes=routes,
