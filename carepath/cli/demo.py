@@ -1,10 +1,10 @@
-"""`carepath demo`: reset the database, load the cohort, and run the clinic for months of days.
+"""`carepath demo`: reset the database and run an invented clinic for months of days.
 
-The synthetic cohort is loaded as it stood ``--days`` days ago; then every
-clinic day since is simulated (``carepath.demo.simulate``) — the tracker's
-flows planning, evaluating, reminding and escalating, invented staff working
-the queues — and the demo ends on today's queues, the overdue counts and the
-reminders it sent, on the same database `carepath serve` opens.
+Every clinic day of the last ``--days`` is simulated (``carepath.demo.simulate``):
+the synthetic cohort's patients are referred along the way, the tracker's
+flows plan, evaluate, remind and escalate, invented staff work the queues.
+The demo ends on today's queues, the overdue counts and where the reminders
+went, on the same database `carepath serve` opens.
 """
 
 from __future__ import annotations
@@ -42,10 +42,6 @@ def demo(
 ) -> None:
     """Load the synthetic cohort (fictional patients) and simulate months of clinic days."""
     from carepath import database, timeutil
-    from carepath.demo.cohort import COHORT
-    from carepath.demo.loader import load_cohort
-    from carepath.pathway import active_definition
-    from models.session import transaction
 
     settings = settings_or_fail()
     if settings.environment == "production":
@@ -62,13 +58,6 @@ def demo(
         url = database.database_url(settings)
         database.downgrade(url, "base")
         database.upgrade(url)
-    definition = active_definition()
-    with (
-        console.status(f"loading {len(COHORT)} synthetic patients as of {first_day} ..."),
-        transaction(database.get_engine(settings)) as session,
-    ):
-        load_cohort(session, today=first_day, timezone=settings.timezone, definition=definition)
-
     sink = (settings.data_dir / "reminders").resolve()
     shutil.rmtree(sink, ignore_errors=True)
     demo_settings = settings.model_copy(update={"reminder_sink_dir": sink, "reminder_routes": None})
@@ -141,7 +130,8 @@ def _report(settings: Settings, tally: dict[str, Any], sink: Path, seconds: floa
     planned, evaluated = tally["planned"], tally["evaluated"]
     escalated, dispatched = tally["escalated"], tally["dispatched"]
     console.print(
-        f"\n[bold]{tally['days']} clinic days simulated[/] up to today ({today}, {settings.timezone}):"
+        f"\n[bold]{tally['days']} clinic days simulated[/] up to today ({today}, {settings.timezone}), "
+        f"{tally['admitted']} invented patients referred along the way:"
         f" {tally['completed_on_time']:,} tasks done on time, {tally['completed_late']:,} late; "
         f"{tally['lab_results']:,} lab results ({tally['abnormal_results']} out of range), "
         f"{evaluated.get('alerts', 0)} alerts for review, {tally['marrows']} response marrows, "

@@ -1,6 +1,10 @@
 """The demo's clinic: months of clinic days, simulated one day at a time.
 
-Every day, in clinic time: at 07:00 the tracker plans; between 08:00 and
+The invented patients arrive over those months: each is loaded (with the
+story of its referral and treatment so far) on its own day, the last ones a
+few days before today, so today's queues hold both new and long-followed
+patients. Every day, in clinic time: at 07:00 the tracker plans and sends
+the morning's reminders; between 08:00 and
 16:00 invented coordinators and clinicians work their queues — most tasks on
 time, some late, some never — lab panels come back with synthetic results
 (a few out of range), response marrows are resulted and signed by an invented
@@ -34,6 +38,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from carepath.demo.cohort import COHORT, DemoPatient
+from carepath.demo.loader import load_patient
 from flows.dispatch_reminders import dispatch_all
 from flows.escalate_overdue import escalate_now
 from flows.evaluate_results import evaluate_all
@@ -99,6 +105,7 @@ NON_LAB_RESULTS = {
 @dataclass
 class Tally:
     days: int = 0
+    admitted: int = 0
     completed_on_time: int = 0
     completed_late: int = 0
     lab_results: int = 0
@@ -131,9 +138,12 @@ def at(day: date, timezone: str, hour: int, minute: int = 0) -> datetime:
 class Clinic:
     """The invented staff of the demo: what they do with the tracker's tasks each day."""
 
-    def __init__(self, rt: Runtime, *, seed: int) -> None:
+    def __init__(
+        self, rt: Runtime, *, seed: int, arrivals: dict[date, list[DemoPatient]] | None = None
+    ) -> None:
         self.rt = rt
         self.seed = seed
+        self.arrivals = arrivals or {}
         self.tally = Tally()
         # Response marrows resulted and waiting for the clinician: patient -> (day to sign, category).
         self.to_sign: dict[int, tuple[date, ResponseCategory]] = {}
@@ -153,7 +163,9 @@ class Clinic:
 
     def simulate(self, day: date) -> None:
         tz = self.rt.timezone
+        self.admit(day)
         self.tally.add("planned", plan_all(self.rt, as_of=day, now=at(day, tz, 7)))
+        self.send(at(day, tz, 7, 5))
         self.work(day)
         self.tally.add("evaluated", evaluate_all(self.rt, now=at(day, tz, 17)))
         self.close_day(at(day, tz, 18))
@@ -162,16 +174,33 @@ class Clinic:
     def today(self, now: datetime) -> None:
         """The real today: the tracker runs at the real clock's instant; nobody has worked yet."""
         day = now.astimezone(zone(self.rt.timezone)).date()
+        self.admit(day)
         self.tally.add("planned", plan_all(self.rt, as_of=day, now=now))
         self.tally.add("evaluated", evaluate_all(self.rt, now=now))
         self.close_day(now)
 
     def close_day(self, evening: datetime) -> None:
         self.tally.add("escalated", escalate_now(self.rt, now=evening))
-        self.tally.add(
-            "dispatched",
-            dispatch_all(self.rt, clock=lambda: evening + timedelta(minutes=5)),
-        )
+        self.send(evening + timedelta(minutes=5))
+
+    def send(self, moment: datetime) -> None:
+        self.tally.add("dispatched", dispatch_all(self.rt, clock=lambda: moment))
+
+    def admit(self, day: date) -> None:
+        """Patients referred today arrive with their story so far."""
+        arriving = self.arrivals.get(day, [])
+        if arriving:
+            definition = self.rt.definition(None)
+            with transaction(self.rt.engine) as session:
+                for entry in arriving:
+                    load_patient(
+                        session,
+                        entry,
+                        today=day,
+                        timezone=self.rt.timezone,
+                        definition=definition,
+                    )
+            self.tally.admitted += len(arriving)
 
     def work(self, day: date) -> None:
         tz = self.rt.timezone
@@ -337,12 +366,23 @@ def clinic_today(now: datetime) -> None:
     _clinic.today(now)
 
 
+def arrivals(first_day: date, today: date) -> dict[date, list[DemoPatient]]:
+    """The cohort spread over the simulated days, in its order; the last arrive days before today."""
+    span = max((today - first_day).days, 1)
+    spread: dict[date, list[DemoPatient]] = {}
+    for i, entry in enumerate(COHORT):
+        day = first_day + timedelta(days=(i * span) // len(COHORT))
+        spread.setdefault(min(day, today), []).append(entry)
+    return spread
+
+
 @flow(name="demo_clinic", log_prints=False)
 def simulate_clinic(first_day: date, now: datetime, seed: int = 2026) -> dict[str, Any]:
     """Simulate clinic days from ``first_day`` to yesterday, then run today's jobs at ``now``."""
     global _clinic
-    _clinic = Clinic(current_runtime(), seed=seed)
-    today = now.astimezone(zone(_clinic.rt.timezone)).date()
+    rt = current_runtime()
+    today = now.astimezone(zone(rt.timezone)).date()
+    _clinic = Clinic(rt, seed=seed, arrivals=arrivals(first_day, today))
     day = first_day
     while day < today:
         clinic_day(day)
