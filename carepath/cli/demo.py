@@ -135,7 +135,8 @@ def _report(settings: Settings, tally: dict[str, Any], sink: Path, seconds: floa
         f" {tally['completed_on_time']:,} tasks done on time, {tally['completed_late']:,} late; "
         f"{tally['lab_results']:,} lab results ({tally['abnormal_results']} out of range), "
         f"{evaluated.get('alerts', 0)} alerts for review, {tally['marrows']} response marrows, "
-        f"{tally['signatures']} responses signed by the clinician; "
+        f"{tally['signatures']} responses signed by the clinician"
+        f" ({tally['refused_signatures']} left for a real one); "
         f"{planned.get('created', 0):,} tasks planned, {planned.get('cancelled', 0)} cancelled as "
         f"plans changed; {escalated.get('escalated', 0)} tasks escalated to a clinician.",
         highlight=False,

@@ -289,7 +289,7 @@ class Clinic:
             )
         )
         self.tally.marrows += 1
-        category = ResponseCategory.CR if remission else ResponseCategory.NOT_IN_REMISSION
+        category = ResponseCategory.CR if remission else ResponseCategory.REFRACTORY
         self.to_sign[t.patient_id] = (day + timedelta(days=1 + rng.randrange(2)), category)
 
     def sign(self, day: date) -> None:
@@ -316,6 +316,10 @@ class Clinic:
             ),
             {"p": pid},
         ).one()
+        if phase not in ("induction", "response_assessment"):
+            # A later marrow (e.g. revumenib's day 56): no phase to move; the
+            # signature task waits for a real clinician in the web app.
+            raise PathwayError("no transition to sign with")
         when = at(day, self.rt.timezone, 11)
         common = {
             "session": session,
