@@ -8,7 +8,11 @@ same environment (``CAREPATH_FLOW_RUNTIME``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
+from typing import Any
 
 from carepath.cli.common import console, fail, settings_or_fail
 
@@ -28,8 +32,6 @@ def worker() -> None:
     prepare_prefect(settings)
     os.environ[RUNTIME_FACTORY_ENV] = FACTORY
     with prefect_api(settings) as url:
-        from prefect import serve
-
         from flows.deployments import build_deployments
 
         deployments = build_deployments(settings.timezone)
@@ -38,4 +40,25 @@ def worker() -> None:
             f"({', '.join(d.name for d in deployments)}) to {url}",
             highlight=False,
         )
-        serve(*deployments, print_starting_message=False)
+        runner = _runner()
+        for deployment in deployments:
+            runner.add_deployment(deployment)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runner.start())
+        console.print("carepath worker: stopped", highlight=False)
+
+
+def _runner() -> Any:
+    """Prefect's runner, stopping on SIGTERM (`docker compose stop`) exactly as on Ctrl-C.
+
+    Prefect's own SIGTERM handler calls an async stop without awaiting it and
+    exits; turning SIGTERM into SIGINT lets asyncio cancel the runner the way
+    Ctrl-C does, so its shutdown path runs (schedules paused, runs stopped).
+    """
+    from prefect.runner import Runner
+
+    class Worker(Runner):
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            signal.raise_signal(signal.SIGINT)
+
+    return Worker(pause_on_shutdown=True)
