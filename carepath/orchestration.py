@@ -43,7 +43,11 @@ def prefect_home(settings: Settings) -> Path:
 
 def prepare_prefect(settings: Settings) -> None:
     """Prefect's environment for this process and its children (explicit settings win)."""
-    if "prefect" in sys.modules:  # too late to change what it read; keep what it has
+    if "prefect" in sys.modules:
+        # Too late for its settings (a test harness, an embedding program): keep
+        # what it read, but keep its loggers as quiet as configured.
+        level = os.environ.get("PREFECT_LOGGING_LEVEL", PREFECT_DEFAULTS["PREFECT_LOGGING_LEVEL"])
+        logging.getLogger("prefect").setLevel(level)
         return
     home = prefect_home(settings)
     home.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,9 @@ def background_services(settings: Settings) -> list[Any]:
     """What runs beside the web app: the clock, only when APScheduler owns the schedules."""
     if settings.schedule_owner != "apscheduler":
         return []
+    from carepath.orchestration import prepare_prefect
+
+    prepare_prefect(settings)  # before the clock imports the flows (and Prefect)
     from carepath.scheduler import clock_lifespan
 
     return [clock_lifespan(settings)]
