@@ -58,11 +58,16 @@ def demo(
         url = database.database_url(settings)
         database.downgrade(url, "base")
         database.upgrade(url)
+    from carepath.demo.users import create_demo_users
+    from models.session import transaction
+
+    with transaction(database.get_engine(settings)) as session:
+        credentials = create_demo_users(session)
     sink = (settings.data_dir / "reminders").resolve()
     shutil.rmtree(sink, ignore_errors=True)
     demo_settings = settings.model_copy(update={"reminder_sink_dir": sink, "reminder_routes": None})
     tally = _simulate(demo_settings, first_day, timeutil.now(), seed, days)
-    _report(demo_settings, tally, sink, time.monotonic() - started)
+    _report(demo_settings, tally, sink, credentials, time.monotonic() - started)
 
 
 def _simulate(settings: Settings, first_day: Any, now: Any, seed: int, days: int) -> dict[str, Any]:
@@ -106,7 +111,9 @@ def _simulate(settings: Settings, first_day: Any, now: Any, seed: int, days: int
     return tally
 
 
-def _report(settings: Settings, tally: dict[str, Any], sink: Path, seconds: float) -> None:
+def _report(
+    settings: Settings, tally: dict[str, Any], sink: Path, credentials: list[Any], seconds: float
+) -> None:
     from carepath import timeutil
     from carepath.database import get_engine
     from models.repositories.audit import Actor
@@ -165,13 +172,15 @@ def _report(settings: Settings, tally: dict[str, Any], sink: Path, seconds: floa
         f"(their task closed first). This run sent {dispatched.get('sent', 0):,}.",
         highlight=False,
     )
-    for line in _web_app_hint():
-        console.print(line, highlight=False)
+    console.print(
+        "Open the web app on the same data: make serve, then http://127.0.0.1:8000/ "
+        "and sign in as (demo passwords, shown once):",
+        highlight=False,
+    )
+    for c in credentials:
+        console.print(
+            f"  {c.role:<12} {c.username:<12} {c.password}", markup=False, highlight=False
+        )
     console.print(
         f"Demo finished in {seconds:.0f} s. All names and facts are invented.", highlight=False
     )
-
-
-def _web_app_hint() -> list[str]:
-    """How to look at the same data in the web app (issue 5 adds its demo users here)."""
-    return ["Open the web app on the same data: make serve, then http://127.0.0.1:8000/"]

@@ -55,4 +55,6 @@ def test_a_bad_date_is_one_line_naming_the_field(cli_env: str) -> None:
 
     result = CliRunner().invoke(app, ["plan", "--as-of", "2026-13-40"])
     assert result.exit_code == 2
-    assert result.output.strip() == "carepath: error: as-of: '2026-13-40' is not a date (YYYY-MM-DD)"
+    assert (
+        result.output.strip() == "carepath: error: as-of: '2026-13-40' is not a date (YYYY-MM-DD)"
+    )

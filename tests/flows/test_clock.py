@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,7 +137,19 @@ def test_serve_starts_the_clock_only_when_it_owns_the_schedules(
             seen["jobs"] = {j.id for j in clock.scheduler.get_jobs()}
             seen["database"] = current_runtime().engine.url.database
 
-    asyncio.run(serve_briefly())
+    # In a thread of its own: other tests (the browser's) may hold an event loop in this one.
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(serve_briefly())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(120)
+    assert not errors, errors
     assert seen["running"]
     assert seen["jobs"] == {
         "plan_care",

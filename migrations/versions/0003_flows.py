@@ -8,8 +8,8 @@ plan_state keeps, per patient, a digest of what the engine was last given
 (facts, clinic day, definition, engine code), so plan_care re-plans only the
 patients whose inputs changed.
 
-Revision ID: 0002_flows
-Revises: 0001_baseline
+Revision ID: 0003_flows
+Revises: 0002_web
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0002_flows"
-down_revision: str | None = "0001_baseline"
+revision: str = "0003_flows"
+down_revision: str | None = "0002_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
