@@ -85,6 +85,11 @@ def plan(
         f"{s['updated']} updated, {s['cancelled']} cancelled, {s['unchanged']} unchanged"
         + (f", {s['reopened']} reopened" if s["reopened"] else "")
         + f"; {s['reminders']} reminders queued"
+        + (
+            f" ({s['skipped']} patients unchanged since their last plan were not re-planned)"
+            if s["skipped"]
+            else ""
+        )
     )
     if s["problems"]:
         ids = ", ".join(str(p) for p in s["problem_patients"][:20])

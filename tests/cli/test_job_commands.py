@@ -58,3 +58,31 @@ def test_a_bad_date_is_one_line_naming_the_field(cli_env: str) -> None:
     assert (
         result.output.strip() == "carepath: error: as-of: '2026-13-40' is not a date (YYYY-MM-DD)"
     )
+
+
+@pytest.mark.slow
+def test_plan_runs_the_real_engine_once_and_a_second_run_changes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    from carepath.demo.loader import load_cohort
+    from carepath.pathway import active_definition
+    from models.session import engine_for, transaction
+
+    with transaction(engine_for(database_url)) as session:
+        load_cohort(
+            session,
+            today=__import__("datetime").date(2026, 11, 24),
+            timezone="America/New_York",
+            definition=active_definition(),
+        )
+    data = tmp_path / "data"
+    first = run(["plan", "--as-of", "2026-11-24", "--json"], database_url, data)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""
+    stats = json.loads(first.stdout)
+    assert stats["patients"] == 25 and stats["created"] > 100 and stats["problems"] == 0
+    second = run(["plan", "--as-of", "2026-11-24"], database_url, data)
+    assert second.returncode == 0 and second.stderr == ""
+    assert second.stdout.startswith(
+        "planned 25 patients as of 2026-11-24: 0 created, 0 updated, 0 cancelled"
+    )
