@@ -155,10 +155,10 @@ def _report(
             f"[red]{c['overdue']} overdue[/], {c['escalated']} escalated",
             title_justify="left",
         )
-        for column in ("Task", "Patient", "Due", "Rule", "What"):
+        for column in ("Task", "Patient", "Due by", "Rule", "What"):
             table.add_column(column, overflow="fold")
         for item in queues[role]:
-            due = item.due.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M")
+            due = item.due_date.isoformat()  # the clinic day it is due (by its end)
             flag = " [red]overdue[/]" if item.overdue else ""
             flag += " [yellow]escalated[/]" if item.escalation_level else ""
             table.add_row(

@@ -99,6 +99,7 @@ class QueueItem:
     title: str
     rule_id: str
     due: datetime
+    due_date: date
     escalation_level: int
     overdue: bool
 
@@ -110,7 +111,7 @@ def queue(
     rows = session.execute(
         text(
             "SELECT t.id, t.patient_id, p.mrn, p.display_name, t.title, t.rule_id, t.due, "
-            "t.escalation_level, t.due <= :now AS overdue FROM care_task t "
+            "t.due_date, t.escalation_level, t.due <= :now AS overdue FROM care_task t "
             "JOIN patient p ON p.id = t.patient_id "
             "WHERE t.role_queue = :role AND t.status = ANY(:open) AND t.not_before <= :now "
             "ORDER BY t.safety DESC, t.due, t.id LIMIT :limit"
