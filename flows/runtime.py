@@ -33,7 +33,10 @@ from pathways.clock import local_date, zone
 from pathways.decisions import Alert, PlannedTask, ResponseSuggestion
 from pathways.definition import Definition
 from pathways.facts import CaseFacts
+from pathways.monitoring import evaluate_monitoring
 from pathways.policy import Policy
+from pathways.response import classify_response
+from pathways.schedules import plan_tasks
 
 RUNTIME_FACTORY_ENV = "CAREPATH_FLOW_RUNTIME"
 
@@ -79,21 +82,15 @@ class RunClock:
 def engine_planner(
     facts: CaseFacts, definition: Definition, policy: Policy
 ) -> Sequence[PlannedTask]:
-    from pathways.schedules import plan_tasks  # type: ignore[import-not-found, unused-ignore]
-
-    return plan_tasks(facts, definition, policy)  # type: ignore[no-any-return, unused-ignore]
+    return plan_tasks(facts, definition, policy)
 
 
 def engine_evaluator(facts: CaseFacts, definition: Definition, policy: Policy) -> Sequence[Alert]:
-    from pathways.monitoring import evaluate_monitoring  # type: ignore[import-not-found, unused-ignore]
-
-    return evaluate_monitoring(facts, definition, policy)  # type: ignore[no-any-return, unused-ignore]
+    return evaluate_monitoring(facts, definition, policy)
 
 
 def engine_classifier(facts: CaseFacts, policy: Policy) -> ResponseSuggestion | None:
-    from pathways.response import classify_response  # type: ignore[import-not-found, unused-ignore]
-
-    return classify_response(facts, policy)  # type: ignore[no-any-return, unused-ignore]
+    return classify_response(facts, policy)
 
 
 def default_owner() -> str:
