@@ -60,7 +60,8 @@ COORDINATOR = Actor("demo.coordinator", "coordinator", "cli")
 CLINICIAN = Actor("demo.clinician", "clinician", "cli")
 LAB = Actor("demo.lab", "coordinator", "cli")
 
-# Synthetic reference values of the invented cohort's labs: unit, usual range, LLN, ULN.
+# Synthetic values of the invented cohort's labs: unit, usual range, LLN, ULN (the ULN
+# of the liver tests and LDH comes from the pathway's lab_reference_uln default).
 LABS: dict[str, tuple[str, float, float, float | None, float | None]] = {
     "alt": ("U/L", 12, 38, None, 40),
     "ast": ("U/L", 12, 34, None, 40),
@@ -145,6 +146,11 @@ class Clinic:
         self.seed = seed
         self.arrivals = arrivals or {}
         self.tally = Tally()
+        # The laboratory's own limits for the tests the pathway keeps them for (local policy).
+        defaults = rt.definition(None).defaults
+        self.reference_uln: dict[str, float] = (
+            dict(defaults["lab_reference_uln"].value) if "lab_reference_uln" in defaults else {}
+        )
         # Response marrows resulted and waiting for the clinician: patient -> (day to sign, category).
         self.to_sign: dict[int, tuple[date, ResponseCategory]] = {}
 
@@ -245,6 +251,7 @@ class Clinic:
         for name in t.result_fields:
             if name in LAB_CODES and name in LABS:
                 unit, low, high, lln, uln = LABS[name]
+                uln = self.reference_uln.get(name, uln)
                 if name in ABNORMAL and rng.random() < ABNORMAL_SHARE:
                     value = ABNORMAL[name](rng)
                     self.tally.abnormal_results += 1
