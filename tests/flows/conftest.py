@@ -64,9 +64,14 @@ def cohort(engine: Engine, definition: Definition) -> list[int]:
         return load_cohort(session, today=TODAY, timezone=TZ, definition=definition)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def prefect_harness() -> Iterator[None]:
-    """One Prefect test server for the session (it takes seconds to start)."""
+    """One Prefect test server for these tests (it takes seconds to start).
+
+    Package scope: it stops when the flow tests are done, with Prefect's
+    background workers, so nothing of it runs beside the other packages'
+    tests (Hypothesis, for one, notices any thread touching ``random``).
+    """
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=60):
