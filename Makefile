@@ -48,9 +48,12 @@ test: install browser
 serve: install
 	$(BIN)/carepath serve
 
-# The pure engine on one core: plan_tasks and evaluate() (all parts) per second.
+# The pure engine on one core (plan_tasks and evaluate() per second), then plan_care
+# over 100,000 synthetic patients: cold plan, unchanged re-plan, Prefect's share, memory.
 bench: install
 	$(BIN)/python bench/engine_plan.py
+	$(BIN)/python bench/plan_care_100k.py
+	$(BIN)/python bench/plan_care_100k.py
 
 # Queue page and task-list API latency with 10,000 patients and their tasks (loopback only).
 bench-web: install

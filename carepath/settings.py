@@ -46,7 +46,30 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_sender: str = "carepath@localhost"
     webhook_url: str | None = None
+    # A folder where reminders are written as files instead of being sent (the demo's sink).
     reminder_sink_dir: Path | None = None
+    # Where each role's reminders go: role -> ["channel:recipient", ...], channels
+    # smtp (an address), webhook (a label sent with the POST to webhook_url) and
+    # file (a folder name under reminder_sink_dir). Unset: derived from the sink
+    # folder, or SMTP to <role>s@<sender domain>, plus the webhook when one is set.
+    reminder_routes: dict[str, list[str]] | None = None
+    reminder_max_attempts: int = Field(default=6, ge=1, le=50)
+    # Backoff after a failed send: base * 2^(attempt - 1), capped.
+    reminder_backoff_seconds: float = Field(default=60.0, gt=0)
+    reminder_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    # How long a dispatcher owns the reminders it claimed; a crashed one's claims
+    # are taken again after this.
+    reminder_lease_seconds: float = Field(default=300.0, gt=0)
+    send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Hours past `due` before an open task escalates to the next role. Keys, most
+    # specific first: "kind:<task kind>", "safety" (safety tasks), "role:<role>", "default".
+    escalation_grace_hours: dict[str, float] = Field(
+        default_factory=lambda: {"default": 24.0, "safety": 4.0}
+    )
+    # Hours a clinician has to review an alert of each severity (the review task's due).
+    alert_review_hours: dict[str, float] = Field(
+        default_factory=lambda: {"critical": 1.0, "warning": 24.0, "info": 72.0}
+    )
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     session_idle_minutes: int = 30
@@ -60,6 +83,34 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
+
+    @field_validator("reminder_routes")
+    @classmethod
+    def _routes_name_known_channels(
+        cls, value: dict[str, list[str]] | None
+    ) -> dict[str, list[str]] | None:
+        for role, entries in (value or {}).items():
+            if role not in ("coordinator", "clinician", "quality", "admin"):
+                raise ValueError(f"unknown role {role!r}")
+            for entry in entries:
+                channel, _, recipient = entry.partition(":")
+                if channel not in ("smtp", "webhook", "file") or not recipient:
+                    raise ValueError(
+                        f"{entry!r} is not 'smtp:<address>', 'webhook:<label>' or 'file:<folder>'"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _routed_channels_are_configured(self) -> Settings:
+        for entries in (self.reminder_routes or {}).values():
+            for entry in entries:
+                if entry.startswith("webhook:") and not self.webhook_url:
+                    raise ValueError("reminder_routes: a webhook route needs CAREPATH_WEBHOOK_URL")
+                if entry.startswith("file:") and self.reminder_sink_dir is None:
+                    raise ValueError(
+                        "reminder_routes: a file route needs CAREPATH_REMINDER_SINK_DIR"
+                    )
+        return self
 
     @field_validator("database_url")
     @classmethod

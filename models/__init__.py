@@ -6,7 +6,7 @@ This is the only package that talks SQL. Importing it registers every table on
 
 from models.audit import AuditEvent
 from models.observation import Observation
-from models.ops import AdherenceSnapshot, RunLedger
+from models.ops import AdherenceSnapshot, PlanState, RunLedger
 from models.pathway import Course, PathwayInstance, PhaseEvent, ResponseAssessmentRecord
 from models.patient import (
     DiseaseFacts,
@@ -37,6 +37,7 @@ __all__ = [
     "PathwayInstance",
     "Patient",
     "PhaseEvent",
+    "PlanState",
     "PriorTherapy",
     "Relapse",
     "Reminder",

@@ -54,3 +54,18 @@ class AdherenceSnapshot(SQLModel, table=True):
     breakdown: dict[str, Any] | None = json_field()
     pathway_version: str = Field(max_length=20)
     computed_at: datetime = ts_field(nullable=False, default_now=True)
+
+
+class PlanState(SQLModel, table=True):
+    """Each patient's last plan: a digest of everything the engine was given for it.
+
+    plan_care re-plans a patient only when the digest of the patient's facts,
+    the clinic day, the pathway definition and the engine's own code differs
+    from the one stored here, so a re-plan of unchanged patients costs a read.
+    """
+
+    __tablename__ = "plan_state"
+    patient_id: int = Field(foreign_key="patient.id", primary_key=True, ondelete="RESTRICT")
+    fingerprint: str = Field(max_length=32)
+    as_of: date
+    planned_at: datetime = ts_field(nullable=False, default_now=True)

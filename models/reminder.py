@@ -5,7 +5,8 @@ overdue or escalated; ``idempotency_key`` is unique, so re-running that
 transaction cannot queue it twice. The dispatcher claims rows with
 ``FOR UPDATE SKIP LOCKED``, sends, and appends a ``ReminderDelivery`` for
 every attempt; a claim whose lease ran out is taken again after a crash, and
-the channel's idempotency key lets the receiver drop a repeat.
+the channel's idempotency key lets the receiver drop a repeat. A reminder
+whose task closed before it went out ends as ``skipped``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Reminder(SQLModel, table=True):
             postgresql_where=sa.text("status IN ('pending', 'sending')"),
         ),
         sa.CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'failed')", name="status_known"
+            "status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name="status_known"
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

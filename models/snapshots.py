@@ -11,8 +11,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Integer, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from models.observation import Observation
@@ -81,6 +83,11 @@ class SnapshotProblem:
     problem: str
 
 
+def _any(ids: list[int]) -> Any:
+    """``= ANY(:ids)`` with one array parameter: a batch of thousands of ids stays one bind."""
+    return any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+
+
 def _enum(kind, value):  # type: ignore[no-untyped-def]
     return None if value is None else kind(value)
 
@@ -139,13 +146,13 @@ def load_snapshots(
         .outerjoin(DiseaseRow.__table__, d.patient_id == p.id)  # type: ignore[attr-defined]
         .outerjoin(DiseaseHistory.__table__, h.patient_id == p.id)  # type: ignore[attr-defined]
         .outerjoin(PathwayInstance.__table__, (i.patient_id == p.id) & i.ended_at.is_(None))  # type: ignore[attr-defined]
-        .where(p.id.in_(ids))
+        .where(p.id == _any(ids))
     ).all()
 
     relapses: dict[int, list[date]] = defaultdict(list)
     for pid, when in session.execute(
         select(Relapse.patient_id, Relapse.relapse_date)
-        .where(Relapse.patient_id.in_(ids))  # type: ignore[attr-defined]
+        .where(Relapse.patient_id == _any(ids))
         .order_by(Relapse.patient_id, Relapse.relapse_date)  # type: ignore[arg-type]
     ):
         relapses[pid].append(when)
@@ -153,7 +160,7 @@ def load_snapshots(
     therapies: dict[int, list[str]] = defaultdict(list)
     for pid, therapy in session.execute(
         select(PriorTherapy.patient_id, PriorTherapy.therapy)
-        .where(PriorTherapy.patient_id.in_(ids))  # type: ignore[attr-defined]
+        .where(PriorTherapy.patient_id == _any(ids))
         .order_by(PriorTherapy.patient_id, PriorTherapy.id)  # type: ignore[arg-type]
     ):
         therapies[pid].append(therapy)
@@ -204,7 +211,7 @@ def load_snapshots(
     o = Observation.__table__.c  # type: ignore[attr-defined]
     for row in session.execute(
         select(o.patient_id, o.code, o.value, o.unit, o.uln, o.lln, o.observed_at)
-        .where(o.patient_id.in_(ids), o.observed_at >= since, o.observed_at < until)
+        .where(o.patient_id == _any(ids), o.observed_at >= since, o.observed_at < until)
         .order_by(o.patient_id, o.observed_at, o.id)
     ):
         labs[row.patient_id].append(
@@ -221,7 +228,7 @@ def load_snapshots(
     medications: dict[int, list[str]] = defaultdict(list)
     for pid, name in session.execute(
         select(Medication.patient_id, Medication.name).where(
-            Medication.patient_id.in_(ids),  # type: ignore[attr-defined]
+            Medication.patient_id == _any(ids),
             Medication.stopped_on.is_(None),  # type: ignore[union-attr]
         )
     ):
@@ -315,27 +322,32 @@ def _responses(
     latest: dict[int, ResponseAssessment] = {}
     signed: dict[int, SignedResponse] = {}
     rows = session.execute(
-        select(r).where(r.patient_id.in_(ids)).order_by(r.patient_id, r.assessed_on, r.id)
+        select(r).where(r.patient_id == _any(ids)).order_by(r.patient_id, r.assessed_on, r.id)
     ).all()
     for row in rows:
-        latest[row.patient_id] = ResponseAssessment(
-            date=row.assessed_on,
-            marrow_blast_pct=row.marrow_blast_pct,
-            trilineage_hematopoiesis=row.trilineage_hematopoiesis,
-            circulating_blasts=row.circulating_blasts,
-            peripheral_blasts_per_ul=row.peripheral_blasts_per_ul,
-            extramedullary_sites=frozenset(row.extramedullary_sites or ()),
-            extramedullary_disease=bool(row.extramedullary_sites),
-            anc_per_ul=row.anc_per_ul,
-            platelets_per_ul=row.platelets_per_ul,
-            in_remission_before=row.in_remission_before,
-            end_of_induction=row.end_of_induction,
-            mrd=Mrd(row.mrd_method, row.mrd_value, row.mrd_sensitivity)
-            if row.mrd_method or row.mrd_value is not None
-            else None,
-        )
+        latest[row.patient_id] = response_assessment_from_row(row)
         if row.signed_category is not None and row.signed_at is not None:
             signed[row.patient_id] = SignedResponse(
                 category=ResponseCategory(row.signed_category), signed_on=row.assessed_on
             )
     return latest, signed
+
+
+def response_assessment_from_row(row: Any) -> ResponseAssessment:
+    """One stored response assessment (a row or a model with its columns) as engine facts."""
+    return ResponseAssessment(
+        date=row.assessed_on,
+        marrow_blast_pct=row.marrow_blast_pct,
+        trilineage_hematopoiesis=row.trilineage_hematopoiesis,
+        circulating_blasts=row.circulating_blasts,
+        peripheral_blasts_per_ul=row.peripheral_blasts_per_ul,
+        extramedullary_sites=frozenset(row.extramedullary_sites or ()),
+        extramedullary_disease=bool(row.extramedullary_sites),
+        anc_per_ul=row.anc_per_ul,
+        platelets_per_ul=row.platelets_per_ul,
+        in_remission_before=row.in_remission_before,
+        end_of_induction=row.end_of_induction,
+        mrd=Mrd(row.mrd_method, row.mrd_value, row.mrd_sensitivity)
+        if row.mrd_method or row.mrd_value is not None
+        else None,
+    )

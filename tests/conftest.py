@@ -11,6 +11,7 @@ asks for ``database_url`` gets its own database cloned from the template, and
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,13 @@ from sqlmodel import Session
 from carepath.embedded_db import sqlalchemy_url, start_server
 
 TEMPLATE_DB = "carepath_template"
+
+# Prefect reads its settings when first imported, so they are set before any
+# test module imports it: its home (profiles, local storage) in a temporary
+# folder instead of ~/.prefect, and no analytics from a server holding test data.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="carepath-prefect-home-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
 def _libpq(url: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,9 +51,6 @@ def test_app_and_worker_run_in_production_with_prefect_owning_the_schedule() -> 
     assert SERVICES["prefect-server"]["image"].startswith("prefecthq/prefect:3.8.8")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="`carepath serve` and `carepath worker` arrive with the flows (issue 4)"
-)
 def test_service_commands_are_carepath_commands_that_exist() -> None:
     from typer.main import get_command
 

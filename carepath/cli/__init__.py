@@ -11,11 +11,13 @@ import typer
 from carepath.cli.db import db_app
 from carepath.cli.demo import demo
 from carepath.cli.evaluate import evaluate
+from carepath.cli.jobs import dispatch, escalate, evaluate_results, plan
 from carepath.cli.patients import course_app, patient_app
 from carepath.cli.rules import rules
 from carepath.cli.serve import serve
 from carepath.cli.transition import transition
 from carepath.cli.users import audit, user_app
+from carepath.cli.worker import worker
 
 app = typer.Typer(
     name="carepath",
@@ -32,6 +34,11 @@ app.command("transition")(transition)
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("audit")(audit)
+app.command("plan")(plan)
+app.command("evaluate-results")(evaluate_results)
+app.command("dispatch")(dispatch)
+app.command("escalate")(escalate)
+app.command("worker")(worker)
 app.command("rules")(rules)
 app.command("evaluate")(evaluate)
 

@@ -1,13 +1,27 @@
-"""`carepath demo`: reset the database, load the synthetic cohort and show it."""
+"""`carepath demo`: reset the database and run an invented clinic for months of days.
+
+Every clinic day of the last ``--days`` is simulated (``carepath.demo.simulate``):
+the synthetic cohort's patients are referred along the way, the tracker's
+flows plan, evaluate, remind and escalate, invented staff work the queues.
+The demo ends on today's queues, the overdue counts and where the reminders
+went, on the same database `carepath serve` opens.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import shutil
+import time
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from carepath.cli.common import console, fail, settings_or_fail
+from carepath.settings import Settings
 from carepath.timeutil import clinic_today
 
 
@@ -19,16 +33,15 @@ def demo(
             help="Also allow resetting a database given by CAREPATH_DATABASE_URL (destroys its data).",
         ),
     ] = False,
+    days: Annotated[
+        int, typer.Option(min=0, max=365, help="Clinic days to simulate before today.")
+    ] = 90,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the invented clinic (same seed, same run).")
+    ] = 2026,
 ) -> None:
-    """Load the synthetic cohort (fictional patients) into a fresh database and show it."""
-    from carepath import database
-    from carepath.demo.cohort import COHORT
-    from carepath.demo.loader import load_cohort
-    from carepath.demo.users import create_demo_users
-    from carepath.pathway import active_definition
-    from models.repositories.audit import Actor
-    from models.repositories.patients import list_patients
-    from models.session import transaction
+    """Load the synthetic cohort (fictional patients) and simulate months of clinic days."""
+    from carepath import database, timeutil
 
     settings = settings_or_fail()
     if settings.environment == "production":
@@ -38,47 +51,136 @@ def demo(
             "database_url: the demo resets the database; it runs on the embedded default, "
             "or pass --reset-external to reset the configured server"
         )
+    started = time.monotonic()
     today = clinic_today(settings.timezone)
+    first_day = today - timedelta(days=days)
     with console.status("starting the embedded PostgreSQL and migrating ..."):
         url = database.database_url(settings)
         database.downgrade(url, "base")
         database.upgrade(url)
-    definition = active_definition()
-    with (
-        console.status(f"loading {len(COHORT)} synthetic patients ..."),
-        transaction(database.get_engine(settings)) as session,
-    ):
-        load_cohort(session, today=today, timezone=settings.timezone, definition=definition)
-        credentials = create_demo_users(session)
-    viewer = Actor("demo", "admin", "cli")
+    from carepath.demo.users import create_demo_users
+    from models.session import transaction
+
     with transaction(database.get_engine(settings)) as session:
-        rows, total = list_patients(session, actor=viewer, limit=1000)
-    branches = {entry.mrn: entry.branch for entry in COHORT}
-    table = Table(
-        title=f"Synthetic cohort on {today.isoformat()} ({settings.timezone}), pathway {definition.ref}",
-        title_justify="left",
+        credentials = create_demo_users(session)
+    sink = (settings.data_dir / "reminders").resolve()
+    shutil.rmtree(sink, ignore_errors=True)
+    demo_settings = settings.model_copy(update={"reminder_sink_dir": sink, "reminder_routes": None})
+    tally = _simulate(demo_settings, first_day, timeutil.now(), seed, days)
+    _report(demo_settings, tally, sink, credentials, time.monotonic() - started)
+
+
+def _simulate(settings: Settings, first_day: Any, now: Any, seed: int, days: int) -> dict[str, Any]:
+    from carepath.orchestration import prefect_api, prepare_prefect
+
+    prepare_prefect(settings)
+    from carepath.runtime import build_runtime
+    from flows.runtime import configure
+
+    configure(build_runtime(settings))
+    progress = Progress(
+        TextColumn("[bold]clinic days[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
-    for column in ("ID", "MRN", "Name", "Age", "Lineage", "Illustrates", "Phase"):
-        table.add_column(column, no_wrap=column not in ("Name", "Illustrates"))
-    for r in rows:
-        age = (
-            today.year
-            - r.birth_date.year
-            - ((today.month, today.day) < (r.birth_date.month, r.birth_date.day))
+    try:
+        with ExitStack() as stack:
+            with console.status("starting Prefect ..."):
+                stack.enter_context(prefect_api(settings))
+            from carepath.demo.simulate import on_day_done, simulate_clinic
+
+            with progress:
+                bar = progress.add_task("", total=days)
+
+                def advance(day: Any) -> None:
+                    progress.update(bar, advance=1, description=day.isoformat())
+
+                on_day_done(advance)
+                try:
+                    tally: dict[str, Any] = simulate_clinic(first_day=first_day, now=now, seed=seed)
+                finally:
+                    on_day_done(None)
+    except ImportError as exc:
+        fail(f"engine: {exc} (the clinical engine is not installed)", code=1)
+    finally:
+        configure(None)
+    return tally
+
+
+def _report(
+    settings: Settings, tally: dict[str, Any], sink: Path, credentials: list[Any], seconds: float
+) -> None:
+    from carepath import timeutil
+    from carepath.database import get_engine
+    from models.repositories.audit import Actor
+    from models.repositories.outbox import destinations, outbox_counts
+    from models.repositories.simulation import queue, queue_counts
+    from models.session import transaction
+    from pathways.clock import end_of_day
+
+    now = timeutil.now()
+    today = clinic_today(settings.timezone)
+    viewer = Actor("demo", "admin", "cli")
+    with transaction(get_engine(settings)) as session:
+        counts = queue_counts(session, now=now, today_end=end_of_day(today, settings.timezone))
+        queues = {
+            role: queue(session, role=role, now=now, actor=viewer, limit=8)
+            for role in ("coordinator", "clinician")
+        }
+        outbox = outbox_counts(session)
+        sent_to = destinations(session)
+
+    planned, evaluated = tally["planned"], tally["evaluated"]
+    escalated, dispatched = tally["escalated"], tally["dispatched"]
+    console.print(
+        f"\n[bold]{tally['days']} clinic days simulated[/] up to today ({today}, {settings.timezone}), "
+        f"{tally['admitted']} invented patients referred along the way:"
+        f" {tally['completed_on_time']:,} tasks done on time, {tally['completed_late']:,} late; "
+        f"{tally['lab_results']:,} lab results ({tally['abnormal_results']} out of range), "
+        f"{evaluated.get('alerts', 0)} alerts for review, {tally['marrows']} response marrows, "
+        f"{tally['signatures']} responses signed by the clinician"
+        f" ({tally['refused_signatures']} left for a real one); "
+        f"{planned.get('created', 0):,} tasks planned, {planned.get('cancelled', 0)} cancelled as "
+        f"plans changed; {escalated.get('escalated', 0)} tasks escalated to a clinician.",
+        highlight=False,
+    )
+    for role in ("coordinator", "clinician"):
+        c = counts.get(role, {"due_today": 0, "overdue": 0, "escalated": 0, "actionable": 0})
+        table = Table(
+            title=f"Today's {role} queue: {c['actionable']} open now — {c['due_today']} due today, "
+            f"[red]{c['overdue']} overdue[/], {c['escalated']} escalated",
+            title_justify="left",
         )
-        table.add_row(
-            str(r.id),
-            r.mrn,
-            r.display_name,
-            str(age),
-            r.lineage or "?",
-            branches.get(r.mrn, ""),
-            r.phase or "-",
-        )
-    console.print(table)
-    console.print(f"{total} fictional patients loaded. All names and facts are invented.")
-    console.print("Sign in to `carepath serve` as (demo passwords, shown once):")
+        for column in ("Task", "Patient", "Due by", "Rule", "What"):
+            table.add_column(column, overflow="fold")
+        for item in queues[role]:
+            due = item.due_date.isoformat()  # the clinic day it is due (by its end)
+            flag = " [red]overdue[/]" if item.overdue else ""
+            flag += " [yellow]escalated[/]" if item.escalation_level else ""
+            table.add_row(
+                str(item.task_id), f"{item.mrn} {item.name}", due + flag, item.rule_id, item.title
+            )
+        console.print(table)
+    console.print(
+        f"Reminders: {outbox['sent']:,} sent to files under {sink} "
+        f"({', '.join(f'{r}: {n}' for _, r, n in sent_to) or 'none'}); "
+        f"{outbox['pending']} pending, {outbox['failed']} failed, {outbox['skipped']} skipped "
+        f"(their task closed first). This run sent {dispatched.get('sent', 0):,}.",
+        highlight=False,
+    )
+    console.print(
+        "Open the web app on the same data: make serve, then http://127.0.0.1:8000/ "
+        "and sign in as (demo passwords, shown once):",
+        highlight=False,
+    )
     for c in credentials:
         console.print(
             f"  {c.role:<12} {c.username:<12} {c.password}", markup=False, highlight=False
         )
+    console.print(
+        f"Demo finished in {seconds:.0f} s. All names and facts are invented.", highlight=False
+    )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from models.audit import AuditEvent
+from models.base import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +62,30 @@ def record_many(
     patient_ids: Iterable[int],
     detail: dict[str, Any] | None = None,
 ) -> int:
-    """One audit row per patient, in one statement (flows touch patients in batches)."""
-    rows = [
-        {
-            "actor": actor.name,
-            "role": actor.role,
-            "channel": actor.channel,
-            "action": action,
-            "patient_id": pid,
-            "entity": entity,
-            "detail": detail,
-        }
-        for pid in patient_ids
-    ]
+    """One audit row per patient, in one statement (flows touch patients in batches).
+
+    The ids travel as one array parameter: a batch of thousands of patients is
+    one small statement, not thousands of bound rows.
+    """
+    rows = list(patient_ids)
     if rows:
-        # A Core insert: the ORM's bulk path costs milliseconds per page on the queue.
-        session.connection().execute(insert(AuditEvent.__table__), rows)  # type: ignore[arg-type]
+        session.execute(
+            text(
+                "INSERT INTO audit_event (at, actor, role, channel, action, patient_id, entity, detail) "
+                "SELECT :at, :actor, :role, :channel, :action, pid, :entity, CAST(:detail AS jsonb) "
+                "FROM unnest(CAST(:ids AS int[])) AS pid"
+            ),
+            {
+                "at": utcnow(),
+                "actor": actor.name,
+                "role": actor.role,
+                "channel": actor.channel,
+                "action": action,
+                "entity": entity,
+                "detail": None if detail is None else json.dumps(detail),
+                "ids": rows,
+            },
+        )
     return len(rows)
 
 

@@ -58,7 +58,10 @@ def server(web: Web) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in
+# the main thread while it is open, and code that asks "am I in async code?"
+# (Prefect's sync/async dispatch) would answer yes in every later test module.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(

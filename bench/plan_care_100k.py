@@ -1,0 +1,309 @@
+"""plan_care at scale: 100,000 synthetic patients, a cold plan and an unchanged re-plan, under Prefect.
+
+    .venv/bin/python bench/plan_care_100k.py [--patients 100000] [--batch-size 2000] [--seed 7]
+
+Builds a database of its own (``carepath_bench`` on the embedded server, or
+``--database-url``) and fills it with COPY: patients across the pathway —
+workup, every induction regimen in its first cycles, blinatumomab
+maintenance, post-remission, surveillance — with their facts, relapses,
+fitness, courses and signed responses. Then it runs the real ``plan_care``
+flow twice under a Prefect server and prints, for each run, the wall time,
+the peak resident memory above the baseline (sampled), and the share of the
+flow's time spent in Prefect itself: the flow's wall time minus the time
+inside the batch tasks' bodies, over the flow's wall time. The Prefect server's
+start is reported apart; in production it is already running.
+
+Targets on the 2-core machine: cold <= 60 s, unchanged <= 20 s, Prefect <= 5 %,
+memory flat in the number of patients (it grows with the batch size only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TZ = "America/New_York"
+# (weight, phase, regimen, course phase, days into the course)
+MIX = (
+    (10, "workup", None, None, 0),
+    (14, "induction", "blinatumomab", "induction", 12),
+    (12, "induction", "inotuzumab_ozogamicin", "induction", 9),
+    (6, "induction", "tisagenlecleucel", "induction", 5),
+    (6, "induction", "revumenib", "induction", 20),
+    (6, "induction", "nelarabine", "induction", 4),
+    (8, "induction", "chemotherapy_moderate_intensity", "induction", 10),
+    (14, "post_remission_non_hct", "blinatumomab", "maintenance", 30),
+    (12, "post_remission_hct", None, None, 0),
+    (12, "surveillance", "blinatumomab", "maintenance", 200),
+)
+TABLES = (
+    "patient",
+    "disease_facts",
+    "disease_history",
+    "pathway_instance",
+    "course",
+    "relapse",
+    "prior_therapy",
+    "fitness_assessment",
+    "response_assessment",
+)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@contextmanager
+def peak_rss() -> Iterator[dict[str, float]]:
+    """Sample the resident set every 50 ms; yields a dict filled with baseline and peak (MB)."""
+    out = {"baseline": _rss_mb(), "peak": 0.0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            out["peak"] = max(out["peak"], _rss_mb())
+            done.wait(0.05)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield out
+    finally:
+        done.set()
+        thread.join()
+        out["peak"] = max(out["peak"], _rss_mb())
+
+
+def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def generate(libpq_url: str, n: int, seed: int, as_of: date) -> float:
+    """COPY ``n`` synthetic patients into an empty, migrated database; returns seconds."""
+    import psycopg
+    from psycopg import sql
+
+    rng = random.Random(seed)
+    tz = ZoneInfo(TZ)
+    now = datetime.combine(as_of, dtime(7), tzinfo=tz)
+    started = time.perf_counter()
+    patients, disease, history, instances, courses = [], [], [], [], []
+    relapses, therapies, fitness, responses = [], [], [], []
+    weights = [m[0] for m in MIX]
+    course_id = 0
+    for pid in range(1, n + 1):
+        _, phase, regimen, course_phase, into = rng.choices(MIX, weights=weights)[0]
+        dx = as_of - timedelta(days=rng.randint(5, 60) + (into if regimen else 0))
+        sex = rng.choice(("male", "female"))
+        patients.append(
+            (
+                pid,
+                f"BENCH-{pid:06d}",
+                f"Synthetic Patient {pid}",
+                date(1950 + rng.randint(0, 50), rng.randint(1, 12), rng.randint(1, 28)),
+                sex,
+                sex == "male",
+                rng.choice((55.0, 72.0, 90.0)),
+                rng.choice((160.0, 175.0, 185.0)),
+                "cure",
+                False,
+                True,
+                now,
+                now,
+            )
+        )
+        disease.append(
+            (
+                pid,
+                "T" if regimen == "nelarabine" else "B",
+                "positive",
+                "positive",
+                rng.random() < 0.25,
+                regimen == "revumenib",
+                "negative",
+                rng.choice((20.0, 70.0)),
+                now,
+                "bench",
+            )
+        )
+        history.append((pid, "relapsed", dx - timedelta(days=900), dx, True, now))
+        relapses.append((pid, dx, now))
+        therapies.append((pid, "hyper_cvad", now))
+        fitness.append(
+            (pid, "fit", 1, rng.choice(("yes", "no", "pending")), "bench", now - timedelta(days=2))
+        )
+        instances.append(
+            (
+                pid,
+                pid,
+                "rr-all-adult",
+                "2026.1",
+                phase,
+                "not_started",
+                "not_applicable",
+                1,
+                now,
+                now,
+            )
+        )
+        if regimen is not None:
+            course_id += 1
+            anchor = as_of - timedelta(days=into + rng.randint(-3, 3))
+            last_dose = (
+                as_of - timedelta(days=rng.randint(30, 150)) if phase == "surveillance" else None
+            )
+            courses.append(
+                (course_id, pid, pid, regimen, course_phase, 1 if phase == "induction" else 3,
+                 anchor, last_dose, "active", "bench", now)
+            )  # fmt: skip
+        if phase in ("post_remission_non_hct", "post_remission_hct", "surveillance"):
+            signed_on = as_of - timedelta(days=rng.randint(1, 25))
+            responses.append(
+                (pid, signed_on, [], "CR", "Dr Bench", now - timedelta(days=1), "bench", now, now)
+            )
+    with psycopg.connect(libpq_url) as conn, conn.cursor() as cur:
+        _copy(cur, "patient", ("id", "mrn", "display_name", "birth_date", "sex_at_birth", "has_testes",
+              "weight_kg", "height_cm", "goal", "declines_therapy", "active", "created_at", "updated_at"), patients)  # fmt: skip
+        _copy(cur, "disease_facts", ("patient_id", "lineage", "cd19", "cd22", "ph_positive",
+              "kmt2a_rearranged", "cns_status", "marrow_blast_pct", "updated_at", "updated_by"), disease)  # fmt: skip
+        _copy(cur, "disease_history", ("patient_id", "status", "initial_diagnosis_date",
+              "rr_diagnosis_date", "prior_therapies_recorded", "updated_at"), history)  # fmt: skip
+        _copy(cur, "pathway_instance", ("id", "patient_id", "pathway_name", "pathway_version", "phase",
+              "cns_track", "testis_track", "episode", "started_at", "phase_since"), instances)  # fmt: skip
+        _copy(cur, "course", ("id", "patient_id", "instance_id", "regimen", "phase", "cycle_number",
+              "anchor_date", "last_dose_date", "status", "created_by", "created_at"), courses)  # fmt: skip
+        _copy(cur, "relapse", ("patient_id", "relapse_date", "recorded_at"), relapses)
+        _copy(cur, "prior_therapy", ("patient_id", "therapy", "recorded_at"), therapies)
+        _copy(cur, "fitness_assessment", ("patient_id", "category", "ecog", "hct_eligible",
+              "assessed_by", "assessed_at"), fitness)  # fmt: skip
+        _copy(cur, "response_assessment", ("patient_id", "assessed_on", "extramedullary_sites", "signed_category", "signed_by",
+              "signed_at", "recorded_by", "recorded_at", "evaluated_at"), responses)  # fmt: skip
+        for table in ("patient", "pathway_instance", "course"):
+            cur.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({}, 'id'), (SELECT max(id) FROM {}))"
+                ).format(sql.Literal(table), sql.Identifier(table))
+            )
+        conn.commit()
+        conn.autocommit = True
+        for table in TABLES:
+            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    return time.perf_counter() - started
+
+
+def prepare_database(args: argparse.Namespace) -> tuple[str, str]:
+    """(SQLAlchemy URL, libpq URL) of an empty database migrated to head."""
+    import psycopg
+    from psycopg import sql
+
+    from carepath.database import upgrade
+    from carepath.embedded_db import sqlalchemy_url, start_server
+
+    if args.database_url:
+        url = args.database_url
+        libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    else:
+        admin = start_server(Path(args.data_dir) / "pgdata")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(args.database)
+                )
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.database)))
+        url = sqlalchemy_url(admin, args.database)
+        head, _, query = admin.partition("?")
+        libpq = head.rsplit("/", 1)[0] + f"/{args.database}" + (f"?{query}" if query else "")
+    upgrade(url)
+    return url, libpq
+
+
+def timed(label: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    with peak_rss() as memory:
+        started = time.perf_counter()
+        stats = call()
+        wall = time.perf_counter() - started
+    inside = stats["batch_seconds"]
+    prefect_share = max(wall - inside, 0.0) / wall
+    print(
+        f"{label:<18} {wall:7.1f} s   peak RSS +{memory['peak'] - memory['baseline']:6.0f} MB "
+        f"(of {memory['peak']:.0f} MB)   Prefect {100 * prefect_share:4.1f} %   "
+        f"{stats['patients']:,} patients, {stats['batches']} batches: {stats['created']:,} created, "
+        f"{stats['updated']:,} updated, {stats['cancelled']:,} cancelled, "
+        f"{stats['unchanged']:,} unchanged, {stats['reminders']:,} reminders, "
+        f"{stats['problems']} problems"
+    )
+    return {**stats, "wall": wall, "prefect_share": prefect_share}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", default=os.environ.get("CAREPATH_DATA_DIR", ".carepath"))
+    parser.add_argument("--database", default="carepath_bench")
+    parser.add_argument("--database-url", default=None, help="use this (emptied!) database instead")
+    args = parser.parse_args()
+
+    url, libpq = prepare_database(args)
+    as_of = datetime.now(ZoneInfo(TZ)).date()
+    seconds = generate(libpq, args.patients, args.seed, as_of)
+    print(f"generated {args.patients:,} synthetic patients with COPY in {seconds:.1f} s")
+
+    os.environ.update(
+        {
+            "CAREPATH_DATABASE_URL": url,
+            "CAREPATH_DATA_DIR": args.data_dir,
+            "CAREPATH_TIMEZONE": TZ,
+            "CAREPATH_BATCH_SIZE": str(args.batch_size),
+        }
+    )
+    from carepath.orchestration import prefect_api, prepare_prefect
+    from carepath.settings import get_settings
+
+    settings = get_settings()
+    prepare_prefect(settings)
+    from carepath.runtime import build_runtime
+    from flows.runtime import configure
+
+    configure(build_runtime(settings))
+    started = time.perf_counter()
+    with prefect_api(settings):
+        print(f"Prefect server ready in {time.perf_counter() - started:.1f} s (not counted below)")
+        from flows.plan_care import plan_care
+
+        now = datetime.now(UTC)
+        cold = timed("cold plan_care", lambda: plan_care(as_of=as_of, now=now))
+        again = timed("unchanged re-plan", lambda: plan_care(as_of=as_of, now=now))
+    print(
+        f"targets: cold <= 60 s [{'ok' if cold['wall'] <= 60 else 'MISSED'}], "
+        f"unchanged <= 20 s [{'ok' if again['wall'] <= 20 else 'MISSED'}], "
+        f"Prefect <= 5 % [{'ok' if max(cold['prefect_share'], again['prefect_share']) <= 0.05 else 'MISSED'}]"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Prefect for the shell: its environment, and a quiet local API server when none is configured.
+
+Prefect reads its settings when first imported, so ``prepare_prefect`` runs
+before any flow module is imported: Prefect's home goes under the data
+folder (not ``~/.prefect``), server analytics are off (no patient-data server
+talks to the internet), and its loggers speak only at WARNING, so a normal run
+prints our output, not Prefect's.
+
+``prefect_api`` yields a Prefect API for the process. With ``PREFECT_API_URL``
+set (production: the Prefect server of docker-compose.yml) it is used as is.
+Otherwise a local Prefect server is started for the life of the command, its
+state kept in ``<data dir>/prefect`` so run history survives, its output in
+``<data dir>/prefect/server.log`` instead of the terminal. Before it stops,
+the log and event workers are drained, which is what keeps its shutdown quiet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from carepath.settings import Settings
+
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    # Our own loggers go through Prefect's console handler when a flow runs.
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "carepath",
+}
+
+
+def prefect_home(settings: Settings) -> Path:
+    return (settings.data_dir / "prefect").resolve()
+
+
+def prepare_prefect(settings: Settings) -> None:
+    """Prefect's environment for this process and its children (explicit settings win)."""
+    if "prefect" in sys.modules:
+        # Too late for its settings (a test harness, an embedding program): keep
+        # what it read, but keep its loggers as quiet as configured.
+        level = os.environ.get("PREFECT_LOGGING_LEVEL", PREFECT_DEFAULTS["PREFECT_LOGGING_LEVEL"])
+        logging.getLogger("prefect").setLevel(level)
+        return
+    home = prefect_home(settings)
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(home))
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+@contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """Point this process's stdout/stderr file descriptors at ``path`` (children inherit them)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _drain() -> None:
+    """Flush Prefect's log and event workers so nothing is in flight when the server stops."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        with contextlib.suppress(RuntimeError):
+            result: Any = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        result = EventsWorker.drain_all()
+        if inspect.isawaitable(result):
+            await result
+
+    run_coro_as_sync(drain())
+
+
+@contextmanager
+def prefect_api(settings: Settings) -> Iterator[str]:
+    """The Prefect API URL this process uses; a local server runs for the block if none is set."""
+    prepare_prefect(settings)
+    import prefect.context
+    import prefect.settings
+    from prefect.server.api.server import SubprocessASGIServer
+
+    configured = prefect.settings.PREFECT_API_URL.value()
+    if configured:
+        yield str(configured)
+        return
+
+    log_path = prefect_home(settings) / "server.log"
+
+    class QuietServer(SubprocessASGIServer):
+        def _run_uvicorn_command(self):  # type: ignore[no-untyped-def]
+            with _output_to(log_path):
+                return super()._run_uvicorn_command()
+
+    server = QuietServer(port=_free_port())
+    previous = SubprocessASGIServer._instances.get(None)
+    # Prefect code that looks for "the" ephemeral server finds this one.
+    SubprocessASGIServer._instances[None] = server
+    quiet = logging.getLogger("prefect.server")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        server.start(timeout=60)
+        with (
+            prefect.settings.temporary_settings(
+                updates={prefect.settings.PREFECT_API_URL: server.api_url}
+            ),
+            prefect.context._temporary_global_settings_context(
+                prefect.context.get_settings_context()
+            ),
+        ):
+            try:
+                yield server.api_url
+            finally:
+                _drain()
+    finally:
+        server.stop()
+        quiet.setLevel(level)
+        if previous is not None:
+            SubprocessASGIServer._instances[None] = previous
+        else:
+            SubprocessASGIServer._instances.pop(None, None)

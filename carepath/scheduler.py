@@ -1,0 +1,121 @@
+"""The clock inside `carepath serve`: APScheduler ticks the flows, PostgreSQL decides who runs.
+
+APScheduler (≥ 3.11.2) has no safe multi-process job store, so it keeps no
+state here: it is only a tick. Each tick names a job and the period it falls
+in (``flows.jobs.period_key``); the run ledger's unique ``(job, period_key)``
+lets exactly one clock of all those running on the database run it, and the
+others skip. The schedules are those of ``flows.jobs.JOBS`` — the same table
+the Prefect deployments are built from — and ``CAREPATH_SCHEDULE_OWNER``
+decides which of the two owns them; this clock starts only for
+``apscheduler``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import ExitStack, asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from carepath.settings import Settings
+from flows.jobs import JOBS, JobSpec, flow_for, period_key, run_once
+from flows.runtime import Runtime
+
+log = logging.getLogger("carepath.clock")
+
+RunJob = Callable[[str], dict[str, Any]]
+
+
+def run_flow(name: str) -> dict[str, Any]:
+    """Run a job's Prefect flow once, now."""
+    flow = flow_for(name)
+    if flow is None:
+        raise LookupError(f"no flow {name!r} in this installation")
+    result: dict[str, Any] = flow()
+    return result
+
+
+def crontab(spec: JobSpec, timezone: str) -> BaseTrigger:
+    return CronTrigger.from_crontab(spec.cron, timezone=timezone)
+
+
+class Clock:
+    """Ticks the periodic jobs; each tick runs its job only if it wins the period."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        jobs: Sequence[JobSpec] = JOBS,
+        run_job: RunJob = run_flow,
+        trigger_for: Callable[[JobSpec, str], BaseTrigger] = crontab,
+    ) -> None:
+        self.runtime = runtime
+        self.run_job = run_job
+        # A job whose flow is not installed (adherence_report before its issue) gets no slot.
+        self.jobs = [
+            spec for spec in jobs if run_job is not run_flow or flow_for(spec.name) is not None
+        ]
+        self.scheduler = BackgroundScheduler(
+            timezone=runtime.timezone,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+        )
+        for spec in self.jobs:
+            self.scheduler.add_job(
+                self.tick,
+                trigger_for(spec, runtime.timezone),
+                args=[spec],
+                id=spec.name,
+                name=spec.description,
+            )
+
+    def tick(self, spec: JobSpec, at: datetime | None = None) -> dict[str, Any]:
+        """Claim this period for the job and run it, or skip when another clock has it."""
+        key = period_key(spec, at or self.runtime.clock(), self.runtime.timezone)
+        try:
+            return run_once(
+                self.runtime,
+                job_name=spec.name,
+                period=key,
+                body=lambda: self.run_job(spec.name),
+            )
+        except Exception as exc:  # a failed run is in the ledger; the clock keeps ticking
+            log.warning("clock: %s for %s failed (%s)", spec.name, key, type(exc).__name__)
+            return {"failed": type(exc).__name__, "period_key": key}
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+
+
+def clock_lifespan(settings: Settings) -> Callable[[Any], Any]:
+    """A lifespan for ``create_app``: the flow runtime, a Prefect API and the clock, for the app's life."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        from carepath.orchestration import prefect_api, prepare_prefect
+
+        prepare_prefect(settings)
+        from carepath.runtime import build_runtime
+        from flows.runtime import configure
+
+        runtime = build_runtime(settings)
+        with ExitStack() as stack:
+            configure(runtime)
+            stack.callback(configure, None)
+            stack.enter_context(prefect_api(settings))
+            clock = Clock(runtime)
+            clock.start()
+            stack.callback(clock.shutdown)
+            app.state.clock = clock
+            yield
+
+    return lifespan

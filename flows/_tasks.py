@@ -1,0 +1,57 @@
+"""How the flows wrap their IO in Prefect tasks: batched, retried on transient faults, never cached.
+
+A task is one batch of work (a page of patients, a claim of reminders), never
+one per patient or row. It retries only what a retry can fix — a dropped
+connection, a deadlock, a serialization failure — and never reuses a cached
+result: every run must read the database afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prefect import Task, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "08000", "08003", "08006"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    return False
+
+
+def _retry_transient(_task: Task[..., Any], _run: TaskRun, state: State[Any]) -> bool:
+    try:
+        state.result()
+    except Exception as exc:
+        return is_transient(exc)
+    return False
+
+
+def io_task(name: str, *, retries: int = 3) -> Callable[[F], F]:
+    """A Prefect task around one batch of IO, retried with backoff on transient database faults."""
+
+    def wrap(fn: F) -> F:
+        return task(  # type: ignore[return-value]
+            name=name,
+            retries=retries,
+            retry_delay_seconds=[1, 5, 15][:retries] or 0,
+            retry_condition_fn=_retry_transient,
+            cache_policy=NO_CACHE,
+            log_prints=False,
+            persist_result=False,
+        )(fn)
+
+    return wrap

@@ -1,0 +1,200 @@
+"""evaluate_results: new lab results and response assessments, through the engine, into review tasks.
+
+The story: claim a batch of results nobody has evaluated, load their patients
+as snapshots, run the monitoring rules (alerts) and the response
+classification (a suggestion), and write what came out — alerts as
+clinician-review tasks carrying the triggering values, suggestions as "sign
+the response" tasks — in the transaction that marks the results evaluated.
+
+Nothing here changes a phase: a lab value or a computed category only ever
+becomes a task for a clinician, whose signature (`carepath transition`, the
+web page) is the one thing that moves a patient (RULES.md §10 rule 2).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime
+from time import perf_counter
+from types import SimpleNamespace
+from typing import Any
+
+from prefect import flow, get_run_logger
+from sqlalchemy.exc import SQLAlchemyError
+
+from flows._tasks import io_task
+from flows.jobs import job, resolve_period, run_once
+from flows.runtime import Runtime, current_runtime
+from models.repositories.audit import Actor
+from models.repositories.planning import DataProblem, raise_data_problems
+from models.repositories.results import (
+    NewAssessment,
+    NewObservation,
+    RaisedAlert,
+    SignatureRequest,
+    claim_new_assessments,
+    claim_new_observations,
+    close_signed,
+    match_observation,
+    record_alerts,
+    request_signatures,
+)
+from models.session import transaction
+from models.snapshots import load_snapshots, response_assessment_from_row
+from pathways.clock import local_date
+from pathways.policy import Policy
+from pathways.vocab import Role
+
+JOB = "evaluate_results"
+ACTOR = Actor.system(JOB)
+log = logging.getLogger("carepath.flows.evaluate_results")
+
+COUNTS = (
+    "observations",
+    "assessments",
+    "alerts",
+    "signature_tasks",
+    "signed",
+    "reminders",
+    "problems",
+)
+
+
+def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
+    """Claim and evaluate one batch in one transaction; all counts zero when nothing was new."""
+    started = perf_counter()
+    as_of = local_date(now, rt.timezone)
+    counts = dict.fromkeys(COUNTS, 0)
+    with transaction(rt.engine) as session:
+        observations = claim_new_observations(session, now=now, limit=rt.batch_size, actor=ACTOR)
+        assessments = claim_new_assessments(session, now=now, limit=rt.batch_size, actor=ACTOR)
+        counts["observations"], counts["assessments"] = len(observations), len(assessments)
+        if not observations and not assessments:
+            return {**counts, "seconds": perf_counter() - started}
+        by_patient: dict[int, list[NewObservation]] = defaultdict(list)
+        for o in observations:
+            by_patient[o.patient_id].append(o)
+        unsigned: dict[int, list[NewAssessment]] = defaultdict(list)
+        for a in assessments:
+            if not a.signed:
+                unsigned[a.patient_id].append(a)
+        signed = [a for a in assessments if a.signed]
+
+        patient_ids = sorted(set(by_patient) | set(unsigned))
+        snapshots, snapshot_problems = load_snapshots(
+            session, patient_ids=patient_ids, as_of=as_of, timezone=rt.timezone
+        )
+        problems = [
+            DataProblem(p.patient_id, "snapshot", p.problem, Role.COORDINATOR)
+            for p in snapshot_problems
+        ]
+        alerts: list[RaisedAlert] = []
+        requests: list[SignatureRequest] = []
+        for snap in snapshots:
+            pid = snap.patient_id
+            try:
+                definition = rt.definition(snap.pathway_version)
+                if pid in by_patient:
+                    for alert in rt.evaluator(snap.facts, definition, Policy(definition)):
+                        alerts.append(
+                            RaisedAlert(pid, alert, match_observation(alert, by_patient[pid]))
+                        )
+                for a in unsigned.get(pid, []):
+                    facts = replace(
+                        snap.facts,
+                        response_assessment=response_assessment_from_row(SimpleNamespace(**a.row)),
+                    )
+                    requests.append(
+                        SignatureRequest(
+                            pid, a.id, a.assessed_on, rt.classifier(facts, Policy(definition))
+                        )
+                    )
+            except (
+                ImportError,
+                SQLAlchemyError,
+            ):  # a missing engine or a database fault: not one patient's
+                raise
+            except Exception as exc:  # one patient's facts must not stop the batch
+                problems.append(
+                    DataProblem(pid, "engine", f"{type(exc).__name__}: {exc}", Role.CLINICIAN)
+                )
+                log.warning(
+                    "evaluate_results: patient %d not evaluated (%s)", pid, type(exc).__name__
+                )
+        for p in snapshot_problems:
+            log.warning(
+                "evaluate_results: patient %d not evaluated (stored facts unusable)", p.patient_id
+            )
+
+        counts["alerts"], alert_reminders = record_alerts(
+            session,
+            alerts=alerts,
+            now=now,
+            timezone=rt.timezone,
+            review_hours=rt.review_hours,
+            routes=rt.routes,
+            actor=ACTOR,
+        )
+        counts["signature_tasks"], sign_reminders = request_signatures(
+            session,
+            requests=requests,
+            now=now,
+            timezone=rt.timezone,
+            review_hours=rt.review_hours,
+            routes=rt.routes,
+            actor=ACTOR,
+        )
+        counts["signed"] = close_signed(session, signed=signed, now=now)
+        counts["reminders"] = alert_reminders + sign_reminders
+        if problems:
+            raise_data_problems(session, problems=problems, as_of=as_of, now=now)
+            counts["problems"] = len(problems)
+    return {**counts, "seconds": perf_counter() - started}
+
+
+def evaluate_all(rt: Runtime, *, now: datetime, batch: Any = None) -> dict[str, Any]:
+    """Batches until nothing new is left; ``batch`` runs one (default: the plain core)."""
+    run_batch = batch or (lambda: evaluate_batch(rt, now=now))
+    totals: dict[str, Any] = dict.fromkeys(COUNTS, 0)
+    totals["batches"] = 0
+    while True:
+        result = run_batch()
+        if not result["observations"] and not result["assessments"]:
+            return totals
+        totals["batches"] += 1
+        for name in COUNTS:
+            totals[name] += result[name]
+
+
+@io_task("evaluate-batch")
+def evaluate_batch_task(now: datetime) -> dict[str, Any]:
+    return evaluate_batch(current_runtime(), now=now)
+
+
+@flow(name=JOB, log_prints=False)
+def evaluate_results(now: datetime | None = None, period_key: str | None = None) -> dict[str, Any]:
+    """Evaluate every lab result and response assessment recorded since the last run."""
+    rt = current_runtime()
+    clock = rt.at(None, now)
+
+    def run() -> dict[str, Any]:
+        return evaluate_all(rt, now=clock.now, batch=lambda: evaluate_batch_task(clock.now))
+
+    if period_key is None:
+        stats = run()
+    else:
+        stats = run_once(
+            rt, job_name=JOB, period=resolve_period(job(JOB), period_key, rt.timezone), body=run
+        )
+    if not stats.get("period_skipped"):
+        get_run_logger().info(
+            "evaluated %s results and %s assessments: %s alerts, %s signature tasks, %s problems",
+            stats["observations"],
+            stats["assessments"],
+            stats["alerts"],
+            stats["signature_tasks"],
+            stats["problems"],
+        )
+    return stats

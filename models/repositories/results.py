@@ -1,0 +1,453 @@
+"""New results in, review tasks out: the storage side of ``evaluate_results``.
+
+New observations and response assessments are claimed with
+``FOR UPDATE SKIP LOCKED`` and stamped ``evaluated_at`` in the transaction that
+writes what the engine made of them, so two runs never evaluate one result
+twice and a failed run leaves them for the next. Alerts are deduplicated by
+their key; a new alert becomes a clinician-review task in the alert's queue
+carrying the values that triggered it. A response classification becomes a
+"sign the response" task: the suggestion is stored beside the assessment and
+nothing else changes — a phase moves only when a clinician signs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel import Session
+
+from models.pathway import ResponseAssessmentRecord
+from models.repositories.audit import Actor, record_many
+from models.repositories.planning import OPEN_STATUSES, Route, jsonable, queue_reminders
+from models.task import CareTask, ClinicalAlert
+from pathways.clock import local_date
+from pathways.decisions import Alert, ResponseSuggestion
+from pathways.vocab import Role, Severity, TaskKind, TaskStatus
+
+ALERT_PREFIX = "alert:"
+RESPONSE_PREFIX = "resp:"
+SIGN_RESPONSE_RULE = "RESP-04"
+ALERT_LOCK_SPACE = 4_2001  # pg_advisory_xact_lock(space, patient id) while routing alerts
+
+_TASKS = CareTask.__table__  # type: ignore[attr-defined]
+_ALERTS = ClinicalAlert.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class NewObservation:
+    id: int
+    patient_id: int
+    code: str
+    observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewAssessment:
+    """A response assessment nobody has evaluated yet (the row, without ORM state)."""
+
+    id: int
+    patient_id: int
+    assessed_on: date
+    signed: bool
+    signed_by: str | None
+    signed_at: datetime | None
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedAlert:
+    patient_id: int
+    alert: Alert
+    observation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRequest:
+    patient_id: int
+    assessment_id: int
+    assessed_on: date
+    suggestion: ResponseSuggestion | None
+
+
+def claim_new_observations(
+    session: Session, *, now: datetime, limit: int, actor: Actor
+) -> list[NewObservation]:
+    rows = session.execute(
+        text(
+            "WITH c AS (SELECT id FROM observation WHERE evaluated_at IS NULL "
+            "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+            "UPDATE observation o SET evaluated_at = :now FROM c WHERE o.id = c.id "
+            "RETURNING o.id, o.patient_id, o.code, o.observed_at"
+        ),
+        {"now": now, "limit": limit},
+    ).all()
+    claimed = [NewObservation(r.id, r.patient_id, r.code, r.observed_at) for r in rows]
+    record_many(
+        session,
+        actor=actor,
+        action="evaluate",
+        entity="observation",
+        patient_ids=sorted({o.patient_id for o in claimed}),
+    )
+    return sorted(claimed, key=lambda o: o.id)
+
+
+def claim_new_assessments(
+    session: Session, *, now: datetime, limit: int, actor: Actor
+) -> list[NewAssessment]:
+    rows = (
+        session.execute(
+            text(
+                "WITH c AS (SELECT id FROM response_assessment WHERE evaluated_at IS NULL "
+                "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+                "UPDATE response_assessment a SET evaluated_at = :now FROM c WHERE a.id = c.id "
+                "RETURNING a.*"
+            ),
+            {"now": now, "limit": limit},
+        )
+        .mappings()
+        .all()
+    )
+    claimed = [
+        NewAssessment(
+            id=r["id"],
+            patient_id=r["patient_id"],
+            assessed_on=r["assessed_on"],
+            signed=r["signed_category"] is not None and r["signed_at"] is not None,
+            signed_by=r["signed_by"],
+            signed_at=r["signed_at"],
+            row=dict(r),
+        )
+        for r in rows
+    ]
+    record_many(
+        session,
+        actor=actor,
+        action="evaluate",
+        entity="response_assessment",
+        patient_ids=sorted({a.patient_id for a in claimed}),
+    )
+    return sorted(claimed, key=lambda a: a.id)
+
+
+def assessment_row(assessment: NewAssessment) -> ResponseAssessmentRecord:
+    """The claimed row as a (detached) model, for the snapshot conversion to engine facts."""
+    return ResponseAssessmentRecord.model_validate(assessment.row)
+
+
+def match_observation(alert: Alert, observations: Sequence[NewObservation]) -> int | None:
+    """The newest claimed observation whose code the alert names among its inputs, if any."""
+    named = _codes(alert.inputs)
+    matches = [o for o in observations if o.code in named]
+    return max(matches, key=lambda o: (o.observed_at, o.id)).id if matches else None
+
+
+def _codes(inputs: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(inputs, str):
+        found.add(inputs)
+    elif isinstance(inputs, Mapping):
+        for key, value in inputs.items():
+            found.add(str(key))
+            found |= _codes(value)
+    elif isinstance(inputs, (list, tuple)):
+        for value in inputs:
+            found |= _codes(value)
+    return found
+
+
+def alert_key(patient_id: int, alert: Alert, as_of: date) -> str:
+    """One occurrence of a condition: the engine's alert id is the condition, ``at`` the result."""
+    when = alert.at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") if alert.at else as_of.isoformat()
+    key = f"p{patient_id}:{alert.id}:{when}"
+    if len(key) <= 190:
+        return key
+    digest = hashlib.blake2b(alert.id.encode(), digest_size=12).hexdigest()
+    return f"p{patient_id}:#{digest}:{when}"
+
+
+def record_alerts(
+    session: Session,
+    *,
+    alerts: Sequence[RaisedAlert],
+    now: datetime,
+    timezone: str,
+    review_hours: Mapping[str, float],
+    routes: Sequence[Route],
+    actor: Actor,
+) -> tuple[int, int]:
+    """Store new alerts and route each to a review task; returns (new alerts, reminders queued).
+
+    The engine's alert id names a condition; each new occurrence (a new
+    triggering result) is stored. It gets a review task of its own unless one
+    for the same condition is still open, in which case it is attached to that
+    task as its latest occurrence, so a persisting condition does not pile up
+    tasks but the reviewer always sees the newest values.
+    """
+    if not alerts:
+        return 0, 0
+    as_of = local_date(now, timezone)
+    by_key: dict[str, RaisedAlert] = {}
+    for raised in alerts:
+        by_key.setdefault(alert_key(raised.patient_id, raised.alert, as_of), raised)
+    rows = [
+        {
+            "patient_id": raised.patient_id,
+            "dedupe_key": key,
+            "code": raised.alert.id[:60],
+            "rule_id": raised.alert.rule_id[:16],
+            "severity": Severity(raised.alert.severity).value,
+            "message": raised.alert.message[:2000],
+            "inputs": jsonable(dict(raised.alert.inputs)),
+            "observation_id": raised.observation_id,
+            "raised_at": now,
+        }
+        for key, raised in sorted(by_key.items())
+    ]
+    stmt = pg_insert(_ALERTS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    new = session.execute(stmt.returning(_ALERTS.c.id, _ALERTS.c.dedupe_key), rows).all()
+    if not new:
+        return 0, 0
+    alert_ids = {r.dedupe_key: r.id for r in new}
+    pids = sorted({by_key[k].patient_id for k in alert_ids})
+    # Two evaluators may hold new results of one patient: the second waits here
+    # for the first to commit, then sees its open task (locks taken in id order).
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
+        {"space": ALERT_LOCK_SPACE, "pids": pids},
+    )
+    open_tasks = {
+        (r.patient_id, r.code): r.id
+        for r in session.execute(
+            text(
+                "SELECT DISTINCT ON (patient_id, detail->>'alert') id, patient_id, "
+                "detail->>'alert' AS code FROM care_task "
+                "WHERE patient_id = ANY(:pids) AND dedupe_key LIKE 'alert:%' AND status = ANY(:open) "
+                "ORDER BY patient_id, detail->>'alert', id DESC"
+            ),
+            {"pids": pids, "open": OPEN_STATUSES},
+        )
+    }
+    tasks, links = [], []
+    for key, alert_id in sorted(alert_ids.items()):
+        raised = by_key[key]
+        a = raised.alert
+        severity = Severity(a.severity).value
+        detail = jsonable(
+            {
+                "alert_id": alert_id,
+                "alert": a.id,
+                "severity": severity,
+                "message": a.message,
+                "inputs": dict(a.inputs),
+                "rule_ids": list(a.rule_ids),
+                "at": a.at,
+                "observation_id": raised.observation_id,
+            }
+        )
+        existing = open_tasks.get((raised.patient_id, a.id))
+        if existing is not None:
+            links.append({"alert": alert_id, "task": existing, "latest": json.dumps(detail)})
+            continue
+        due = now + timedelta(hours=float(review_hours.get(severity, 24.0)))
+        tasks.append(
+            _review_task(
+                patient_id=raised.patient_id,
+                dedupe_key=ALERT_PREFIX + key,
+                rule_id=a.rule_id,
+                role=Role(a.role).value,
+                title=f"Review a {severity} alert ({a.rule_id})",
+                section="monitoring alert",
+                now=now,
+                due=due,
+                timezone=timezone,
+                safety=severity == Severity.CRITICAL.value,
+                detail=detail,
+            )
+        )
+    task_ids = _insert_tasks(session, tasks)
+    session.execute(
+        text(
+            "UPDATE clinical_alert a SET task_id = t.id FROM care_task t "
+            "WHERE a.id = ANY(:ids) AND t.dedupe_key = :prefix || a.dedupe_key"
+        ),
+        {"ids": sorted(alert_ids.values()), "prefix": ALERT_PREFIX},
+    )
+    for link in links:
+        session.execute(
+            text(
+                "UPDATE care_task SET detail = detail || jsonb_build_object('latest', "
+                "CAST(:latest AS jsonb)), updated_at = :now WHERE id = :task"
+            ),
+            {"task": link["task"], "latest": link["latest"], "now": now},
+        )
+        session.execute(
+            text("UPDATE clinical_alert SET task_id = :task WHERE id = :alert"),
+            {"task": link["task"], "alert": link["alert"]},
+        )
+    reminders = _remind(session, task_ids, now=now, routes=routes)
+    record_many(
+        session,
+        actor=actor,
+        action="alert",
+        entity="clinical_alert",
+        patient_ids=sorted({by_key[k].patient_id for k in alert_ids}),
+    )
+    return len(new), reminders
+
+
+def request_signatures(
+    session: Session,
+    *,
+    requests: Sequence[SignatureRequest],
+    now: datetime,
+    timezone: str,
+    review_hours: Mapping[str, float],
+    routes: Sequence[Route],
+    actor: Actor,
+) -> tuple[int, int]:
+    """Store each suggestion beside its assessment and ask a clinician to sign; (tasks, reminders)."""
+    if not requests:
+        return 0, 0
+    for req in requests:
+        s = req.suggestion
+        session.execute(
+            text(
+                "UPDATE response_assessment SET suggested_category = :category, "
+                "suggestion = CAST(:suggestion AS jsonb) WHERE id = :id AND signed_at IS NULL"
+            ),
+            {
+                "id": req.assessment_id,
+                "category": None if s is None else s.category.value,
+                "suggestion": None if s is None else json.dumps(jsonable(s)),
+            },
+        )
+    due = now + timedelta(hours=float(review_hours.get("response", 48.0)))
+    tasks = [
+        _review_task(
+            patient_id=req.patient_id,
+            dedupe_key=f"{RESPONSE_PREFIX}p{req.patient_id}:a{req.assessment_id}",
+            rule_id=SIGN_RESPONSE_RULE,
+            role=Role.CLINICIAN.value,
+            title=f"Sign the response assessment of {req.assessed_on.isoformat()}",
+            section="Response assessment",
+            now=now,
+            due=due,
+            timezone=timezone,
+            safety=False,
+            detail=jsonable(
+                {
+                    "assessment_id": req.assessment_id,
+                    "suggested_category": None
+                    if req.suggestion is None
+                    else req.suggestion.category.value,
+                    "suggestion": req.suggestion,
+                    "note": "the software suggests; a clinician signs (DEF-15, RESP-04)",
+                }
+            ),
+        )
+        for req in requests
+    ]
+    task_ids = _insert_tasks(session, tasks)
+    reminders = _remind(session, task_ids, now=now, routes=routes)
+    record_many(
+        session,
+        actor=actor,
+        action="suggest",
+        entity="response_assessment",
+        patient_ids=sorted({r.patient_id for r in requests}),
+    )
+    return len(task_ids), reminders
+
+
+def close_signed(session: Session, *, signed: Sequence[NewAssessment], now: datetime) -> int:
+    """A signature completes the patient's open "sign the response" tasks."""
+    closed = 0
+    for a in signed:
+        result = session.execute(
+            text(
+                "UPDATE care_task SET status = 'completed', completed_at = :at, completed_by = :by, "
+                "status_reason = 'signed', updated_at = :now "
+                "WHERE patient_id = :pid AND dedupe_key LIKE 'resp:%' AND status = ANY(:open)"
+            ),
+            {
+                "pid": a.patient_id,
+                "at": a.signed_at or now,
+                "by": (a.signed_by or "clinician")[:120],
+                "now": now,
+                "open": OPEN_STATUSES,
+            },
+        )
+        closed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return closed
+
+
+def _review_task(
+    *,
+    patient_id: int,
+    dedupe_key: str,
+    rule_id: str,
+    role: str,
+    title: str,
+    section: str,
+    now: datetime,
+    due: datetime,
+    timezone: str,
+    safety: bool,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    expires = due + timedelta(days=7)
+    return {
+        "patient_id": patient_id,
+        "dedupe_key": dedupe_key[:200],
+        "pathway_version": "",
+        "kind": TaskKind.CLINICIAN_REVIEW.value,
+        "rule_id": rule_id[:16],
+        "title": title[:240],
+        "section": section,
+        "window_start": local_date(now, timezone),
+        "due_date": local_date(due, timezone),
+        "window_end": local_date(expires, timezone),
+        "not_before": now,
+        "due": due,
+        "expires": expires,
+        "safety": safety,
+        "status": TaskStatus.REQUESTED.value,
+        "role_queue": role,
+        "escalation_level": 0,
+        "detail": detail,
+        "plan_hash": hashlib.blake2b(dedupe_key.encode(), digest_size=16).hexdigest(),
+        "planned_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_tasks(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    rows = sorted({r["dedupe_key"]: r for r in rows}.values(), key=lambda r: r["dedupe_key"])
+    stmt = pg_insert(_TASKS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return sorted(r.id for r in session.execute(stmt.returning(_TASKS.c.id), rows))
+
+
+def _remind(
+    session: Session, task_ids: list[int], *, now: datetime, routes: Sequence[Route]
+) -> int:
+    if not task_ids:
+        return 0
+    return queue_reminders(
+        session,
+        reason="due",
+        where="t.id = ANY(%(ids)s) AND t.status = ANY(%(open)s)",
+        params={"ids": task_ids, "open": OPEN_STATUSES},
+        now=now,
+        routes=routes,
+    )

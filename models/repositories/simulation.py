@@ -1,0 +1,155 @@
+"""What the demo's simulated clinic staff read and write: a day's work, in bulk.
+
+The synthetic demo (``carepath.demo.simulate``) completes tasks for invented
+coordinators and clinicians and asks what is on today's queues. Real users do
+this one task at a time through the web app's queue operations; the simulation
+does a day's worth in one statement, with the same audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from models.repositories.audit import Actor, record_many
+from models.repositories.planning import OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTask:
+    id: int
+    patient_id: int
+    dedupe_key: str
+    kind: str
+    rule_id: str
+    role_queue: str
+    window_start: date
+    due_date: date
+    window_end: date
+    due: datetime
+    result_fields: list[str] | None
+    regimen: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    task_id: int
+    patient_id: int
+    at: datetime
+    by: str
+    result: dict[str, Any] | None = None
+
+
+def actionable_tasks(session: Session, *, now: datetime) -> list[OpenTask]:
+    """Open tasks whose window has opened by ``now`` (including overdue ones)."""
+    rows = session.execute(
+        text(
+            "SELECT id, patient_id, dedupe_key, kind, rule_id, role_queue, window_start, due_date, "
+            "window_end, due, result_fields, regimen FROM care_task "
+            "WHERE status = ANY(:open) AND not_before <= :now ORDER BY id"
+        ),
+        {"open": OPEN_STATUSES, "now": now},
+    ).all()
+    return [OpenTask(*r) for r in rows]
+
+
+def complete_tasks(session: Session, *, completions: Sequence[Completion], actor: Actor) -> int:
+    """Complete open tasks in one statement; a task closed meanwhile is left as it is."""
+    if not completions:
+        return 0
+    import json
+
+    result = session.execute(
+        text(
+            "UPDATE care_task t SET status = 'completed', completed_at = c.at, completed_by = c.by, "
+            "owner = c.by, result = CAST(c.result AS jsonb), updated_at = c.at "
+            "FROM unnest(CAST(:ids AS int[]), CAST(:ats AS timestamptz[]), CAST(:bys AS text[]), "
+            "CAST(:results AS text[])) AS c(id, at, by, result) "
+            "WHERE t.id = c.id AND t.status = ANY(:open)"
+        ),
+        {
+            "ids": [c.task_id for c in completions],
+            "ats": [c.at for c in completions],
+            "bys": [c.by for c in completions],
+            "results": [None if c.result is None else json.dumps(c.result) for c in completions],
+            "open": OPEN_STATUSES,
+        },
+    )
+    record_many(
+        session,
+        actor=actor,
+        action="complete",
+        entity="care_task",
+        patient_ids=sorted({c.patient_id for c in completions}),
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    task_id: int
+    patient_id: int
+    mrn: str
+    name: str
+    title: str
+    rule_id: str
+    due: datetime
+    due_date: date
+    escalation_level: int
+    overdue: bool
+
+
+def queue(
+    session: Session, *, role: str, now: datetime, actor: Actor, limit: int = 10
+) -> list[QueueItem]:
+    """A role's open tasks whose window has opened, most urgent first."""
+    rows = session.execute(
+        text(
+            "SELECT t.id, t.patient_id, p.mrn, p.display_name, t.title, t.rule_id, t.due, "
+            "t.due_date, t.escalation_level, t.due <= :now AS overdue FROM care_task t "
+            "JOIN patient p ON p.id = t.patient_id "
+            "WHERE t.role_queue = :role AND t.status = ANY(:open) AND t.not_before <= :now "
+            "ORDER BY t.safety DESC, t.due, t.id LIMIT :limit"
+        ),
+        {"role": role, "now": now, "open": OPEN_STATUSES, "limit": limit},
+    ).all()
+    items = [QueueItem(*r) for r in rows]
+    record_many(
+        session,
+        actor=actor,
+        action="list",
+        entity="care_task",
+        patient_ids=sorted({i.patient_id for i in items}),
+    )
+    return items
+
+
+def queue_counts(
+    session: Session, *, now: datetime, today_end: datetime
+) -> dict[str, dict[str, int]]:
+    """Per role: open tasks due by the end of today, overdue, escalated, and open in all."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in session.execute(
+        text(
+            "SELECT role_queue, "
+            "count(*) FILTER (WHERE not_before <= :now AND due > :now AND due <= :end) AS due_today, "
+            "count(*) FILTER (WHERE due <= :now) AS overdue, "
+            "count(*) FILTER (WHERE escalation_level > 0) AS escalated, "
+            "count(*) FILTER (WHERE not_before <= :now) AS actionable, "
+            "count(*) AS open FROM care_task WHERE status = ANY(:open) GROUP BY role_queue"
+        ),
+        {"now": now, "end": today_end, "open": OPEN_STATUSES},
+    ):
+        counts[row.role_queue] = {
+            "due_today": row.due_today,
+            "overdue": row.overdue,
+            "escalated": row.escalated,
+            "actionable": row.actionable,
+            "open": row.open,
+        }
+    return counts

@@ -1,0 +1,90 @@
+"""`carepath worker` serves the deployments to a Prefect server, and their runs really run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from tests.flows.conftest import TZ
+
+CARPATH = str(Path(sys.executable).parent / "carepath")
+
+
+def test_the_worker_refuses_when_the_clock_owns_the_schedules(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carepath.cli import app
+
+    monkeypatch.setenv("CAREPATH_SCHEDULE_OWNER", "apscheduler")
+    result = CliRunner().invoke(app, ["worker"])
+    assert result.exit_code == 2
+    assert "schedule_owner" in result.output and "CAREPATH_SCHEDULE_OWNER=prefect" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_worker_serves_every_job_and_runs_a_deployment(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    import prefect.settings
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import DeploymentSort
+    from prefect.deployments import run_deployment
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "CAREPATH_DATABASE_URL": database_url,
+            "CAREPATH_DATA_DIR": str(tmp_path / "data"),
+            "CAREPATH_TIMEZONE": TZ,
+            "CAREPATH_SCHEDULE_OWNER": "prefect",
+            "PREFECT_API_URL": str(prefect.settings.PREFECT_API_URL.value()),
+        }
+    )
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [CARPATH, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            names: set[str] = set()
+            deadline = time.monotonic() + 90
+            with get_client(sync_client=True) as client:
+                while time.monotonic() < deadline and len(names) < 4:
+                    names = {
+                        d.name
+                        for d in client.read_deployments(limit=50, sort=DeploymentSort.NAME_ASC)
+                    }
+                    time.sleep(0.5)
+                deployments = {
+                    d.name: d
+                    for d in client.read_deployments(limit=50, sort=DeploymentSort.NAME_ASC)
+                }
+            assert names >= {
+                "plan-care",
+                "evaluate-results",
+                "dispatch-reminders",
+                "escalate-overdue",
+            }
+            assert [s.schedule.cron for s in deployments["plan-care"].schedules] == ["*/5 * * * *"]  # type: ignore[union-attr]
+
+            run = run_deployment("escalate_overdue/escalate-overdue", timeout=120)
+            assert run.state is not None and run.state.is_completed(), run.state
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(60)
+    output = log.read_text()
+    assert worker.returncode == 0, output
+    assert "Traceback" not in output
+    assert "serving 4 deployments" in output and "stopped" in output
+    with engine.connect() as conn:
+        ledger = conn.execute(text("SELECT job, status FROM run_ledger")).all()
+    assert [tuple(r) for r in ledger] == [("escalate_overdue", "done")]
