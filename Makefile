@@ -53,7 +53,6 @@ serve: install
 bench: install
 	$(BIN)/python bench/engine_plan.py
 	$(BIN)/python bench/plan_care_100k.py
-	$(BIN)/python bench/plan_care_100k.py
 
 # Queue page and task-list API latency with 10,000 patients and their tasks (loopback only).
 bench-web: install
