@@ -171,8 +171,18 @@ def audit(
             e.role,
             e.channel,
             e.action,
-            "" if e.patient_id is None else str(e.patient_id),
+            _patients(e.patient_id, e.patient_ids),
             e.entity + ("" if e.entity_id is None else f" {e.entity_id}"),
             "" if not e.detail else "; ".join(f"{k}: {v}" for k, v in e.detail.items()),
         )
     console.print(table)
+
+
+def _patients(patient_id: int | None, patient_ids: list[int] | None) -> str:
+    """One patient, or a batch summarised (a flow's batch can name thousands)."""
+    if patient_id is not None:
+        return str(patient_id)
+    if not patient_ids:
+        return ""
+    shown = ", ".join(str(p) for p in patient_ids[:5])
+    return f"{len(patient_ids)} patients ({shown}{', ...' if len(patient_ids) > 5 else ''})"

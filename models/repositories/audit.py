@@ -62,31 +62,34 @@ def record_many(
     patient_ids: Iterable[int],
     detail: dict[str, Any] | None = None,
 ) -> int:
-    """One audit row per patient, in one statement (flows touch patients in batches).
+    """One audit row for an access to a batch of patients, naming them all.
 
-    The ids travel as one array parameter: a batch of thousands of patients is
-    one small statement, not thousands of bound rows.
+    A single patient is named in ``patient_id`` as ``record`` does; a batch is
+    one row whose ``patient_ids`` lists every patient, in one small statement.
+    Returns the number of patients recorded.
     """
-    rows = list(patient_ids)
-    if rows:
-        session.execute(
-            text(
-                "INSERT INTO audit_event (at, actor, role, channel, action, patient_id, entity, detail) "
-                "SELECT :at, :actor, :role, :channel, :action, pid, :entity, CAST(:detail AS jsonb) "
-                "FROM unnest(CAST(:ids AS int[])) AS pid"
-            ),
-            {
-                "at": utcnow(),
-                "actor": actor.name,
-                "role": actor.role,
-                "channel": actor.channel,
-                "action": action,
-                "entity": entity,
-                "detail": None if detail is None else json.dumps(detail),
-                "ids": rows,
-            },
-        )
-    return len(rows)
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return 0
+    session.execute(
+        text(
+            "INSERT INTO audit_event (at, actor, role, channel, action, patient_id, patient_ids, "
+            "entity, detail) VALUES (:at, :actor, :role, :channel, :action, :pid, "
+            "CAST(:ids AS int[]), :entity, CAST(:detail AS jsonb))"
+        ),
+        {
+            "at": utcnow(),
+            "actor": actor.name,
+            "role": actor.role,
+            "channel": actor.channel,
+            "action": action,
+            "pid": ids[0] if len(ids) == 1 else None,
+            "ids": None if len(ids) == 1 else ids,
+            "entity": entity,
+            "detail": None if detail is None else json.dumps(detail),
+        },
+    )
+    return len(ids)
 
 
 def list_events(
@@ -105,7 +108,9 @@ def list_events(
     if actor:
         query = query.where(AuditEvent.actor == actor)
     if patient_id is not None:
-        query = query.where(AuditEvent.patient_id == patient_id)
+        query = query.where(
+            (AuditEvent.patient_id == patient_id) | AuditEvent.patient_ids.contains([patient_id])  # type: ignore[union-attr]
+        )
     if action:
         query = query.where(AuditEvent.action == action)
     if channel:
