@@ -2,6 +2,9 @@
 #   make demo   set up, start the embedded PostgreSQL, migrate, load and simulate the synthetic cohort
 #   make test   set up, then lint, type-check pathways/, and run the whole test suite
 
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,7 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "carepath needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing carepath and its dependencies into $(VENV) ..."
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@# Some machines' pip configuration names local package folders that do not exist;
+	@# pip warns once per package about them. Only those lines are dropped (pipefail keeps errors).
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 \
+	  | { grep -v "^WARNING: Location 'file://.*' is ignored: it is neither a file nor a directory" || true; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
