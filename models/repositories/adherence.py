@@ -243,13 +243,15 @@ def drill_down(
     month: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    prepared: bool = False,
 ) -> DrillDown:
     """The units behind one number, with their patients and tasks; every patient shown is audited."""
     ind = indicator(definition, indicator_id)
     if not ind.computable:
         raise ValueError(f"{indicator_id} is not computable: {ind.reason}")
     classes = SHOWS[show]
-    prepare(session, definition=definition, timezone=timezone, now=now)
+    if not prepared:
+        prepare(session, definition=definition, timezone=timezone, now=now)
     base = {**common_params(definition, timezone=timezone, now=now), "start": start, "end": end}
     extra = {"classes": list(classes), "limit": limit, "offset": offset}
     if regimen is not None:
