@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 
 from models.repositories.adherence import (
     compute_report,
-    prepare,
+    monthly_reports,
     snapshot_pending,
     store_snapshot,
 )
@@ -71,23 +71,34 @@ def snapshot_adherence(
     periods: list[Period] | None = None,
     lookback_months: int = LOOKBACK_MONTHS,
 ) -> dict[str, Any]:
-    """Compute and store the snapshots of ``periods`` (default: the settling months), all or nothing."""
+    """Compute and store the snapshots of ``periods`` (default: the settling months), all or nothing.
+
+    Calendar months are computed together (one statement per indicator for all of
+    them); any other period on its own.
+    """
     started = perf_counter()
     today = local_date(now, timezone)
     with transaction(engine) as session:
         chosen = periods or settling_months(session, today=today, lookback_months=lookback_months)
-        prepare(session, definition=definition, timezone=timezone, now=now)
-        stored = 0
+        months = [p for p in chosen if p == month_of(p[0])]
+        reports = monthly_reports(
+            session, definition=definition, timezone=timezone, months=months, now=now
+        )
         for start, end in chosen:
-            report = compute_report(
-                session,
-                definition=definition,
-                timezone=timezone,
-                start=start,
-                end=end,
-                now=now,
-                prepared=True,
-            )
+            if (start, end) not in months:
+                reports.append(
+                    compute_report(
+                        session,
+                        definition=definition,
+                        timezone=timezone,
+                        start=start,
+                        end=end,
+                        now=now,
+                        prepared=bool(months),
+                    )
+                )
+        stored = 0
+        for report in reports:
             stored += store_snapshot(session, report=report, actor=ACTOR)
     return {
         "periods": [f"{start.isoformat()}..{end.isoformat()}" for start, end in chosen],

@@ -18,7 +18,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, text
@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from models.ops import AdherenceSnapshot
 from models.repositories.adherence_sql import (
+    PLAN_SETTINGS,
     PREPARE_SQL,
     Params,
     aggregate_sql,
@@ -152,9 +153,28 @@ class DrillDown:
     total: int
 
 
-def prepare(session: Session, *, definition: Definition, timezone: str, now: datetime) -> None:
-    """Build this transaction's episode and task tables (dropped at commit)."""
-    rules = sorted({r for i in indicators_of(definition) if i.computable for r in i.task_rules()})
+def prepare(
+    session: Session,
+    *,
+    definition: Definition,
+    timezone: str,
+    now: datetime,
+    indicator_ids: Iterable[str] | None = None,
+) -> None:
+    """Build this transaction's episode and task tables (dropped at commit).
+
+    With ``indicator_ids``, only the tasks those indicators read are classed (a
+    drill-down into one indicator needs a fraction of them).
+    """
+    wanted = None if indicator_ids is None else set(indicator_ids)
+    rules = sorted(
+        {
+            r
+            for i in indicators_of(definition)
+            if i.computable and (wanted is None or i.id in wanted)
+            for r in i.task_rules()
+        }
+    )
     params = {**common_params(definition, timezone=timezone, now=now), "rules": rules}
     for statement in PREPARE_SQL:
         session.execute(text(statement), params)
@@ -170,7 +190,66 @@ def _run(
 ) -> Sequence[Any]:
     p = Params()
     sql = build(units_sql(ind, definition, p))
-    return session.execute(text(sql), {**base, **p.values, **extra}).all()
+    session.execute(text(PLAN_SETTINGS[0]))
+    try:
+        return session.execute(text(sql), {**base, **p.values, **extra}).all()
+    finally:
+        session.execute(text(PLAN_SETTINGS[1]))
+
+
+def _fold(rows: Iterable[Any]) -> tuple[Counts, dict[str, Counts], dict[str, Counts]]:
+    total = Counts()
+    by_regimen: dict[str, Counts] = {}
+    by_month: dict[str, Counts] = {}
+    for row in rows:
+        total = total.plus(row.cls, row.n, row.skipped)
+        by_regimen[row.regimen] = by_regimen.get(row.regimen, Counts()).plus(
+            row.cls, row.n, row.skipped
+        )
+        by_month[row.month] = by_month.get(row.month, Counts()).plus(row.cls, row.n, row.skipped)
+    return total, dict(sorted(by_regimen.items())), dict(sorted(by_month.items()))
+
+
+def _aggregates(
+    session: Session,
+    *,
+    definition: Definition,
+    timezone: str,
+    start: date,
+    end: date,
+    now: datetime,
+    indicator_ids: Iterable[str] | None,
+    prepared: bool,
+) -> list[tuple[Indicator, Sequence[Any] | None]]:
+    """Per indicator, the (class, regimen, month, count) rows of [start, end]; None: not computable."""
+    if end < start:
+        raise ValueError("the period ends before it starts")
+    wanted = None if indicator_ids is None else set(indicator_ids)
+    if not prepared:
+        prepare(session, definition=definition, timezone=timezone, now=now, indicator_ids=wanted)
+    base = {**common_params(definition, timezone=timezone, now=now), "start": start, "end": end}
+    out: list[tuple[Indicator, Sequence[Any] | None]] = []
+    for ind in indicators_of(definition):
+        if wanted is not None and ind.id not in wanted:
+            continue
+        rows = _run(session, ind, definition, base, aggregate_sql, {}) if ind.computable else None
+        out.append((ind, rows))
+    return out
+
+
+def _report(
+    definition: Definition, timezone: str, start: date, end: date, now: datetime,
+    results: Iterable[IndicatorResult],
+) -> AdherenceReport:  # fmt: skip
+    return AdherenceReport(
+        start=start,
+        end=end,
+        as_of=now,
+        timezone=timezone,
+        pathway_name=definition.name,
+        pathway_version=definition.version,
+        results=tuple(results),
+    )
 
 
 def compute_report(
@@ -185,47 +264,59 @@ def compute_report(
     prepared: bool = False,
 ) -> AdherenceReport:
     """Every indicator (or those named) over units whose period date is in [start, end]."""
-    if end < start:
-        raise ValueError("the period ends before it starts")
-    if not prepared:
-        prepare(session, definition=definition, timezone=timezone, now=now)
-    wanted = None if indicator_ids is None else set(indicator_ids)
-    base = {**common_params(definition, timezone=timezone, now=now), "start": start, "end": end}
     results = []
-    for ind in indicators_of(definition):
-        if wanted is not None and ind.id not in wanted:
-            continue
-        if not ind.computable:
-            results.append(IndicatorResult(ind, None))
-            continue
-        total = Counts()
-        by_regimen: dict[str, Counts] = {}
-        by_month: dict[str, Counts] = {}
-        for row in _run(session, ind, definition, base, aggregate_sql, {}):
-            total = total.plus(row.cls, row.n, row.skipped)
-            by_regimen[row.regimen] = by_regimen.get(row.regimen, Counts()).plus(
-                row.cls, row.n, row.skipped
-            )
-            by_month[row.month] = by_month.get(row.month, Counts()).plus(
-                row.cls, row.n, row.skipped
-            )
-        results.append(
-            IndicatorResult(
-                ind,
-                total,
-                dict(sorted(by_regimen.items())),
-                dict(sorted(by_month.items())),
-            )
-        )
-    return AdherenceReport(
+    for ind, rows in _aggregates(
+        session,
+        definition=definition,
+        timezone=timezone,
         start=start,
         end=end,
-        as_of=now,
+        now=now,
+        indicator_ids=indicator_ids,
+        prepared=prepared,
+    ):
+        results.append(
+            IndicatorResult(ind, None) if rows is None else IndicatorResult(ind, *_fold(rows))
+        )
+    return _report(definition, timezone, start, end, now, results)
+
+
+def monthly_reports(
+    session: Session,
+    *,
+    definition: Definition,
+    timezone: str,
+    months: Sequence[tuple[date, date]],
+    now: datetime,
+    prepared: bool = False,
+) -> list[AdherenceReport]:
+    """One report per calendar month, from one statement per indicator over all of them."""
+    for first, last in months:
+        if first.day != 1 or last.month != first.month or (last + timedelta(days=1)).day != 1:
+            raise ValueError(f"{first}..{last} is not a calendar month")
+    if not months:
+        return []
+    aggregates = _aggregates(
+        session,
+        definition=definition,
         timezone=timezone,
-        pathway_name=definition.name,
-        pathway_version=definition.version,
-        results=tuple(results),
+        start=min(m[0] for m in months),
+        end=max(m[1] for m in months),
+        now=now,
+        indicator_ids=None,
+        prepared=prepared,
     )
+    reports = []
+    for first, last in months:
+        key = f"{first:%Y-%m}"
+        results = [
+            IndicatorResult(ind, None)
+            if rows is None
+            else IndicatorResult(ind, *_fold(r for r in rows if r.month == key))
+            for ind, rows in aggregates
+        ]
+        reports.append(_report(definition, timezone, first, last, now, results))
+    return reports
 
 
 def drill_down(
@@ -251,7 +342,13 @@ def drill_down(
         raise ValueError(f"{indicator_id} is not computable: {ind.reason}")
     classes = SHOWS[show]
     if not prepared:
-        prepare(session, definition=definition, timezone=timezone, now=now)
+        prepare(
+            session,
+            definition=definition,
+            timezone=timezone,
+            now=now,
+            indicator_ids=[indicator_id],
+        )
     base = {**common_params(definition, timezone=timezone, now=now), "start": start, "end": end}
     extra = {"classes": list(classes), "limit": limit, "offset": offset}
     if regimen is not None:
@@ -410,6 +507,7 @@ __all__ = [
     "IndicatorResult",
     "compute_report",
     "drill_down",
+    "monthly_reports",
     "prepare",
     "snapshot_pending",
     "snapshots_between",

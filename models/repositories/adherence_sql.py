@@ -135,7 +135,7 @@ LEFT JOIN revumenib rv ON rv.ep_id = s.ep_id
 
 TASKS_SQL = f"""
 CREATE TEMP TABLE adh_task ON COMMIT DROP AS
-SELECT t.id, t.patient_id, e.ep_id, t.rule_id, substring(t.dedupe_key FROM '[^:]*$') AS slot,
+SELECT t.id, t.patient_id, e.ep_id, t.rule_id, split_part(t.dedupe_key, ':', -1) AS slot,
     t.kind, t.regimen, t.course_id, t.cycle, t.day, c.phase AS course_phase,
     t.window_start, t.due_date, t.window_end, t.not_before, t.expires,
     t.status, t.completed_at, t.result, t.result_fields,
@@ -157,9 +157,17 @@ PREPARE_SQL = (
     "ANALYZE adh_episode",
     TASKS_SQL,
     "CREATE INDEX ON adh_task (ep_id)",
+    "CREATE INDEX ON adh_task (rule_id)",
     "CREATE INDEX ON adh_task (course_id)",
+    # Rule, slot, kind and cycle go together: without these the planner multiplies their
+    # selectivities and expects a handful of rows where there are thousands.
+    "CREATE STATISTICS ON rule_id, slot, kind, cycle FROM adh_task",
     "ANALYZE adh_task",
 )
+# Every join of an indicator statement is a large equi-join of episodes or tasks: planned
+# as hash joins, a misjudged row count cannot turn one into a rescan per episode.
+# (Per-row lookups, such as a dose's lab results, are subplans on an index, not joins.)
+PLAN_SETTINGS = ("SET LOCAL enable_nestloop = off", "SET LOCAL enable_nestloop = on")
 
 # The named conditions of pathways.indicators.CONDITIONS over an episode row ``e``.
 CONDITION_SQL: dict[str, str] = {
@@ -506,19 +514,22 @@ SELECT pop.ep_id,
          THEN 'mutation result after the TKI start' END AS note,
     (tki.start_day + 1)::timestamp AT TIME ZONE CAST(:tz AS text) AS tki_end
 FROM pop
-LEFT JOIN LATERAL (
-    SELECT min(coalesce(m.started_on, (m.recorded_at AT TIME ZONE CAST(:tz AS text))::date))
-        AS start_day
-    FROM medication m
-    WHERE m.patient_id = pop.patient_id AND lower(m.name) = ANY({p(ev.options, "text[]")})
+LEFT JOIN (
+    SELECT pop.ep_id,
+        min(coalesce(m.started_on, (m.recorded_at AT TIME ZONE CAST(:tz AS text))::date))
+            AS start_day
+    FROM pop JOIN medication m ON m.patient_id = pop.patient_id
+    WHERE lower(m.name) = ANY({p(ev.options, "text[]")})
         AND m.recorded_at >= pop.from_at AND m.recorded_at < pop.ended_at
         AND m.recorded_at <= :now
         AND (m.stopped_on IS NULL OR m.stopped_on >= pop.ind_d1)
-) tki ON true
-LEFT JOIN LATERAL (
-    SELECT min(g.completed_at) AS done_at FROM adh_task g
-    WHERE g.ep_id = pop.ep_id AND {_task_filter(ev.tasks, "g", p)} AND {_completed("g")}
-) mut ON true""",
+    GROUP BY pop.ep_id
+) tki ON tki.ep_id = pop.ep_id
+LEFT JOIN (
+    SELECT g.ep_id, min(g.completed_at) AS done_at FROM adh_task g
+    WHERE {_task_filter(ev.tasks, "g", p)} AND {_completed("g")}
+    GROUP BY g.ep_id
+) mut ON mut.ep_id = pop.ep_id""",
             "own",
         )
     # track_event
@@ -537,10 +548,12 @@ def _episode_units(ind: Indicator, p: Params) -> str:
     where = [_conditions(ind)]
     if d.starts_induction:
         where.append("e.ind_d1 IS NOT NULL")
-    ctes = [f"pop AS (SELECT e.* FROM adh_episode e WHERE {' AND '.join(where)})"]
+    # Materialized: each is computed once, never re-run inside a nested loop when the
+    # planner misjudges how many episodes qualify.
+    ctes = [f"pop AS MATERIALIZED (SELECT e.* FROM adh_episode e WHERE {' AND '.join(where)})"]
     join_group = ""
     if d.planned is not None:
-        ctes.append(f"""grp AS (
+        ctes.append(f"""grp AS MATERIALIZED (
     SELECT g.ep_id,
         max(g.expires) FILTER (WHERE g.cls <> 'excused') AS open_end,
         max(g.window_end) FILTER (WHERE g.cls <> 'excused') AS end_date,
@@ -554,7 +567,7 @@ def _episode_units(ind: Indicator, p: Params) -> str:
     GROUP BY g.ep_id)""")
         join_group = "JOIN grp ON grp.ep_id = pop.ep_id"
     evidence, excuse = _evidence(ind, p)
-    ctes.append(f"ev AS ({evidence})")
+    ctes.append(f"ev AS MATERIALIZED ({evidence})")
     excusable = "grp.all_excused" if excuse == "group" else "ev.excusable"
     if window == "task":
         end_at, period = "grp.open_end", "coalesce(grp.end_date, grp.any_end_date)"

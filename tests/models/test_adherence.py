@@ -20,6 +20,7 @@ from models.repositories.adherence import (
     Counts,
     compute_report,
     drill_down,
+    monthly_reports,
     snapshot_pending,
     snapshots_between,
     store_snapshot,
@@ -315,6 +316,26 @@ def test_a_snapshot_is_frozen_and_a_rerun_replaces_it(session: Session, cohort: 
     assert count == len(EXPECTED)
     replaced = {s.indicator_id: s for s in snapshots_between(session, start=START, end=END)}
     assert replaced["QM-13"].numerator == 3
+
+
+def test_monthly_reports_equal_the_report_of_each_month(session: Session, cohort: Cohort) -> None:
+    months = [(date(2026, 10, 1), date(2026, 10, 31)), (date(2026, 11, 1), date(2026, 11, 30))]
+    split = monthly_reports(
+        session, definition=shipped_definition(), timezone=TZ, months=months, now=NOW
+    )
+    for (first, last), together in zip(months, split, strict=True):
+        alone = report(session, start=first, end=last)
+        for a, b in zip(together.results, alone.results, strict=True):  # type: ignore[attr-defined]
+            assert (a.counts, a.by_regimen, a.by_month) == (b.counts, b.by_regimen, b.by_month)
+    assert split[1].result("QM-20b").counts == Counts(on_time=1, missed=1, pending=2)
+    with pytest.raises(ValueError, match="not a calendar month"):
+        monthly_reports(
+            session,
+            definition=shipped_definition(),
+            timezone=TZ,
+            months=[(date(2026, 10, 2), date(2026, 10, 31))],
+            now=NOW,
+        )
 
 
 def test_counts_serialise_round_trip() -> None:
