@@ -125,3 +125,37 @@ def test_export_is_the_self_contained_report_as_an_attachment(web: Web) -> None:
 def test_quality_lands_on_the_dashboard(web: Web) -> None:
     response = web.client("quality").get("/")
     assert response.status_code == 303 and response.headers["location"] == "/adherence"
+
+
+def test_the_observation_times_qm15_reads_are_validated_times_of_day(web: Web) -> None:
+    # rule: INO-04 (QM-15): observation end >= 60 min after the infusion end, as recorded.
+    from models.task import CareTask as Task
+    from pathways.vocab import TaskKind
+
+    pid = web.patient()
+    tid = web.task(
+        pid,
+        kind=TaskKind.POST_INFUSION_OBSERVATION,
+        rule_id="INO-04",
+        result_fields=["infusion_end_at", "observation_end_at"],
+    )
+    api = web.api("coordinator")
+    assert api.post(f"/api/v1/tasks/{tid}/claim").status_code == 200
+    refused = api.post(
+        f"/api/v1/tasks/{tid}/complete",
+        json={"result": {"infusion_end_at": "11 o'clock", "observation_end_at": "12:05"}},
+    )
+    assert refused.status_code == 422
+    assert "infusion_end_at" in refused.text and "HH:MM" in refused.text
+    done = api.post(
+        f"/api/v1/tasks/{tid}/complete",
+        json={"result": {"infusion_end_at": "9:40", "observation_end_at": "10:45"}},
+    )
+    assert done.status_code == 200, done.text
+    with web.db() as session:
+        row = session.get(Task, tid)
+        assert row is not None and row.result is not None
+        assert (row.result["infusion_end_at"], row.result["observation_end_at"]) == (
+            "09:40",
+            "10:45",
+        )
