@@ -12,8 +12,10 @@ trend. Any period can be recomputed on demand (``period_start`` and
 ``period_end``); its snapshot is replaced whole, never merged.
 
 ``snapshot_adherence`` is the plain core (an engine, the definition, the zone
-and an instant in; counts out); the Prefect flow wraps it in one task. Neither
-logs patient data: only periods and counts.
+and an instant in; counts out); the Prefect flow wraps it in one task, retried
+on transient database faults. Run by the clock or the worker at 02:30 (the
+``adherence_report`` job of ``flows.jobs``), where a run first claims its clinic
+day in the run ledger. Neither logs patient data: only periods and counts.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from datetime import date, datetime, timedelta
 from time import perf_counter
 from typing import Any
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 from sqlalchemy import Engine
 
+from flows._tasks import io_task
+from flows.jobs import job, resolve_period, run_once
+from flows.runtime import current_runtime
 from models.repositories.adherence import (
     compute_report,
     monthly_reports,
@@ -107,19 +111,11 @@ def snapshot_adherence(
     }
 
 
-def _runtime() -> Any:
-    """The flows' runtime (engine, zone, definitions, clock), installed by the application shell."""
-    from flows.runtime import current_runtime  # type: ignore[import-not-found, unused-ignore]
-
-    return current_runtime()
-
-
-@task(name="snapshot-periods", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE,
-      persist_result=False, log_prints=False)  # fmt: skip
+@io_task("snapshot-months")
 def snapshot_task(
     now: datetime, periods: list[Period] | None, lookback_months: int
 ) -> dict[str, Any]:
-    rt = _runtime()
+    rt = current_runtime()
     return snapshot_adherence(
         rt.engine,
         definition=rt.definition(None),
@@ -133,14 +129,14 @@ def snapshot_task(
 @flow(name=JOB, log_prints=False)
 def adherence_report(
     now: datetime | None = None,
+    period_key: str | None = None,
     period_start: date | None = None,
     period_end: date | None = None,
     lookback_months: int = LOOKBACK_MONTHS,
-    period_key: str | None = None,
 ) -> dict[str, Any]:
     """Store the adherence snapshot of each settling month (or of the one period given)."""
-    rt = _runtime()
-    instant = now or rt.clock()
+    rt = current_runtime()
+    instant = rt.at(None, now).now
     periods = None
     if period_start is not None or period_end is not None:
         if period_start is None or period_end is None or period_end < period_start:
@@ -149,9 +145,6 @@ def adherence_report(
     if period_key is None:
         stats = snapshot_task(instant, periods, lookback_months)
     else:
-        # A deployment run claims its period in the run ledger first (flows.jobs).
-        from flows.jobs import job, resolve_period, run_once  # type: ignore[import-not-found, unused-ignore]
-
         stats = run_once(
             rt,
             job_name=JOB,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine, func, select, update
 
 from flows import adherence_report as job
 from flows.adherence_report import month_of, settling_months, snapshot_adherence
-from models.ops import AdherenceSnapshot
+from flows.runtime import Runtime, use_runtime
+from models.ops import AdherenceSnapshot, RunLedger
 from models.repositories.adherence import compute_report, snapshots_between, store_snapshot
 from models.repositories.audit import Actor
 from models.session import transaction
@@ -172,24 +172,21 @@ def test_two_runs_of_one_period_take_turns(engine: Engine, ids: dict[str, int]) 
     assert len(stored(engine, OCTOBER)) == 24
 
 
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
-
-
-def test_the_prefect_flow_stores_the_settling_months(
-    engine: Engine, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch, prefect_harness: None
-) -> None:
-    runtime = SimpleNamespace(
+@pytest.fixture
+def runtime(engine: Engine) -> Iterator[Runtime]:
+    rt = Runtime(
         engine=engine,
         timezone=TZ,
         definition=lambda version: shipped_definition(),
         clock=lambda: NOW,
+        owner="test-adherence",
     )
-    monkeypatch.setattr(job, "_runtime", lambda: runtime)
+    with use_runtime(rt):
+        yield rt
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_prefect_flow_stores_the_settling_months(runtime: Runtime, ids: dict[str, int]) -> None:
     state = job.adherence_report(return_state=True)
     assert state.is_completed()
     assert state.result()["periods"][-1] == "2026-11-01..2026-11-30"
@@ -197,3 +194,14 @@ def test_the_prefect_flow_stores_the_settling_months(
     assert one["periods"] == ["2026-10-01..2026-10-31"]
     with pytest.raises(ValueError, match="go together"):
         job.adherence_report(period_start=OCTOBER[0])
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_scheduled_run_claims_its_clinic_day_once(runtime: Runtime, ids: dict[str, int]) -> None:
+    first = job.adherence_report(period_key="2026-11-20")
+    assert first["period_key"] == "2026-11-20" and first["indicators"] > 0
+    again = job.adherence_report(period_key="2026-11-20")
+    assert again == {"period_skipped": True, "period_key": "2026-11-20"}
+    with transaction(runtime.engine) as session:
+        ledger = session.execute(select(RunLedger.job, RunLedger.status)).all()
+    assert [tuple(r) for r in ledger] == [("adherence_report", "done")]
