@@ -110,3 +110,39 @@ def adherence(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@report_app.command("snapshot")
+def snapshot(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day of a period to store again.")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Its last day (inclusive).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was stored as JSON.")] = False,
+) -> None:
+    """Store the adherence snapshots now (the nightly adherence_report flow, once).
+
+    Without a period: every month still settling. With --from/--to: that period,
+    its earlier snapshot replaced whole.
+    """
+    from carepath.cli.jobs import flows_ready
+
+    if (start is None) != (end is None):
+        fail(f"{'to' if end is None else 'from'}: --from and --to go together")
+    first = None if start is None else _date("from", start)
+    last = None if end is None else _date("to", end)
+    if first is not None and last is not None and last < first:
+        fail("to: the period ends before it starts")
+    settings = settings_or_fail()
+    with flows_ready(settings):
+        from flows.adherence_report import adherence_report
+
+        stats = adherence_report(period_start=first, period_end=last)
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in stats.items() if k != "seconds"}, sort_keys=True))
+        return
+    console.print(
+        f"stored adherence snapshots for {', '.join(stats['periods'])} "
+        f"({stats['indicators']} indicator rows)",
+        highlight=False,
+    )
