@@ -20,7 +20,7 @@ day in the run ledger. Neither logs patient data: only periods and counts.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from time import perf_counter
 from typing import Any
 
@@ -38,7 +38,7 @@ from models.repositories.adherence import (
 )
 from models.repositories.audit import Actor
 from models.session import transaction
-from pathways.clock import local_date
+from pathways.clock import local_date, month_of
 from pathways.definition import Definition
 
 JOB = "adherence_report"
@@ -46,14 +46,6 @@ ACTOR = Actor.system(JOB)
 LOOKBACK_MONTHS = 3
 
 Period = tuple[date, date]
-
-
-def month_of(day: date, back: int = 0) -> Period:
-    """The calendar month ``back`` months before the month of ``day``: (first day, last day)."""
-    index = day.year * 12 + day.month - 1 - back
-    first = date(index // 12, index % 12 + 1, 1)
-    following = date((index + 1) // 12, (index + 1) % 12 + 1, 1)
-    return first, following - timedelta(days=1)
 
 
 def settling_months(session: Any, *, today: date, lookback_months: int) -> list[Period]:

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from carepath.web.charts import RatePoint, rate_bars, rate_chart
 from models.repositories.adherence import AdherenceReport, Counts, IndicatorResult
-from pathways.clock import zone
+from pathways.clock import months, zone
 from pathways.definition import Definition
 from pathways.indicators import CONDITIONS, Indicator
 
@@ -147,12 +147,7 @@ def report_csv(report: AdherenceReport) -> str:
 
 
 def months_between(report: AdherenceReport) -> list[str]:
-    months = []
-    year, month = report.start.year, report.start.month
-    while (year, month) <= (report.end.year, report.end.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+    return [f"{first:%Y-%m}" for first, _ in months(report.start, report.end)]
 
 
 def live_trend(report: AdherenceReport, result: IndicatorResult) -> list[RatePoint]:

@@ -16,9 +16,9 @@ late, early and missed; excused and pending units are reported beside it.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, text
@@ -36,6 +36,7 @@ from models.repositories.adherence_sql import (
 )
 from models.repositories.audit import Actor, record, record_many
 from models.task import CareTask
+from pathways.clock import month_of
 from pathways.definition import Definition
 from pathways.indicators import Indicator, indicator, indicators_of
 
@@ -185,7 +186,7 @@ def _run(
     ind: Indicator,
     definition: Definition,
     base: Mapping[str, Any],
-    build: Any,
+    build: Callable[[str], str],
     extra: Mapping[str, Any],
 ) -> Sequence[Any]:
     p = Params()
@@ -292,7 +293,7 @@ def monthly_reports(
 ) -> list[AdherenceReport]:
     """One report per calendar month, from one statement per indicator over all of them."""
     for first, last in months:
-        if first.day != 1 or last.month != first.month or (last + timedelta(days=1)).day != 1:
+        if (first, last) != month_of(first):
             raise ValueError(f"{first}..{last} is not a calendar month")
     if not months:
         return []

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from flows import adherence_report as job
-from flows.adherence_report import month_of, settling_months, snapshot_adherence
+from flows.adherence_report import settling_months, snapshot_adherence
 from flows.runtime import Runtime, use_runtime
 from models.ops import AdherenceSnapshot, RunLedger
 from models.repositories.adherence import compute_report, snapshots_between, store_snapshot
@@ -41,12 +41,6 @@ def run(engine: Engine, **kwargs: object) -> dict[str, object]:
     return snapshot_adherence(
         engine, definition=shipped_definition(), timezone=TZ, now=NOW, **kwargs
     )  # type: ignore[arg-type]
-
-
-def test_month_of_counts_back_across_years() -> None:
-    assert month_of(date(2026, 1, 15), 1) == (date(2025, 12, 1), date(2025, 12, 31))
-    assert month_of(date(2026, 3, 31)) == (date(2026, 3, 1), date(2026, 3, 31))
-    assert month_of(date(2024, 3, 1), 1) == (date(2024, 2, 1), date(2024, 2, 29))
 
 
 def test_the_first_night_stores_the_current_month_and_the_unsnapshotted_ones(

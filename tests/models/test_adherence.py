@@ -348,3 +348,14 @@ def test_counts_serialise_round_trip() -> None:
 def test_report_rejects_a_period_that_ends_before_it_starts(session: Session) -> None:
     with pytest.raises(ValueError, match="ends before"):
         report(session, start=END, end=START - timedelta(days=1))
+
+
+def test_monthly_reports_refuse_a_period_that_only_looks_like_a_month(session: Session) -> None:
+    with pytest.raises(ValueError, match="not a calendar month"):
+        monthly_reports(
+            session,
+            definition=shipped_definition(),
+            timezone=TZ,
+            months=[(date(2026, 10, 1), date(2027, 10, 31))],
+            now=NOW,
+        )

@@ -197,3 +197,15 @@ def test_a_track_event_names_states_of_the_track(tmp_path: Path) -> None:
         "indicators.QM-20b.numerator.track_event.to: unknown state 'cured' of track 'cns'"
         in str(error)
     )
+
+
+def test_month_arithmetic_of_the_clinic_calendar() -> None:
+    from datetime import date
+
+    from pathways.clock import month_of, months
+
+    assert month_of(date(2026, 1, 15), 1) == (date(2025, 12, 1), date(2025, 12, 31))
+    assert month_of(date(2026, 3, 31)) == (date(2026, 3, 1), date(2026, 3, 31))
+    assert month_of(date(2024, 3, 1), 1) == (date(2024, 2, 1), date(2024, 2, 29))
+    assert [m[0].month for m in months(date(2025, 11, 20), date(2026, 2, 1))] == [11, 12, 1, 2]
+    assert months(date(2026, 5, 3), date(2026, 5, 4)) == [(date(2026, 5, 1), date(2026, 5, 31))]

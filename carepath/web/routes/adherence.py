@@ -43,6 +43,7 @@ from models.repositories.adherence import (
 )
 from models.repositories.audit import record
 from models.repositories.users import Principal
+from pathways.clock import month_of
 from pathways.indicators import CONDITIONS, indicators_of
 from pathways.vocab import Role
 
@@ -60,16 +61,11 @@ EXPORTS = {
 EXPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
 
 
-def _month_start(day: date, back: int = 0) -> date:
-    index = day.year * 12 + day.month - 1 - back
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def _period(request: Request) -> tuple[date, date, dict[str, str]]:
     """The period of the query string (default: the last six months to today) and its problems."""
     params = request.query_params
     today = clinic_date(request)
-    start, end = _month_start(today, DEFAULT_MONTHS - 1), today
+    start, end = month_of(today, DEFAULT_MONTHS - 1)[0], today
     problems: dict[str, str] = {}
     for name in ("from", "to"):
         value = params.get(name)
@@ -96,11 +92,12 @@ def _period(request: Request) -> tuple[date, date, dict[str, str]]:
 def _trends(session: Session, report: AdherenceReport) -> dict[str, list[RatePoint]]:
     """Per indicator, one point per month: the stored snapshot where there is one, else live."""
     stored: dict[tuple[str, str], tuple[int, int]] = {}
-    for snap in snapshots_between(session, start=_month_start(report.start), end=report.end):
-        month = f"{snap.period_start:%Y-%m}"
-        is_month = snap.period_start.day == 1 and (snap.period_end + timedelta(days=1)).day == 1
-        if is_month and snap.period_end.month == snap.period_start.month:
-            stored[(snap.indicator_id, month)] = (snap.numerator, snap.denominator)
+    for snap in snapshots_between(session, start=month_of(report.start)[0], end=report.end):
+        if (snap.period_start, snap.period_end) == month_of(snap.period_start):
+            stored[(snap.indicator_id, f"{snap.period_start:%Y-%m}")] = (
+                snap.numerator,
+                snap.denominator,
+            )
     months = months_between(report)
     trends: dict[str, list[RatePoint]] = {}
     for result in report.results:
