@@ -27,6 +27,7 @@ from typing import Any
 
 from pathways.definition import Definition
 from pathways.indicators import Evidence, Indicator, TaskFilter
+from pathways.schedules.context import PREPHASE_DAYS
 
 CLASS_SQL = """CASE
         WHEN t.status = 'completed' AND t.completed_at <= :now THEN CASE
@@ -66,7 +67,7 @@ spans2 AS (
 ind AS (
     SELECT DISTINCT ON (s.ep_id) s.ep_id, c.id AS course_id, c.regimen,
         coalesce(c.prephase_start,
-                 CASE WHEN c.phase = 'prephase' THEN c.anchor_date - 7 END,
+                 CASE WHEN c.phase = 'prephase' THEN c.anchor_date - CAST(:prephase_days AS integer) END,
                  c.anchor_date) AS ind_d1
     FROM spans2 s
     JOIN course c ON c.patient_id = s.patient_id
@@ -219,6 +220,8 @@ def common_params(definition: Definition, *, timezone: str, now: Any) -> dict[st
     return {
         "tz": timezone,
         "now": now,
+        # IND_D1 of a course recorded in its pre-phase without P1, as the engine derives it.
+        "prephase_days": PREPHASE_DAYS,
         "skipped_class": definition.default("adherence_skipped_counts_as"),
         "prephase_marrow_blast_pct_above": float(
             definition.default("prephase_marrow_blast_pct_above")

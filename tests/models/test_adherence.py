@@ -18,6 +18,7 @@ from models.audit import AuditEvent
 from models.ops import AdherenceSnapshot
 from models.repositories.adherence import (
     Counts,
+    DrillDown,
     compute_report,
     drill_down,
     monthly_reports,
@@ -93,6 +94,12 @@ def cohort(session: Session) -> Cohort:
     return build(session)
 
 
+def units_of(session: Session, indicator_id: str, **kwargs: object) -> DrillDown:
+    options = {"definition": shipped_definition(), "timezone": TZ, "start": START, "end": END,
+               "now": NOW, "actor": QUALITY} | kwargs  # fmt: skip
+    return drill_down(session, indicator_id=indicator_id, **options)  # type: ignore[arg-type]
+
+
 def report(session: Session, **kwargs: object) -> object:
     options = {"definition": shipped_definition(), "timezone": TZ, "start": START, "end": END,
                "now": NOW} | kwargs  # fmt: skip
@@ -131,16 +138,7 @@ def test_the_last_minute_of_a_window_across_dst_is_on_time_and_the_next_instant_
 ) -> None:
     # rule: BLIN-02 (QM-13): C1_D1-C1_D9 = 26 Oct - 3 Nov; DST ended on 1 Nov, so the window
     # closes at 05:00 UTC on 4 Nov, not at 04:00 (nine 24-hour days after 04:00 UTC on 26 Oct).
-    drill = drill_down(
-        session,
-        definition=shipped_definition(),
-        timezone=TZ,
-        indicator_id="QM-13",
-        start=START,
-        end=END,
-        now=NOW,
-        actor=QUALITY,
-    )
+    drill = units_of(session, "QM-13")
     by_patient = {row.patient_name: row for row in drill.rows}
     assert by_patient["Ana Cohort"].cls == "on_time"
     assert by_patient["Ben Cohort"].cls == "late"
@@ -154,17 +152,7 @@ def test_the_last_minute_of_a_window_across_dst_is_on_time_and_the_next_instant_
 def test_a_justified_hold_is_excused_and_shown_with_its_reason(
     session: Session, cohort: Cohort
 ) -> None:
-    drill = drill_down(
-        session,
-        definition=shipped_definition(),
-        timezone=TZ,
-        indicator_id="QM-20a",
-        start=START,
-        end=END,
-        now=NOW,
-        actor=QUALITY,
-        show="excused",
-    )
+    drill = units_of(session, "QM-20a", show="excused")
     assert [row.patient_name for row in drill.rows] == ["Ben Cohort"]
     (task,) = drill.rows[0].tasks
     assert task.status == "on-hold" and "IT deferred" in (task.status_reason or "")
@@ -184,17 +172,7 @@ def test_a_goal_of_symptom_relief_removes_the_episode_from_marrow_denominators(
     session: Session, cohort: Cohort
 ) -> None:
     # rule: RESP-02
-    drill = drill_down(
-        session,
-        definition=shipped_definition(),
-        timezone=TZ,
-        indicator_id="QM-17",
-        start=START,
-        end=END,
-        now=NOW,
-        actor=QUALITY,
-        show="denominator",
-    )
+    drill = units_of(session, "QM-17", show="denominator")
     assert "Cara Cohort" not in {row.patient_name for row in drill.rows}
     # Were her goal still cure, her cancelled marrow would make her excused, not absent.
     from models.patient import Patient
@@ -241,17 +219,7 @@ def test_a_completion_after_the_report_instant_does_not_count_yet(
 
 
 def test_drill_down_reads_are_audited_per_patient(session: Session, cohort: Cohort) -> None:
-    drill = drill_down(
-        session,
-        definition=shipped_definition(),
-        timezone=TZ,
-        indicator_id="QM-06",
-        start=START,
-        end=END,
-        now=NOW,
-        actor=QUALITY,
-        show="missed",
-    )
+    drill = units_of(session, "QM-06", show="missed")
     names = sorted(row.patient_name for row in drill.rows)
     assert names == ["Ned Cohort", "Sol Cohort", "Tia Cohort"]
     assert drill.total == 3
@@ -265,19 +233,7 @@ def test_drill_down_reads_are_audited_per_patient(session: Session, cohort: Coho
 
 
 def test_drill_down_filters_by_regimen_and_month(session: Session, cohort: Cohort) -> None:
-    drill = drill_down(
-        session,
-        definition=shipped_definition(),
-        timezone=TZ,
-        indicator_id="QM-06",
-        start=START,
-        end=END,
-        now=NOW,
-        actor=QUALITY,
-        show="numerator",
-        regimen="blinatumomab",
-        month="2026-10",
-    )
+    drill = units_of(session, "QM-06", show="numerator", regimen="blinatumomab", month="2026-10")
     assert sorted(r.patient_name for r in drill.rows) == [
         "Ana Cohort", "Ben Cohort", "Gus Cohort", "Jo Cohort",
     ]  # fmt: skip

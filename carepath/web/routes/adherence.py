@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from carepath.pathway import definition_for
 from carepath.reports.adherence import (
+    UNIT_WORDS,
     live_trend,
     months_between,
     pct,
@@ -243,6 +244,7 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
         "regimen": regimen,
         "month": month,
         "pct": pct,
+        "units": UNIT_WORDS,
         "can_open_patients": principal.role in READERS,
     }
     if not ind.computable:
