@@ -315,3 +315,18 @@ def test_monthly_reports_refuse_a_period_that_only_looks_like_a_month(session: S
             months=[(date(2026, 10, 1), date(2027, 10, 31))],
             now=NOW,
         )
+
+
+def test_a_course_recorded_in_its_prephase_counts_its_prephase_and_starts_on_p1(
+    session: Session,
+) -> None:
+    # rule: BLIN-01, IND-11 (QM-12): a course in phase "prephase" without P1 has P1 = C1_D1 - 7
+    # [DER], like the engine's anchor; its IND_D1 (QM-06's period date) is that P1.
+    from tests.models.adherence_cohort import OCT1, Cohort, d
+
+    one = Cohort(session)
+    one.patient("Uma", enrolled=OCT1, cd19="positive", marrow_blast_pct=90)
+    one.course("Uma", "blinatumomab", d(11, 2), created=OCT1, phase="prephase")
+    result = report(session, indicator_ids=["QM-06", "QM-12"])
+    assert result.result("QM-12").counts == Counts(on_time=1)  # type: ignore[attr-defined]
+    assert result.result("QM-06").by_month == {"2026-10": Counts(on_time=1)}  # type: ignore[attr-defined]
