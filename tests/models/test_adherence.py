@@ -223,12 +223,15 @@ def test_drill_down_reads_are_audited_per_patient(session: Session, cohort: Coho
     names = sorted(row.patient_name for row in drill.rows)
     assert names == ["Ned Cohort", "Sol Cohort", "Tia Cohort"]
     assert drill.total == 3
-    audited = session.execute(
-        select(AuditEvent.patient_id).where(
+    # One audit row for the page, naming every patient shown (models.repositories.audit).
+    (audited,) = session.execute(
+        select(AuditEvent.patient_ids, AuditEvent.action, AuditEvent.detail).where(
             AuditEvent.entity == "adherence_drilldown", AuditEvent.actor == "quality1"
         )
-    ).scalars()
-    assert sorted(audited) == sorted(cohort.ids[n] for n in ("Ned", "Sol", "Tia"))
+    ).all()
+    assert sorted(audited.patient_ids) == sorted(cohort.ids[n] for n in ("Ned", "Sol", "Tia"))
+    assert audited.action == "read"
+    assert audited.detail == {"indicator": "QM-06", "show": "missed"}
     assert all(row.note == "first induction: " + (row.regimen or "none") for row in drill.rows)
 
 
