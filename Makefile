@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 # The stamp changes when the dependency files change, so a second run installs nothing.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install browser demo test check lint typecheck pytest serve bench bench-web constraints clean
+.PHONY: install browser demo test check lint typecheck pytest serve bench bench-web bench-adherence constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "carepath needs Python 3.11 or newer")'
@@ -64,6 +64,10 @@ bench: install
 bench-web: install
 	@bash tools/ensure_wrk.sh
 	$(BIN)/python bench/web_load.py
+
+# The full adherence report over a synthetic history of 100,000 patients (COPY-loaded).
+bench-adherence: install
+	$(BIN)/python bench/adherence_100k.py
 
 constraints: install
 	@{ echo "# Exact versions known to work together on these machines (pip install -c constraints.txt)."; \

@@ -54,6 +54,24 @@ def end_of_day(day: date, tz: str) -> datetime:
     return start_of_day(day + timedelta(days=1), tz)
 
 
+def month_of(day: date, back: int = 0) -> tuple[date, date]:
+    """(first day, last day) of the calendar month ``back`` months before the month of ``day``."""
+    index = day.year * 12 + day.month - 1 - back
+    first = date(index // 12, index % 12 + 1, 1)
+    following = date((index + 1) // 12, (index + 1) % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def months(start: date, end: date) -> list[tuple[date, date]]:
+    """The calendar months from the one of ``start`` to the one of ``end``, in order."""
+    found = []
+    month = month_of(start)
+    while month[0] <= end:
+        found.append(month)
+        month = month_of(month[1] + timedelta(days=1))
+    return found
+
+
 def local_date(instant: datetime, tz: str) -> date:
     """The clinic calendar date of an aware instant."""
     if instant.tzinfo is None:

@@ -100,6 +100,9 @@ class ValidationContext:
     defaults: Mapping[str, Any]
     states: Mapping[str, frozenset[str]]
     problems: list[str] = field(default_factory=list)
+    # Every section as read, for the checks that span sections (an indicator
+    # names the rules and slots the schedule templates plan).
+    raw: Mapping[str, Any] = field(default_factory=dict)
 
     def check_rules(self, where: str, rule_ids: Any) -> None:
         if not isinstance(rule_ids, list | tuple) or not rule_ids:
@@ -334,6 +337,7 @@ def load_definition(
             for m, spec in (raw.get("machines") or {}).items()
         },
         problems=problems,
+        raw=raw,
     )
     for key in ("name", "version"):
         if not raw.get(key):

@@ -13,6 +13,7 @@ from carepath.cli.demo import demo
 from carepath.cli.evaluate import evaluate
 from carepath.cli.jobs import dispatch, escalate, evaluate_results, plan
 from carepath.cli.patients import course_app, patient_app
+from carepath.cli.report import report_app
 from carepath.cli.rules import rules
 from carepath.cli.serve import serve
 from carepath.cli.transition import transition
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(patient_app, name="patient")
 app.add_typer(course_app, name="course")
 app.add_typer(user_app, name="user")
+app.add_typer(report_app, name="report")
 app.command("transition")(transition)
 app.command("demo")(demo)
 app.command("serve")(serve)

@@ -31,7 +31,17 @@ from carepath.settings import Settings, get_settings
 from carepath.timeutil import now as wall_clock
 from carepath.web import problems
 from carepath.web.deps import check_every_route_has_a_rule, public
-from carepath.web.routes import admin, api, api_tasks, audit, auth, clinician, patients, queue
+from carepath.web.routes import (
+    adherence,
+    admin,
+    api,
+    api_tasks,
+    audit,
+    auth,
+    clinician,
+    patients,
+    queue,
+)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -135,7 +145,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth, queue, patients, clinician, audit, admin, api, api_tasks):
+    for module in (auth, queue, patients, clinician, adherence, audit, admin, api, api_tasks):
         app.include_router(module.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"

@@ -195,3 +195,121 @@ def phase_strip(
             last_tick = x0
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text piece above is escaped)
+
+
+@dataclass(frozen=True, slots=True)
+class RatePoint:
+    """One bar of a rate chart: a month (or any label) with its numerator and denominator."""
+
+    label: str
+    numerator: int
+    denominator: int
+    # False when computed live rather than read from a stored (frozen) snapshot.
+    frozen: bool = True
+
+    @property
+    def rate(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+
+def _pct(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.0f}%"
+
+
+def rate_chart(title: str, points: Sequence[RatePoint], *, target: float | None = None) -> Markup:
+    """Vertical bars of a rate per period (0-100 %), each labelled with its numerator/denominator.
+
+    Bars computed live (not from a stored snapshot) are drawn outlined, so a
+    printout shows which figures may still change.
+    """
+    width, height = 640, 200
+    left, right, top, bottom = 40, 12, 24, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    label = escape(title)
+    parts = [
+        f'<svg class="chart rate" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{label}</title>",
+        f'<text class="chart-title" x="{left}" y="14">{label}</text>',
+    ]
+    for pct in (0, 50, 100):
+        y = top + plot_h * (1 - pct / 100)
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{pct}%</text>'
+        )
+    if target is not None:
+        y = top + plot_h * (1 - target)
+        parts.append(
+            f'<line class="target" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}">'
+            f"<title>target {_pct(target)}</title></line>"
+        )
+    n = max(len(points), 1)
+    slot = plot_w / n
+    bar = min(slot * 0.7, 48)
+    for index, point in enumerate(points):
+        x = left + slot * index + (slot - bar) / 2
+        rate = point.rate
+        words = f"{point.label}: {_pct(rate)} ({point.numerator}/{point.denominator})"
+        if not point.frozen:
+            words += ", live"
+        if rate is not None:
+            h = plot_h * rate
+            cls = "bar" if point.frozen else "bar live"
+            parts.append(
+                f'<rect class="{cls}" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
+                f'height="{max(h, 0.5):.1f}"><title>{escape(words)}</title></rect>'
+            )
+        parts.append(
+            f'<text class="bar-value" x="{x + bar / 2:.1f}" y="{top + plot_h - (plot_h * (rate or 0)) - 3:.1f}" '
+            f'text-anchor="middle">{escape(_pct(rate))}</text>'
+            f'<text class="tick" x="{x + bar / 2:.1f}" y="{height - 24}" text-anchor="middle">'
+            f"{escape(point.label)}</text>"
+            f'<text class="tick" x="{x + bar / 2:.1f}" y="{height - 10}" text-anchor="middle">'
+            f"{point.numerator}/{point.denominator}</text>"
+        )
+    if not points:
+        parts.append(
+            f'<text class="empty" x="{left + plot_w / 2}" y="{top + plot_h / 2}" '
+            'text-anchor="middle">no periods</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text piece above is escaped)
+
+
+def rate_bars(title: str, rows: Sequence[tuple[str, float | None, str, float | None]]) -> Markup:
+    """Horizontal bars, one per row: (label, rate, figures text, target)."""
+    width, row_h, left, right, top = 640, 18, 96, 90, 22
+    height = top + row_h * max(len(rows), 1) + 8
+    plot_w = width - left - right
+    label = escape(title)
+    parts = [
+        f'<svg class="chart bars" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{label}</title>",
+        f'<text class="chart-title" x="0" y="14">{label}</text>',
+    ]
+    for index, (name, rate, figures, target) in enumerate(rows):
+        y = top + index * row_h
+        words = escape(f"{name}: {_pct(rate)} ({figures})")
+        parts.append(
+            f'<text class="tick" x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(name)}</text>'
+            f'<rect class="track" x="{left}" y="{y + 3}" width="{plot_w}" height="{row_h - 6}"/>'
+        )
+        if rate is not None:
+            parts.append(
+                f'<rect class="bar" x="{left}" y="{y + 3}" width="{plot_w * rate:.1f}" '
+                f'height="{row_h - 6}"><title>{words}</title></rect>'
+            )
+        if target is not None:
+            tx = left + plot_w * target
+            parts.append(
+                f'<line class="target" x1="{tx:.1f}" x2="{tx:.1f}" y1="{y + 1}" y2="{y + row_h - 1}">'
+                f"<title>target {_pct(target)}</title></line>"
+            )
+        parts.append(
+            f'<text class="bar-value" x="{left + plot_w + 6}" y="{y + 12}">'
+            f"{escape(_pct(rate))} {escape(figures)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text piece above is escaped)

@@ -117,8 +117,13 @@ EDIT_FIELDS: tuple[FormField, ...] = (
     FormField("testicular_involvement", "Testicular involvement", "bool", group="Disease"),
     _choice("category", "Fitness category", FitnessCategory, "Fitness"),
     FormField("ecog", "ECOG", "int", group="Fitness"),
+    # FIT-02: the physiologic instruments are stored with the assessment (QM-04 reads them).
+    FormField("hct_ci", "HCT-CI", "int", group="Fitness"),
+    FormField("cci", "Charlson comorbidity index (CCI)", "int", group="Fitness"),
+    FormField("sppb", "SPPB", "int", hint="0-12", group="Fitness"),
     _choice("hct_eligible", "HCT-eligible", HctEligible, "Fitness"),
 )
+INSTRUMENTS = ("hct_ci", "cci", "sppb")
 
 DISEASE_EDIT = (
     "cd19",
@@ -250,10 +255,19 @@ def edit_from_form(
     values, problems, raw = read_fields(EDIT_FIELDS, form)
     if values.get("ecog") is not None and not 0 <= values["ecog"] <= 5:
         problems["ecog"] = "must be 0 to 5"
+    for name in INSTRUMENTS:
+        if values.get(name) is not None and values[name] < 0:
+            problems[name] = "must be 0 or more"
+    if values.get("sppb") is not None and values["sppb"] > 12:
+        problems["sppb"] = "must be 0 to 12"
     if values.get("category") is None and (
-        values.get("ecog") is not None or values.get("hct_eligible")
+        values.get("ecog") is not None
+        or values.get("hct_eligible")
+        or any(values.get(name) is not None for name in INSTRUMENTS)
     ):
-        problems.setdefault("category", "required when ECOG or HCT eligibility is given")
+        problems.setdefault(
+            "category", "required when ECOG, an instrument or HCT eligibility is given"
+        )
     if problems:
         return None, problems, raw
     patient_values = {k: values[k] for k in PATIENT_EDIT}
@@ -268,6 +282,9 @@ def edit_from_form(
         fitness = FitnessAssessmentBase(
             category=values["category"],
             ecog=values.get("ecog"),
+            hct_ci=values.get("hct_ci"),
+            cci=values.get("cci"),
+            sppb=values.get("sppb"),
             hct_eligible=values.get("hct_eligible") or HctEligible.PENDING,
         )
     disease = {k: values[k] for k in DISEASE_EDIT}
@@ -295,4 +312,6 @@ def edit_defaults(record: Any) -> dict[str, str]:
         out["category"] = text(f.category)
         out["ecog"] = text(f.ecog)
         out["hct_eligible"] = text(f.hct_eligible)
+        for name in INSTRUMENTS:
+            out[name] = text(getattr(f, name))
     return out

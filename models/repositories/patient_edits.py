@@ -76,8 +76,9 @@ def update_patient(
             .order_by(FitnessAssessment.assessed_at.desc(), FitnessAssessment.id.desc())  # type: ignore[attr-defined, union-attr]
             .limit(1)
         ).scalar_one_or_none()
-        before = None if latest is None else (latest.category, latest.ecog, latest.hct_eligible)
-        after = (edit.fitness.category, edit.fitness.ecog, edit.fitness.hct_eligible)
+        fields = ("category", "ecog", "hct_ci", "cci", "sppb", "hct_eligible")
+        before = None if latest is None else tuple(getattr(latest, n) for n in fields)
+        after = tuple(getattr(edit.fitness, n) for n in fields)
         if before != after:
             session.add(
                 FitnessAssessment.model_validate(

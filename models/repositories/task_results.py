@@ -14,6 +14,7 @@ wherever a threshold is drawn against them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -39,7 +40,7 @@ MARROW_FIELDS = frozenset(PANELS["marrow"])
 class FieldSpec:
     name: str
     label: str
-    kind: str  # number | yesno | choice | text
+    kind: str  # number | yesno | choice | time | text
     unit: str = ""
     minimum: float | None = None
     maximum: float | None = None
@@ -85,8 +86,12 @@ FIELDS: dict[str, FieldSpec] = {
             "mrd_method", "MRD method", "choice", required=False, choices=("flow", "pcr", "ngs")
         ),
         FieldSpec("mrd_value", "MRD value", "number", "fraction", 0, 1, required=False),
+        # INO-04: the observation ends at least 1 h after the infusion (QM-15 reads both).
+        FieldSpec("infusion_end_at", "Infusion ended at", "time", "HH:MM, clinic time"),
+        FieldSpec("observation_end_at", "Observation ended at", "time", "HH:MM, clinic time"),
     )
 }
+TIME_OF_DAY = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 
 NOTE_FIELD = FieldSpec("note", "Note", "text", required=False)
 
@@ -149,6 +154,12 @@ def parse_result(
                 parsed[spec.name] = False
             else:
                 problems[spec.name] = "must be yes or no"
+        elif spec.kind == "time":
+            match = TIME_OF_DAY.match(text)
+            if match is None:
+                problems[spec.name] = "must be a time of day, HH:MM (24 h)"
+            else:
+                parsed[spec.name] = f"{int(match.group(1)):02d}:{match.group(2)}"
         elif spec.kind == "choice":
             if text not in spec.choices:
                 problems[spec.name] = f"one of {', '.join(spec.choices)}"

@@ -156,6 +156,7 @@ def test_serve_starts_the_clock_only_when_it_owns_the_schedules(
         "evaluate_results",
         "dispatch_reminders",
         "escalate_overdue",
+        "adherence_report",
     }
     assert seen["database"] == cli_env.split("?")[0].rsplit("/", 1)[1]
     clock = app.state.clock

@@ -58,7 +58,7 @@ def test_the_worker_serves_every_job_and_runs_a_deployment(
             names: set[str] = set()
             deadline = time.monotonic() + 90
             with get_client(sync_client=True) as client:
-                while time.monotonic() < deadline and len(names) < 4:
+                while time.monotonic() < deadline and len(names) < 5:
                     names = {
                         d.name
                         for d in client.read_deployments(limit=50, sort=DeploymentSort.NAME_ASC)
@@ -73,8 +73,12 @@ def test_the_worker_serves_every_job_and_runs_a_deployment(
                 "evaluate-results",
                 "dispatch-reminders",
                 "escalate-overdue",
+                "adherence-report",
             }
             assert [s.schedule.cron for s in deployments["plan-care"].schedules] == ["*/5 * * * *"]  # type: ignore[union-attr]
+            assert [s.schedule.cron for s in deployments["adherence-report"].schedules] == [
+                "30 2 * * *"
+            ]  # type: ignore[union-attr]
 
             run = run_deployment("escalate_overdue/escalate-overdue", timeout=120)
             assert run.state is not None and run.state.is_completed(), run.state
@@ -84,7 +88,7 @@ def test_the_worker_serves_every_job_and_runs_a_deployment(
     output = log.read_text()
     assert worker.returncode == 0, output
     assert "Traceback" not in output
-    assert "serving 4 deployments" in output and "stopped" in output
+    assert "serving 5 deployments" in output and "stopped" in output
     with engine.connect() as conn:
         ledger = conn.execute(text("SELECT job, status FROM run_ledger")).all()
     assert [tuple(r) for r in ledger] == [("escalate_overdue", "done")]

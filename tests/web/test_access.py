@@ -53,6 +53,9 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/patients/{patient_id}/responses/{assessment_id}/amend"): {K},
     ("POST", "/patients/{patient_id}/transitions"): {K},
     ("POST", "/patients/{patient_id}/alerts/{alert_id}/acknowledge"): {K},
+    ("GET", "/adherence"): {Q, K, A},
+    ("GET", "/adherence/export"): {Q, K, A},
+    ("GET", "/adherence/{indicator_id}"): {Q, K, A},
     ("GET", "/audit"): {Q, A},
     ("GET", "/admin/users"): {A},
     ("POST", "/admin/users"): {A},
@@ -115,7 +118,7 @@ def test_an_app_with_a_route_without_a_rule_is_refused() -> None:
         check_every_route_has_a_rule(app.routes)
 
 
-def _url(path: str, ids: dict[str, int]) -> str:
+def _url(path: str, ids: dict[str, int | str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
 
 
@@ -123,7 +126,8 @@ def _url(path: str, ids: dict[str, int]) -> str:
 def test_every_route_answers_each_role_as_the_matrix_says(web: Web, role: str) -> None:
     """Denied roles get 403 (403 problem on the API) and change nothing; allowed ones are let in."""
     pid = web.patient()
-    ids = {
+    ids: dict[str, int | str] = {
+        "indicator_id": "QM-13",
         "patient_id": pid,
         # The task sits in the role's own queue, so a refusal can only come from the route rule.
         "task_id": web.task(pid, role=Role(role) if role in TEAM else Role.COORDINATOR),
@@ -160,7 +164,16 @@ def test_without_a_session_pages_send_to_sign_in_and_the_api_answers_401(web: We
     for (method, path), expected in MATRIX.items():
         if expected == PUBLIC:
             continue
-        url = _url(path, {"patient_id": 1, "task_id": 1, "alert_id": 1, "assessment_id": 1})
+        url = _url(
+            path,
+            {
+                "patient_id": 1,
+                "task_id": 1,
+                "alert_id": 1,
+                "assessment_id": 1,
+                "indicator_id": "QM-01",
+            },
+        )
         response = anonymous.request(method, url)
         if path.startswith("/api/"):
             assert response.status_code == 401, (method, path)

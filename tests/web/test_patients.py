@@ -98,6 +98,8 @@ def test_edit_saves_changed_fields_and_keeps_fitness_history(web: Web) -> None:
             "cd22": "positive",
             "category": "less_fit",
             "ecog": "2",
+            "hct_ci": "3",
+            "sppb": "9",
             "hct_eligible": "no",
         },
     )
@@ -108,6 +110,15 @@ def test_edit_saves_changed_fields_and_keeps_fitness_history(web: Web) -> None:
     assert patient is not None and patient.display_name == "Hugo Edited"
     assert patient.weight_kg == 71.5
     assert [f.category.value for f in fitness] == ["less_fit"]
+    # FIT-02 instruments are kept with the assessment (QM-04 reads them).
+    assert [(f.hct_ci, f.cci, f.sppb) for f in fitness] == [(3, None, 9)]
+    form = client.get(f"/patients/{pid}/edit").text
+    assert 'name="hct_ci" value="3"' in form and 'name="sppb" value="9"' in form
+    bad_sppb = client.post(
+        f"/patients/{pid}/edit",
+        data={"csrf_token": client.csrf, "display_name": "Hugo Edited", "sppb": "14"},  # type: ignore[attr-defined]
+    )
+    assert bad_sppb.status_code == 422 and "0 to 12" in error_beside(bad_sppb.text, "sppb")
 
 
 def test_the_patient_page_shows_courses_tasks_and_lab_charts(web: Web) -> None:

@@ -35,7 +35,7 @@ router = APIRouter(include_in_schema=False)
 HOME = {
     Role.COORDINATOR: "/queue",
     Role.CLINICIAN: "/queue",
-    Role.QUALITY: "/patients",
+    Role.QUALITY: "/adherence",
     Role.ADMIN: "/audit",
 }
 

@@ -1,0 +1,665 @@
+"""How long the full pathway-adherence report takes over a synthetic history of 100,000 patients.
+
+    make bench-adherence      (or: .venv/bin/python bench/adherence_100k.py --help)
+
+1. Starts a private embedded PostgreSQL in a temporary folder (or uses
+   ``--database-url``, an empty database), migrates it, and writes with COPY a
+   two-year history: patients with their facts, fitness assessments, relapses,
+   pathway instances and phase events (signed relapses start second episodes,
+   some patients enter trials), induction courses by disease (blinatumomab,
+   inotuzumab, CAR-T, revumenib, nelarabine, chemotherapy), the tasks the
+   engine plans for them (workup, LP and IT, doses and their LFTs,
+   premedication and observation, inpatient stays, CRS checks, response
+   marrows, maintenance, HCT decisions, surveillance) in every state — on
+   time, late, missed, cancelled, held, skipped, still open — and the lab
+   results, marrow assessments and TKI prescriptions behind the indicators.
+   Every name is invented.
+2. Times what a user waits for: the full report (every indicator, one year,
+   with its regimen and month breakdowns), one drill-down page, and the nightly
+   snapshot of the settling months. Prints the figures; they also go to
+   bench/output/adherence_100k.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TZ = "America/New_York"
+BATCH = 2000
+CSF = json.dumps(
+    {"csf_cytology": "negative", "csf_flow_cytometry": "negative", "csf_wbc_per_ul": "1"}
+)
+CSF_FIELDS = json.dumps(["csf_cytology", "csf_flow_cytometry", "csf_wbc_per_ul"])
+HCT = json.dumps({"hct_decision": "allogeneic HCT", "mrd_level": "negative"})
+TASK_COLUMNS = [
+    "id", "patient_id", "instance_id", "course_id", "dedupe_key", "pathway_version", "kind",
+    "rule_id", "title", "section", "regimen", "cycle", "day", "window_start", "due_date",
+    "window_end", "not_before", "due", "expires", "safety", "status", "status_reason",
+    "role_queue", "result", "result_fields", "completed_at", "completed_by", "escalation_level",
+    "detail", "plan_hash", "planned_at", "created_at", "updated_at",
+]  # fmt: skip
+
+
+@lru_cache(maxsize=8192)
+def midnight(day: date) -> datetime:
+    from pathways.clock import start_of_day
+
+    return start_of_day(day, TZ)
+
+
+@dataclass
+class Batch:
+    """The rows of one batch of patients, table by table."""
+
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+
+@dataclass
+class Ids:
+    task: int = 0
+    course: int = 0
+    event: int = 0
+    observation: int = 0
+    assessment: int = 0
+    fitness: int = 0
+    medication: int = 0
+    relapse: int = 0
+
+
+class History:
+    """Writes one patient's two years: every task with a plausible fate."""
+
+    def __init__(self, rng: random.Random, today: date, now: datetime, ids: Ids) -> None:
+        self.rng, self.today, self.now, self.ids = rng, today, now, ids
+
+    # -- tasks --------------------------------------------------------------------
+
+    def fate(self, start: date, end: date) -> tuple[str, datetime | None, str | None, str | None]:
+        """(status, completed_at, reason, detail JSON) for a task whose window is start..end."""
+        rng = self.rng
+        opens, closes = midnight(start), midnight(end + timedelta(days=1))
+        if opens > self.now:
+            return "requested", None, None, None
+        r = rng.random()
+        if closes > self.now and r < 0.5:
+            return "requested", None, None, None
+        if r < 0.80:
+            span = (min(closes, self.now) - opens).total_seconds()
+            return (
+                "completed",
+                opens + timedelta(seconds=rng.random() * max(span - 60, 1)),
+                None,
+                None,
+            )
+        if r < 0.87:
+            late = closes + timedelta(hours=rng.randint(1, 96))
+            if late < self.now:
+                return "completed", late, None, None
+            return "requested", None, None, None
+        if r < 0.91:
+            return "requested", None, None, None
+        if r < 0.93:
+            return ("cancelled", None, "resolved: the patient was planned on a later day",
+                    '{"cancelled_by_plan": "x"}')  # fmt: skip
+        if r < 0.95:
+            return ("cancelled", None, "No longer applies (clinician)",
+                    '{"closed_as": "cancelled", "closed_by": "bench"}')  # fmt: skip
+        if r < 0.97:
+            return "on-hold", None, "Held by the clinician: counts too low", None
+        if r < 0.99:
+            return ("cancelled", None, "Patient declined",
+                    '{"closed_as": "skipped", "closed_by": "bench"}')  # fmt: skip
+        return "completed", opens - timedelta(hours=rng.randint(2, 48)), None, None
+
+    def task(
+        self,
+        batch: Batch,
+        p: dict[str, Any],
+        rule: str,
+        slot: str,
+        kind: str,
+        start: date,
+        end: date,
+        *,
+        due: date | None = None,
+        created: datetime,
+        course: int | None = None,
+        regimen: str | None = None,
+        cycle: int | None = None,
+        day: int | None = None,
+        result: str | None = None,
+        fields: str | None = None,
+        fate: tuple[str, datetime | None, str | None, str | None] | None = None,
+    ) -> datetime | None:
+        self.ids.task += 1
+        tid = self.ids.task
+        status, completed, reason, detail = fate or self.fate(start, end)
+        due = due or end
+        batch.add(
+            "care_task",
+            (tid, p["id"], p["instance"], course, f"b{tid}:{rule}:{slot}", "2026.1", kind, rule,
+             f"{rule} {slot}", "", regimen, cycle, day, start, due, end, midnight(start),
+             midnight(due + timedelta(days=1)), midnight(end + timedelta(days=1)), False, status,
+             reason, "coordinator", result if completed else None, fields, completed,
+             "bench" if completed else None, 0, detail, "bench", created, created, created),
+        )  # fmt: skip
+        return completed
+
+    # -- one patient -----------------------------------------------------------------
+
+    def patient(self, batch: Batch, pid: int) -> None:
+        rng, today = self.rng, self.today
+        enrolled = today - timedelta(days=rng.randint(20, 730))
+        lineage = "T" if rng.random() < 0.12 else "B"
+        cd19 = "positive" if lineage == "B" and rng.random() < 0.85 else "negative"
+        cd22 = "positive" if lineage == "B" and rng.random() < 0.85 else "negative"
+        ph = lineage == "B" and rng.random() < 0.2
+        kmt2a = rng.random() < 0.06
+        male = rng.random() < 0.5
+        goal = "symptom_relief" if rng.random() < 0.12 else "cure"
+        category = rng.choices(["fit", "less_fit", "frail"], [55, 35, 10])[0]
+        marrow = rng.uniform(10, 95)
+        at = midnight(enrolled) + timedelta(hours=9)
+        p = {"id": pid, "instance": pid, "enrolled": enrolled}
+        batch.add("patient", (pid, f"B-{pid:06d}", f"Bench Patient {pid}", date(1950 + pid % 50, 1 + pid % 12, 1 + pid % 28),
+                              "male" if male else "female", male, goal, False, True, at, at))  # fmt: skip
+        batch.add("disease_facts", (pid, lineage, cd19, cd22, "negative", ph, kmt2a,
+                                    "involved" if rng.random() < 0.08 else "negative", marrow,
+                                    rng.uniform(0, 40000), at, "bench"))  # fmt: skip
+        batch.add("disease_history", (pid, "relapsed", enrolled, False, at))
+        relapses = [enrolled] + ([enrolled - timedelta(days=400)] if rng.random() < 0.2 else [])
+        for day in relapses:
+            self.ids.relapse += 1
+            batch.add("relapse", (self.ids.relapse, pid, day, at))
+        self.ids.fitness += 1
+        batch.add("fitness_assessment", (self.ids.fitness, pid, category, rng.randint(0, 3),
+                                         rng.randint(0, 5) if rng.random() < 0.6 else None,
+                                         "yes" if category == "fit" else "no", "bench", at))  # fmt: skip
+        batch.add("pathway_instance", (pid, pid, "rr-all-adult", "2026.1", "induction", "not_started",
+                                       "not_applicable", 1, at, at))  # fmt: skip
+        self.event(batch, p, "main", "enrol", None, "suspected_rr", at)
+        if rng.random() < 0.02:
+            self.event(batch, p, "main", "enrol_in_trial", "induction_selection", "clinical_trial",
+                       at + timedelta(days=5))  # fmt: skip
+            self.workup(batch, p, enrolled, enrolled + timedelta(days=14), at, male)
+            return
+        regimen = self.regimen(lineage, cd19, cd22, kmt2a, category)
+        ind_d1 = enrolled + timedelta(days=rng.randint(10, 20))
+        self.workup(batch, p, enrolled, ind_d1 if regimen else enrolled + timedelta(days=14), at,
+                    male, fit=category == "fit")  # fmt: skip
+        if regimen is None:
+            return
+        self.induction(batch, p, regimen, ind_d1, marrow, ph, goal)
+        if rng.random() < 0.12:
+            relapse = ind_d1 + timedelta(days=rng.randint(120, 300))
+            if relapse < today:
+                when = midnight(relapse) + timedelta(hours=10)
+                self.event(batch, p, "main", "record_relapse", "surveillance", "relapse", when)
+                self.ids.relapse += 1
+                batch.add("relapse", (self.ids.relapse, pid, relapse, when))
+                self.workup(batch, p, relapse, relapse + timedelta(days=14),
+                            when + timedelta(hours=1), male)  # fmt: skip
+
+    def event(self, batch: Batch, p: dict[str, Any], track: str, event: str, src: str | None,
+              dst: str, at: datetime) -> None:  # fmt: skip
+        self.ids.event += 1
+        batch.add("phase_event", (self.ids.event, p["instance"], p["id"], track, src, dst, event,
+                                  "bench", "bench", "{}", at))  # fmt: skip
+
+    def regimen(self, lineage: str, cd19: str, cd22: str, kmt2a: bool, category: str) -> str | None:
+        rng = self.rng
+        if category == "frail":
+            return "chemotherapy_low_intensity" if rng.random() < 0.6 else None
+        if rng.random() < 0.03:
+            return "prior_induction_regimen"
+        if lineage == "T":
+            return "nelarabine" if rng.random() < 0.75 else "chemotherapy_high_intensity"
+        if "positive" in (cd19, cd22):
+            return rng.choices(
+                ["blinatumomab", "inotuzumab_ozogamicin", "tisagenlecleucel", "chemotherapy_moderate_intensity"],
+                [40, 25, 15, 20],
+            )[0]  # fmt: skip
+        if kmt2a:
+            return "revumenib" if rng.random() < 0.7 else "chemotherapy_moderate_intensity"
+        return "chemotherapy_moderate_intensity"
+
+    def workup(self, batch: Batch, p: dict[str, Any], dx: date, ind_d1: date, created: datetime,
+               male: bool, fit: bool = False) -> None:  # fmt: skip
+        end = max(dx, ind_d1 - timedelta(days=1))
+        for rule, slot in (("WU-02", "wu02"), ("WU-03", "wu03"), ("WU-04", "wu04"),
+                           ("WU-05", "wu05"), ("WU-08", "wu08"), ("WU-09", "wu09"),
+                           ("WU-10", "wu10"), ("WU-12", "wu12"), ("WU-13", "wu13"),
+                           ("WU-14", "wu14"), ("WU-15", "wu15"), ("WU-18", "wu18"),
+                           ("WU-24", "wu24"), ("WU-28", "wu28"), ("WU-29", "wu29")):  # fmt: skip
+            self.task(batch, p, rule, slot, "workup_item", dx, end, created=created)
+        self.task(batch, p, "WU-06", "wu06", "workup_item", dx, end, created=created,
+                  result='{"cd19": "positive", "cd22": "positive"}',
+                  fields='["lineage", "cd19", "cd22", "cd20"]')  # fmt: skip
+        self.task(batch, p, "WU-27", "wu27_fitness", "workup_item", dx, end, created=created,
+                  result='{"fitness_category": "fit", "ecog": "1", "hct_ci": "2"}')  # fmt: skip
+        self.task(batch, p, "WU-23", "wu23_lumbar_puncture", "lumbar_puncture", dx, end,
+                  created=created, result=CSF, fields=CSF_FIELDS)  # fmt: skip
+        if male:
+            self.task(
+                batch, p, "WU-11", "wu11_testicular_exam", "workup_item", dx, end, created=created
+            )
+        if fit:
+            self.task(batch, p, "FIT-06", "fit_transplant_referral", "transplant_referral", dx,
+                      dx + timedelta(days=7), created=created)  # fmt: skip
+
+    def induction(self, batch: Batch, p: dict[str, Any], regimen: str, ind_d1: date, marrow: float,
+                  ph: bool, goal: str) -> None:  # fmt: skip
+        rng, pid = self.rng, p["id"]
+        prephase = regimen == "blinatumomab" and marrow > 50 and rng.random() < 0.7
+        c1 = ind_d1 + timedelta(days=7) if prephase else ind_d1
+        created = midnight(ind_d1 - timedelta(days=3)) + timedelta(hours=11)
+        self.ids.course += 1
+        course = self.ids.course
+        batch.add("course", (course, pid, p["instance"], regimen, "induction", 1, c1,
+                             ind_d1 if prephase else None, "active", "bench", created))  # fmt: skip
+        self.event(batch, p, "main", "start_induction", "induction_selection", "induction", created)
+        kw = {"created": created, "course": course, "regimen": regimen, "cycle": 1}
+
+        def day(n: int) -> date:
+            return c1 + timedelta(days=n - 1)
+
+        it_window = (day(1) - timedelta(days=7), day(1) + timedelta(days=7))
+        if regimen in ("blinatumomab", "inotuzumab_ozogamicin", "revumenib"):
+            self.task(batch, p, "CNS-01", "cns_diagnostic_lp", "lumbar_puncture", *it_window, day=1,
+                      result=CSF, fields=CSF_FIELDS, **kw)  # fmt: skip
+            self.task(batch, p, "CNS-04", "cns_it_prophylaxis", "intrathecal_therapy", *it_window,
+                      day=1, **kw)  # fmt: skip
+        elif not regimen.startswith(("tisa", "brexu", "obe")):
+            self.task(batch, p, "CNS-01", "cns_diagnostic_lp_without_it", "lumbar_puncture",
+                      ind_d1 - timedelta(days=7), ind_d1 + timedelta(days=14), day=1, result=CSF,
+                      fields=CSF_FIELDS, **kw)  # fmt: skip
+            slot = "it_with_nelarabine" if regimen == "nelarabine" else "it_per_protocol"
+            self.task(batch, p, "CNS-04", slot, "clinician_review", *it_window, day=1, **kw)
+        marrow_window = (day(28), day(42))
+        if regimen == "blinatumomab":
+            if prephase:
+                self.task(
+                    batch,
+                    p,
+                    "BLIN-01",
+                    "prephase",
+                    "dose",
+                    ind_d1,
+                    ind_d1 + timedelta(days=6),
+                    **kw,
+                )
+            self.task(batch, p, "BLIN-02", "inpatient_c1", "inpatient_monitoring", day(1), day(9),
+                      due=day(1), **kw)  # fmt: skip
+            for n in range(1, 10):
+                self.task(
+                    batch,
+                    p,
+                    "MON-01",
+                    "crs_icans_c1",
+                    "crs_icans_monitoring",
+                    day(n),
+                    day(n),
+                    day=n,
+                    **kw,
+                )
+            for n in (1, 8, 15, 22):
+                self.task(batch, p, "MON-03", "cbc", "lab_panel", day(n) - timedelta(days=1),
+                          day(n) + timedelta(days=1), due=day(n), day=n, **kw)  # fmt: skip
+            marrow_window = (day(29), day(42))
+            marrow_rule = "BLIN-09"
+        elif regimen == "inotuzumab_ozogamicin":
+            for n in (1, 8, 15):
+                lft_at = self.task(batch, p, "INO-05", "lft_before_dose", "lab_panel",
+                                   day(n) - timedelta(days=3), day(n), day=n, **kw)  # fmt: skip
+                self.task(
+                    batch,
+                    p,
+                    "INO-03",
+                    "premedication",
+                    "premedication",
+                    day(n),
+                    day(n),
+                    day=n,
+                    **kw,
+                )
+                dose_at = self.task(batch, p, "INO-06", "dose", "dose", day(n), day(n), day=n,
+                                    fate=("completed", midnight(day(n)) + timedelta(hours=10), None, None)
+                                    if rng.random() < 0.95 else None, **kw)  # fmt: skip
+                minutes = rng.choice((45, 60, 65, 75, 90))
+                self.task(batch, p, "INO-04", "observation", "post_infusion_observation", day(n), day(n),
+                          day=n, result=json.dumps({"infusion_end_at": "11:00",
+                                                    "observation_end_at": f"{11 + minutes // 60:02d}:{minutes % 60:02d}"}),
+                          **kw)  # fmt: skip
+                labs_at = lft_at or (
+                    dose_at - timedelta(hours=rng.choice((30, 60, 100))) if dose_at else None
+                )
+                if labs_at is not None:
+                    for code in ("alt", "ast", "total_bilirubin", "alp"):
+                        self.ids.observation += 1
+                        batch.add("observation", (self.ids.observation, pid, code, 30.0, "U/L", labs_at,
+                                                  "bench", "bench", labs_at))  # fmt: skip
+            marrow_window = (day(18), day(21))
+            marrow_rule = "INO-08"
+        elif regimen.startswith(("tisa", "brexu", "obe")):
+            self.task(batch, p, "CART-02", "readiness_infusion", "clinician_review",
+                      c1 - timedelta(days=1), c1, **kw)  # fmt: skip
+            for n in range(0, 8):
+                self.task(batch, p, "CART-04", "crs_icans_daily", "crs_icans_monitoring",
+                          c1 + timedelta(days=n), c1 + timedelta(days=n), day=n, **kw)  # fmt: skip
+            marrow_window = (c1 + timedelta(days=24), c1 + timedelta(days=32))
+            marrow_rule = "CART-07"
+        elif regimen == "revumenib":
+            self.task(
+                batch,
+                p,
+                "REV-02",
+                "weight_baseline",
+                "clinician_review",
+                day(1) - timedelta(days=7),
+                day(1),
+                **kw,
+            )
+            for n in range(1, 15):
+                self.task(
+                    batch,
+                    p,
+                    "REV-05",
+                    "ds_daily",
+                    "differentiation_syndrome_check",
+                    day(n),
+                    day(n),
+                    day=n,
+                    **kw,
+                )
+            marrow_window = (day(21), day(35))
+            marrow_rule = "REV-10"
+        elif regimen == "nelarabine":
+            for n in (1, 3, 5):
+                self.task(batch, p, "NEL-03", "neuro_before_dose", "neuro_assessment",
+                          day(n) - timedelta(days=1), day(n), day=n, **kw)  # fmt: skip
+                self.task(batch, p, "NEL-01", "dose", "dose", day(n), day(n), day=n, **kw)
+            marrow_window = (day(21), day(28))
+            marrow_rule = "NEL-08"
+        else:
+            marrow_window = (ind_d1 + timedelta(days=27), ind_d1 + timedelta(days=41))
+            marrow_rule = "CHEMO-04"
+        if goal == "cure":
+            done = self.task(batch, p, marrow_rule, "response_marrow", "bone_marrow_assessment",
+                             *marrow_window, day=28, **kw)  # fmt: skip
+            if done is not None:
+                self.ids.assessment += 1
+                batch.add("response_assessment", (self.ids.assessment, pid, course,
+                                                  (done.astimezone(midnight(c1).tzinfo)).date(),
+                                                  rng.uniform(0, 10), True,
+                                                  rng.random() * 1e-3 if rng.random() < 0.85 else None,
+                                                  "flow", "{}", "bench", done))  # fmt: skip
+        if ph and rng.random() < 0.85:
+            start = ind_d1 + timedelta(days=rng.randint(-2, 3))
+            self.ids.medication += 1
+            batch.add("medication", (self.ids.medication, pid, rng.choice(("dasatinib", "ponatinib")),
+                                     start, midnight(start) + timedelta(hours=8)))  # fmt: skip
+            self.task(batch, p, "PH-02", "ph_mutation_before_tki", "clinician_review",
+                      ind_d1 - timedelta(days=7), ind_d1, **kw)  # fmt: skip
+        # After the response: the HCT decision, or blinatumomab maintenance every 84 days.
+        resp = marrow_window[1] + timedelta(days=3)
+        if goal == "cure" and rng.random() < 0.6 and resp < self.today:
+            created = midnight(resp) + timedelta(hours=12)
+            if rng.random() < 0.5:
+                self.task(batch, p, "POST-03", "hct_decision_escalation", "clinician_review", resp,
+                          resp + timedelta(days=30), created=created, result=HCT,
+                          fields='["hct_decision"]')  # fmt: skip
+            elif regimen == "blinatumomab":
+                first = c1 + timedelta(days=90)
+                for k in range(4):
+                    due = first + timedelta(days=84 * k)
+                    self.task(batch, p, "BLIN-10", "maintenance_start", "maintenance_cycle_start",
+                              due - timedelta(days=7), due + timedelta(days=7), due=due,
+                              created=created, regimen="blinatumomab")  # fmt: skip
+            for month in range(1, 7):
+                due = resp + timedelta(days=30 * month)
+                self.task(batch, p, "POST-12", "surveillance_year_1", "lab_panel",
+                          due - timedelta(days=7), due + timedelta(days=7), due=due, created=created)  # fmt: skip
+
+
+TABLES = {
+    "patient": ["id", "mrn", "display_name", "birth_date", "sex_at_birth", "has_testes", "goal",
+                "declines_therapy", "active", "created_at", "updated_at"],
+    "disease_facts": ["patient_id", "lineage", "cd19", "cd22", "cd20", "ph_positive",
+                      "kmt2a_rearranged", "cns_status", "marrow_blast_pct",
+                      "peripheral_blasts_per_ul", "updated_at", "updated_by"],
+    "disease_history": ["patient_id", "status", "rr_diagnosis_date", "prior_therapies_recorded",
+                        "updated_at"],
+    "relapse": ["id", "patient_id", "relapse_date", "recorded_at"],
+    "fitness_assessment": ["id", "patient_id", "category", "ecog", "hct_ci", "hct_eligible",
+                           "assessed_by", "assessed_at"],
+    "pathway_instance": ["id", "patient_id", "pathway_name", "pathway_version", "phase",
+                         "cns_track", "testis_track", "episode", "started_at", "phase_since"],
+    "phase_event": ["id", "instance_id", "patient_id", "track", "from_state", "to_state", "event",
+                    "actor", "reason", "rule_ids", "at"],
+    "course": ["id", "patient_id", "instance_id", "regimen", "phase", "cycle_number",
+               "anchor_date", "prephase_start", "status", "created_by", "created_at"],
+    "care_task": TASK_COLUMNS,
+    "observation": ["id", "patient_id", "code", "value", "unit", "observed_at", "source",
+                    "recorded_by", "recorded_at"],
+    "response_assessment": ["id", "patient_id", "course_id", "assessed_on", "marrow_blast_pct",
+                            "trilineage_hematopoiesis", "mrd_value", "mrd_method",
+                            "extramedullary_sites", "recorded_by", "recorded_at"],
+    "medication": ["id", "patient_id", "name", "started_on", "recorded_at"],
+}  # fmt: skip
+SEQUENCES = {
+    "patient": "patient_id_seq",
+    "relapse": "relapse_id_seq",
+    "fitness_assessment": "fitness_assessment_id_seq",
+    "pathway_instance": "pathway_instance_id_seq",
+    "phase_event": "phase_event_id_seq",
+    "course": "course_id_seq",
+    "care_task": "care_task_id_seq",
+    "observation": "observation_id_seq",
+    "response_assessment": "response_assessment_id_seq",
+    "medication": "medication_id_seq",
+}
+
+
+def batches(patients: int, seed: int, today: date, now: datetime) -> Iterator[Batch]:
+    rng = random.Random(seed)
+    ids = Ids()
+    history = History(rng, today, now, ids)
+    for first in range(1, patients + 1, BATCH):
+        batch = Batch()
+        for pid in range(first, min(first + BATCH, patients + 1)):
+            history.patient(batch, pid)
+        yield batch
+
+
+def load(url: str, patients: int, seed: int, today: date, now: datetime) -> dict[str, int]:
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    counts: dict[str, int] = dict.fromkeys(TABLES, 0)
+    with psycopg.connect(libpq) as conn:
+        for batch in batches(patients, seed, today, now):
+            with conn.cursor() as cur:
+                for table, columns in TABLES.items():
+                    rows = batch.rows.get(table, [])
+                    if not rows:
+                        continue
+                    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                    counts[table] += len(rows)
+            conn.commit()
+            print(f"  {counts['patient']:>7} patients, {counts['care_task']:>9} tasks", flush=True)
+        with conn.cursor() as cur:
+            for table, sequence in SEQUENCES.items():
+                cur.execute(f"SELECT setval('{sequence}', (SELECT max(id) FROM {table}))")  # noqa: S608
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+    return counts
+
+
+def existing(url: str) -> dict[str, int]:
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq) as conn:
+        return {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]  # noqa: S608
+            for table in TABLES
+        }
+
+
+def measure(url: str, today: date, now: datetime) -> dict[str, Any]:
+    from models.repositories.adherence import compute_report, drill_down, prepare
+    from models.repositories.audit import Actor
+    from models.session import engine_for, transaction
+    from pathways.definition import shipped_definition
+    from pathways.indicators import indicators_of
+
+    definition = shipped_definition()
+    engine = engine_for(url)
+    start = date(today.year - 1, today.month, 1)
+    results: dict[str, Any] = {"period": f"{start}..{today}"}
+    # Warm the server's caches once, as a running clinic's database would be.
+    with transaction(engine) as session:
+        compute_report(session, definition=definition, timezone=TZ, start=start, end=today, now=now)
+        session.rollback()
+    runs = []
+    for _ in range(3):
+        with transaction(engine) as session:
+            t0 = time.perf_counter()
+            prepare(session, definition=definition, timezone=TZ, now=now)
+            t1 = time.perf_counter()
+            report = compute_report(session, definition=definition, timezone=TZ, start=start,
+                                    end=today, now=now, prepared=True)  # fmt: skip
+            t2 = time.perf_counter()
+            session.rollback()
+        runs.append({"prepare": t1 - t0, "indicators": t2 - t1, "total": t2 - t0})
+    results["full_report_seconds"] = [round(r["total"], 2) for r in runs]
+    results["prepare_seconds"] = round(min(r["prepare"] for r in runs), 2)
+    results["indicator_statements_seconds"] = round(min(r["indicators"] for r in runs), 2)
+    results["units"] = {
+        r.indicator.id: {"numerator": r.counts.numerator, "denominator": r.counts.denominator,
+                         "excused": r.counts.excused, "pending": r.counts.pending}
+        for r in report.results if r.counts is not None
+    }  # fmt: skip
+    per: dict[str, float] = {}
+    with transaction(engine) as session:
+        prepare(session, definition=definition, timezone=TZ, now=now)
+        for ind in indicators_of(definition):
+            if not ind.computable:
+                continue
+            t0 = time.perf_counter()
+            compute_report(session, definition=definition, timezone=TZ, start=start, end=today,
+                           now=now, indicator_ids=[ind.id], prepared=True)  # fmt: skip
+            per[ind.id] = round(time.perf_counter() - t0, 3)
+        session.rollback()
+    results["per_indicator_seconds"] = per
+    with transaction(engine) as session:
+        t0 = time.perf_counter()
+        drill = drill_down(session, definition=definition, timezone=TZ, indicator_id="QM-13",
+                           start=start, end=today, now=now, actor=Actor("bench", "quality", "cli"),
+                           show="missed", limit=100)  # fmt: skip
+        results["drill_down_seconds"] = round(time.perf_counter() - t0, 2)
+        results["drill_down_rows"] = [len(drill.rows), drill.total]
+        session.rollback()
+    from flows.adherence_report import snapshot_adherence
+
+    t0 = time.perf_counter()
+    stats = snapshot_adherence(engine, definition=definition, timezone=TZ, now=now)
+    results["nightly_snapshot_seconds"] = round(time.perf_counter() - t0, 2)
+    results["nightly_snapshot_periods"] = stats["periods"]
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--database-url", help="an empty postgresql+psycopg:// database to fill")
+    parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument("--measure-only", action="store_true",
+                        help="with --database-url: measure a database this script filled before")  # fmt: skip
+    parser.add_argument("--today", type=date.fromisoformat, default=None,
+                        help="the clinic date of the report (default: today)")  # fmt: skip
+    args = parser.parse_args()
+    from pathways.clock import local_date
+
+    now = datetime.now(UTC)
+    today = args.today or local_date(now, TZ)
+    if args.today:
+        now = midnight(today) + timedelta(hours=12)
+
+    from carepath.database import upgrade
+    from carepath.embedded_db import ensure_database, sqlalchemy_url
+    from carepath.embedded_db import start_server as start_pg
+
+    workdir = Path(tempfile.mkdtemp(prefix="carepath-bench-adherence-"))
+    try:
+        if args.database_url:
+            url = args.database_url
+        else:
+            print("starting a private embedded PostgreSQL ...", flush=True)
+            admin = start_pg(workdir / "pgdata", cleanup_mode="delete")
+            ensure_database(admin, "carepath_bench")
+            url = sqlalchemy_url(admin, "carepath_bench")
+        upgrade(url)
+        if args.measure_only and args.database_url:
+            counts, load_seconds = existing(url), 0.0
+        else:
+            print(f"writing the synthetic history of {args.patients} patients with COPY ...")
+            started = time.perf_counter()
+            counts = load(url, args.patients, args.seed, today, now)
+            load_seconds = time.perf_counter() - started
+            print(f"loaded {counts} in {load_seconds:.0f} s", flush=True)
+        results = measure(url, today, now)
+        print()
+        print(f"full adherence report, {len(results['units'])} computable indicators, "
+              f"period {results['period']}, {args.patients} patients, {counts['care_task']} tasks:")  # fmt: skip
+        print(f"  {min(results['full_report_seconds']):.2f} s (best of 3: {results['full_report_seconds']}), "
+              f"of which {results['prepare_seconds']:.2f} s building episodes and classed tasks "
+              f"and {results['indicator_statements_seconds']:.2f} s the indicator statements")  # fmt: skip
+        slowest = sorted(results["per_indicator_seconds"].items(), key=lambda kv: -kv[1])[:5]
+        print("  slowest indicators: " + ", ".join(f"{k} {v:.2f} s" for k, v in slowest))
+        print(f"one drill-down page (QM-13 missed): {results['drill_down_seconds']:.2f} s")
+        print(f"nightly snapshot of {len(results['nightly_snapshot_periods'])} settling months: "
+              f"{results['nightly_snapshot_seconds']:.2f} s")  # fmt: skip
+        out = ROOT / "bench" / "output"
+        out.mkdir(parents=True, exist_ok=True)
+        document = {
+            "measured_at": datetime.now(UTC).isoformat(),
+            "machine": {"cpus": os.cpu_count()},
+            "patients": args.patients,
+            "rows": counts,
+            "load_seconds": round(load_seconds, 1),
+        } | results
+        (out / "adherence_100k.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+        return 0
+    finally:
+        if not args.database_url:
+            from carepath.embedded_db import stop_server
+
+            stop_server(workdir / "pgdata")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

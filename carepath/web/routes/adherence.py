@@ -1,0 +1,309 @@
+"""The adherence dashboard (quality, clinician, admin): figures, trends, and the patients behind them.
+
+The dashboard computes every indicator for the chosen period; its trend charts
+read the stored monthly snapshots (frozen: later edits do not move them) and
+fall back, for a month without one, to the live figure, drawn outlined. Every
+number links to its drill-down, which lists the patients and tasks behind it
+and is an audited read of patient data. The export is the same self-contained
+HTML file (or CSV, JSON) that `carepath report adherence` writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from carepath.pathway import definition_for
+from carepath.reports.adherence import (
+    UNIT_WORDS,
+    live_trend,
+    months_between,
+    pct,
+    report_csv,
+    report_html,
+    report_json,
+    summary_chart,
+)
+from carepath.web.charts import RatePoint, rate_chart
+from carepath.web.deps import DB, READERS, actor_of, allow, clinic_date, now, settings
+from carepath.web.templating import render
+from models.repositories.adherence import (
+    SHOWS,
+    AdherenceReport,
+    compute_report,
+    drill_down,
+    prepare,
+    snapshots_between,
+)
+from models.repositories.audit import record
+from models.repositories.users import Principal
+from pathways.clock import month_of
+from pathways.indicators import CONDITIONS, indicators_of
+from pathways.vocab import Role
+
+router = APIRouter(include_in_schema=False)
+
+Viewer = Annotated[Principal, allow(Role.QUALITY, Role.CLINICIAN, Role.ADMIN)]
+PAGE_SIZE = 100
+DEFAULT_MONTHS = 6
+EXPORTS = {
+    "html": "text/html; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+# The export file is opened on its own: it may use its inline stylesheet and nothing else.
+EXPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
+
+
+def _period(request: Request) -> tuple[date, date, dict[str, str]]:
+    """The period of the query string (default: the last six months to today) and its problems."""
+    params = request.query_params
+    today = clinic_date(request)
+    start, end = month_of(today, DEFAULT_MONTHS - 1)[0], today
+    problems: dict[str, str] = {}
+    for name in ("from", "to"):
+        value = params.get(name)
+        if not value:
+            continue
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            problems[name] = "must be a date, YYYY-MM-DD"
+            continue
+        if name == "from":
+            start = parsed
+        else:
+            end = parsed
+    if end < start:
+        problems["to"] = "the period ends before it starts"
+        start, end = end, start
+    if (end - start).days > 3 * 366:
+        problems["from"] = "at most three years at a time"
+        start = end - timedelta(days=3 * 366)
+    return start, end, problems
+
+
+def _trends(session: Session, report: AdherenceReport) -> dict[str, list[RatePoint]]:
+    """Per indicator, one point per month: the stored snapshot where there is one, else live."""
+    stored: dict[tuple[str, str], tuple[int, int]] = {}
+    for snap in snapshots_between(session, start=month_of(report.start)[0], end=report.end):
+        if (snap.period_start, snap.period_end) == month_of(snap.period_start):
+            stored[(snap.indicator_id, f"{snap.period_start:%Y-%m}")] = (
+                snap.numerator,
+                snap.denominator,
+            )
+    months = months_between(report)
+    trends: dict[str, list[RatePoint]] = {}
+    for result in report.results:
+        if result.counts is None:
+            continue
+        live = {p.label: p for p in live_trend(report, result)}
+        points = []
+        for month in months:
+            frozen = stored.get((result.indicator.id, month))
+            if frozen is not None:
+                points.append(RatePoint(month, frozen[0], frozen[1], frozen=True))
+            else:
+                points.append(live[month])
+        trends[result.indicator.id] = points
+    return trends
+
+
+def _compute(request: Request, session: DB, start: date, end: date) -> AdherenceReport:
+    return compute_report(
+        session,
+        definition=definition_for(settings(request)),
+        timezone=settings(request).timezone,
+        start=start,
+        end=end,
+        now=now(request),
+    )
+
+
+def _link(base: str, **params: Any) -> str:
+    return f"{base}?{urlencode({k: v for k, v in params.items() if v is not None})}"
+
+
+@router.get("/adherence")
+def dashboard(request: Request, session: DB, principal: Viewer) -> Response:
+    start, end, problems = _period(request)
+    report = _compute(request, session, start, end)
+    record(
+        session,
+        actor=actor_of(principal, request),
+        action="read",
+        entity="adherence_report",
+        entity_id=f"{start}..{end}",
+    )
+    trends = _trends(session, report)
+    charts = {
+        r.indicator.id: rate_chart(
+            f"{r.indicator.id} by month", trends[r.indicator.id], target=r.indicator.target
+        )
+        for r in report.results
+        if r.counts is not None
+    }
+    period = {"from": start.isoformat(), "to": end.isoformat()}
+    return render(
+        request,
+        "adherence.html",
+        {
+            "report": report,
+            "summary": summary_chart(report),
+            "charts": charts,
+            "period": period,
+            "problems": problems,
+            "pct": pct,
+            "drill": lambda ind, show: _link(f"/adherence/{ind}", show=show, **period),
+            "export": lambda fmt: _link("/adherence/export", format=fmt, **period),
+        },
+    )
+
+
+@router.get("/adherence/export")
+def export(request: Request, session: DB, principal: Viewer) -> Response:
+    start, end, problems = _period(request)
+    fmt = request.query_params.get("format", "html")
+    if problems or fmt not in EXPORTS:
+        raise HTTPException(status_code=422, detail=problems or {"format": "html, csv or json"})
+    definition = definition_for(settings(request))
+    report = _compute(request, session, start, end)
+    record(
+        session,
+        actor=actor_of(principal, request),
+        action="read",
+        entity="adherence_report",
+        entity_id=f"{start}..{end}",
+        detail={"format": fmt, "export": True},
+    )
+    if fmt == "html":
+        body = report_html(report, definition, trends=_trends(session, report))
+    elif fmt == "csv":
+        body = report_csv(report)
+    else:
+        body = json.dumps(report_json(report, definition), indent=2)
+    filename = f"adherence-{start}-{end}.{fmt}"
+    return Response(
+        body,
+        media_type=EXPORTS[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Security-Policy": EXPORT_CSP,
+        },
+    )
+
+
+def _tabs(
+    indicator_id: str, show: str, period: Mapping[str, str], filters: Mapping[str, str | None]
+) -> Sequence[tuple[str, str, bool]]:
+    return [
+        (name, _link(f"/adherence/{indicator_id}", show=name, **period, **filters), name == show)
+        for name in SHOWS
+    ]
+
+
+@router.get("/adherence/{indicator_id}")
+def indicator_page(request: Request, session: DB, principal: Viewer, indicator_id: str) -> Response:
+    definition = definition_for(settings(request))
+    known = {i.id: i for i in indicators_of(definition)}
+    if indicator_id not in known:
+        raise HTTPException(status_code=404, detail="no such indicator")
+    ind = known[indicator_id]
+    start, end, problems = _period(request)
+    params = request.query_params
+    show = params.get("show", "denominator")
+    if show not in SHOWS:
+        problems["show"] = f"one of {', '.join(SHOWS)}"
+        show = "denominator"
+    regimen = params.get("regimen")
+    month = params.get("month") or None
+    if month is not None and (
+        len(month) != 7 or month[4] != "-" or not month.replace("-", "").isdigit()
+    ):
+        problems["month"] = "must be YYYY-MM"
+        month = None
+    try:
+        page = max(1, int(params.get("page", "1")))
+    except ValueError:
+        page = 1
+    period = {"from": start.isoformat(), "to": end.isoformat()}
+    context: dict[str, Any] = {
+        "ind": ind,
+        "period": period,
+        "problems": problems,
+        "conditions": CONDITIONS,
+        "defaults": [definition.defaults[name] for name in ind.defaults],
+        "show": show,
+        "regimen": regimen,
+        "month": month,
+        "pct": pct,
+        "units": UNIT_WORDS,
+        "can_open_patients": principal.role in READERS,
+    }
+    if not ind.computable:
+        return render(request, "adherence_indicator.html", context | {"drill": None})
+    tz, instant = settings(request).timezone, now(request)
+    prepare(session, definition=definition, timezone=tz, now=instant)
+    report = compute_report(
+        session,
+        definition=definition,
+        timezone=tz,
+        start=start,
+        end=end,
+        now=instant,
+        indicator_ids=[indicator_id],
+        prepared=True,
+    )
+    result = report.result(indicator_id)
+    drill = drill_down(
+        session,
+        definition=definition,
+        timezone=tz,
+        indicator_id=indicator_id,
+        start=start,
+        end=end,
+        now=instant,
+        actor=actor_of(principal, request),
+        show=show,
+        regimen=regimen,
+        month=month,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        prepared=True,
+    )
+    filters = {"regimen": regimen, "month": month}
+    base = f"/adherence/{indicator_id}"
+    return render(
+        request,
+        "adherence_indicator.html",
+        context
+        | {
+            "result": result,
+            "chart": rate_chart(
+                f"{indicator_id} by month",
+                _trends(session, report)[indicator_id],
+                target=ind.target,
+            ),
+            "drill": drill,
+            "page": page,
+            "pages": max(1, (drill.total + PAGE_SIZE - 1) // PAGE_SIZE),
+            "tabs": _tabs(indicator_id, show, period, filters),
+            "by_regimen": [
+                (key, counts, _link(base, show=show, regimen=key, **period))
+                for key, counts in result.by_regimen.items()
+            ],
+            "by_month": [
+                (key, counts, _link(base, show=show, month=key, **period))
+                for key, counts in result.by_month.items()
+            ],
+            "page_link": lambda n: _link(base, show=show, page=n, **period, **filters),
+            "clear_link": _link(base, show=show, **period),
+        },
+    )
