@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     session_idle_minutes: int = 30
+    # After this many failed sign-ins under one name within the lockout window, that
+    # name is refused (without checking the password) until the window has passed.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    # One line per request (method, route template, status, ms; never ids or values)
+    # on stderr from `carepath serve`.
+    access_log: bool = True
     batch_size: int = 2000
 
     @field_validator("timezone")

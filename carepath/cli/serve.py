@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +24,23 @@ def background_services(settings: Settings) -> list[Any]:
     return [clock_lifespan(settings)]
 
 
+def configure_access_log(settings: Settings) -> logging.Handler | None:
+    """Send the app's access lines (route templates, never ids or values) to stderr.
+
+    uvicorn's own access log is off: it prints the raw path and query, which can
+    carry a patient's id or a searched name.
+    """
+    if not settings.access_log:
+        return None
+    log = logging.getLogger("carepath.access")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s access %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return handler
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
@@ -34,6 +53,7 @@ def serve(
     settings = settings_or_fail()
     host = host or settings.web_host
     port = port or settings.web_port
+    configure_access_log(settings)
     services = background_services(settings)
     app = create_app(settings, lifespans=services)
     owner = (

@@ -37,10 +37,12 @@ def record(
     patient_id: int | None = None,
     entity_id: str | int | None = None,
     detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Append one audit event to the session's transaction."""
+    """Append one audit event to the session's transaction (``at``: the caller's clock, else now)."""
     session.add(
         AuditEvent(
+            at=at or utcnow(),
             actor=actor.name,
             role=actor.role,
             channel=actor.channel,

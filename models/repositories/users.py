@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from models.audit import AuditEvent
 from models.base import require_id
 from models.repositories.audit import Actor, record
 from models.user import ApiToken, AppUser, WebSession
@@ -164,8 +165,52 @@ def start_session(
         action="sign_in",
         entity="web_session",
         entity_id=row.id,
+        at=now,
     )
     return row
+
+
+def failed_sign_ins(session: Session, *, username: str, since: datetime) -> int:
+    """Failed sign-ins under this name since ``since`` and since its last successful one.
+
+    Counted from the audit trail, so every app process on the database sees the
+    same count; a name that is no user is counted like one that is.
+    """
+    last_success = (
+        select(AuditEvent.at)
+        .where(AuditEvent.actor == username, AuditEvent.action == "sign_in")
+        .order_by(AuditEvent.at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+        .scalar_subquery()
+    )
+    return session.execute(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.actor == username,
+            AuditEvent.action == "sign_in_failed",
+            AuditEvent.at >= since,
+            AuditEvent.at > func.coalesce(last_success, since),
+        )
+    ).scalar_one()
+
+
+def record_failed_sign_in(
+    session: Session, *, username: str, user: AppUser | None, now: datetime, locked: bool
+) -> None:
+    """The refused attempt, in the audit trail (never in a log).
+
+    ``locked``: refused during a lockout without checking the password; such
+    attempts do not count as failures, so the lockout ends when the window has
+    passed over the real ones, however often someone keeps trying meanwhile.
+    """
+    record(
+        session,
+        actor=Actor(username, user.role.value if user else "none", "web"),
+        action="sign_in_locked" if locked else "sign_in_failed",
+        entity="web_session",
+        at=now,
+    )
 
 
 def session_principal(

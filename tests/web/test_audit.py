@@ -96,3 +96,26 @@ def test_no_patient_data_reaches_the_logs(web: Web, caplog: pytest.LogCaptureFix
     logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(client_side))
     assert "GET /patients 200" in logged and "GET /patients/{patient_id} 200" in logged
     assert "Zelda" not in logged and "SECRET-77" not in logged
+
+
+def test_serve_writes_access_lines_with_route_templates_only(
+    web: Web, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from carepath.cli.serve import configure_access_log
+
+    pid = web.patient("Zelda Private", mrn="SECRET-77")
+    log = logging.getLogger("carepath.access")
+    level, propagate = log.level, log.propagate
+    handler = configure_access_log(web.settings)
+    assert handler is not None
+    try:
+        web.client("coordinator").get(f"/patients/{pid}?q=Zelda")
+    finally:  # leave the logger as other tests (caplog) expect it
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate
+    err = capsys.readouterr().err
+    assert "access GET /patients/{patient_id} 200" in err
+    assert f"/patients/{pid}" not in err and "Zelda" not in err
+    quiet = web.settings.model_copy(update={"access_log": False})
+    assert configure_access_log(quiet) is None

@@ -155,3 +155,51 @@ def test_pages_carry_security_headers_and_are_not_cached(web: Web) -> None:
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_repeated_failed_sign_ins_lock_the_name_until_the_window_passes(web: Web) -> None:
+    web.user("coordinator")
+    client = web.client()
+    assert web.settings.login_max_failures == 5 and web.settings.login_lockout_minutes == 15
+    for _ in range(5):
+        assert sign_in(client, "coordinator1", "guess!").status_code == 401  # type: ignore[attr-defined]
+    # The sixth attempt is refused even with the right password, which is not checked.
+    locked = sign_in(client, "coordinator1", PASSWORD)
+    assert locked.status_code == 429  # type: ignore[attr-defined]
+    assert "Too many failed sign-ins" in locked.text  # type: ignore[attr-defined]
+    web.clock.advance(minutes=10)
+    assert sign_in(client, "coordinator1", PASSWORD).status_code == 429  # type: ignore[attr-defined]
+    # Attempts during the lockout do not extend it: it ends 15 minutes after the failures.
+    web.clock.advance(minutes=6)
+    assert sign_in(client, "coordinator1", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    with web.db() as session:
+        actions = session.execute(
+            select(AuditEvent.action, AuditEvent.role)
+            .where(AuditEvent.actor == "coordinator1")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [a for a, _ in actions] == ["sign_in_failed"] * 5 + ["sign_in_locked"] * 2 + ["sign_in"]
+    assert {r for _, r in actions} == {"coordinator"}
+
+
+def test_a_successful_sign_in_clears_earlier_failures(web: Web) -> None:
+    web.user("coordinator")
+    client = web.client()
+    for _ in range(4):
+        sign_in(client, "coordinator1", "guess!")
+    assert sign_in(client, "coordinator1", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    other = web.client()
+    for _ in range(4):
+        sign_in(other, "coordinator1", "guess!")
+    assert sign_in(other, "coordinator1", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_a_name_that_is_no_user_locks_the_same_way(web: Web) -> None:
+    client = web.client()
+    answers = [sign_in(client, "nobody", "guess!").status_code for _ in range(6)]  # type: ignore[attr-defined]
+    assert answers == [401] * 5 + [429]
+    with web.db() as session:
+        roles = session.execute(
+            select(AuditEvent.role).where(AuditEvent.actor == "nobody")
+        ).scalars()
+        assert set(roles) == {"none"}

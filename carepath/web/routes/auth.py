@@ -8,6 +8,7 @@ that must match.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -27,7 +28,14 @@ from carepath.web.deps import (
     settings,
 )
 from carepath.web.templating import render
-from models.repositories.users import Principal, end_session, start_session, user_by_name
+from models.repositories.users import (
+    Principal,
+    end_session,
+    failed_sign_ins,
+    record_failed_sign_in,
+    start_session,
+    user_by_name,
+)
 from pathways.vocab import Role
 
 router = APIRouter(include_in_schema=False)
@@ -90,14 +98,30 @@ def login(
         return _login_page(
             request, error="The sign-in form expired; please try again.", next_=next, status=400
         )
-    user = user_by_name(session, username=username) if username.strip() else None
+    name = username.strip()[:120]
+    user = user_by_name(session, username=username) if name else None
+    config = settings(request)
+    at = now(request)
+    window = timedelta(minutes=config.login_lockout_minutes)
+    if name and failed_sign_ins(session, username=name, since=at - window) >= (
+        config.login_max_failures
+    ):
+        # Guessing stops here: the password is not even checked until the window has passed.
+        record_failed_sign_in(session, username=name, user=user, now=at, locked=True)
+        minutes = config.login_lockout_minutes
+        return _login_page(
+            request,
+            error=f"Too many failed sign-ins under this name; try again within {minutes} minutes.",
+            next_=next,
+            status=429,
+        )
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
+        if name:
+            record_failed_sign_in(session, username=name, user=user, now=at, locked=False)
         return _login_page(request, error="Wrong username or password.", next_=next, status=401)
     token = new_token()
-    start_session(
-        session, user=user, token_digest=digest(token), csrf_token=new_token(), now=now(request)
-    )
+    start_session(session, user=user, token_digest=digest(token), csrf_token=new_token(), now=at)
     response = RedirectResponse(_safe_next(next) or HOME[Role(user.role)], status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/"
