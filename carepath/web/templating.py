@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from models.repositories.planning import DATA_PROBLEM_RULE
 from pathways.clock import zone
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -55,6 +56,8 @@ def _d(value: date | None) -> str:
 
 TEMPLATES.env.filters["yn"] = _yn
 TEMPLATES.env.filters["d"] = _d
+# A data-problem task is the tracker's own, not a clinical rule: pages must not cite RULES.md for it.
+TEMPLATES.env.globals["DATA_PROBLEM_RULE"] = DATA_PROBLEM_RULE
 
 
 def render(

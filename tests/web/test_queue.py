@@ -275,3 +275,25 @@ def test_bucket_counts_stop_at_the_limit(web: Web, monkeypatch: pytest.MonkeyPat
     assert 'data-count="overdue">3+<' in page and 'data-count="today">1<' in page
     counts = web.api("coordinator").get("/api/v1/tasks").json()["counts"]
     assert counts["overdue"] == 3 and counts["today"] == 1
+
+
+def test_a_data_problem_task_says_it_is_not_a_clinical_rule(web: Web) -> None:
+    from datetime import timedelta
+
+    from models.repositories.planning import DataProblem, raise_data_problems
+
+    pid = web.patient()
+    with web.db() as session:
+        raise_data_problems(
+            session,
+            problems=[DataProblem(pid, "snapshot", "disease.cd22: contradictory values")],
+            as_of=web.clock.today - timedelta(days=1),
+            now=web.clock() - timedelta(days=1),
+        )
+        tid = session.execute(select(CareTask.id).where(CareTask.rule_id == "data-quality"))
+        tid = tid.scalar_one()
+    page = web.client("coordinator").get(f"/tasks/{tid}").text
+    assert "not a clinical rule" in page and "disease.cd22: contradictory values" in page
+    assert "(RULES.md)" not in page
+    ordinary = web.client("coordinator").get(f"/tasks/{web.task(pid)}").text
+    assert "MON-05</abbr> (RULES.md)" in ordinary and "not a clinical rule" not in ordinary
