@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import time
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,7 +67,7 @@ def demo(
     shutil.rmtree(sink, ignore_errors=True)
     demo_settings = settings.model_copy(update={"reminder_sink_dir": sink, "reminder_routes": None})
     tally = _simulate(demo_settings, first_day, timeutil.now(), seed, days)
-    _report(demo_settings, tally, sink, credentials, time.monotonic() - started)
+    _report(demo_settings, tally, first_day, sink, credentials, time.monotonic() - started)
 
 
 def _simulate(settings: Settings, first_day: Any, now: Any, seed: int, days: int) -> dict[str, Any]:
@@ -112,11 +112,19 @@ def _simulate(settings: Settings, first_day: Any, now: Any, seed: int, days: int
 
 
 def _report(
-    settings: Settings, tally: dict[str, Any], sink: Path, credentials: list[Any], seconds: float
+    settings: Settings,
+    tally: dict[str, Any],
+    first_day: date,
+    sink: Path,
+    credentials: list[Any],
+    seconds: float,
 ) -> None:
     from carepath import timeutil
+    from carepath.cli.report import adherence_table
     from carepath.database import get_engine
-    from models.repositories.audit import Actor
+    from carepath.pathway import active_definition
+    from models.repositories.adherence import compute_report
+    from models.repositories.audit import Actor, record
     from models.repositories.outbox import destinations, outbox_counts
     from models.repositories.simulation import queue, queue_counts
     from models.session import transaction
@@ -133,6 +141,21 @@ def _report(
         }
         outbox = outbox_counts(session)
         sent_to = destinations(session)
+        adherence = compute_report(
+            session,
+            definition=active_definition(),
+            timezone=settings.timezone,
+            start=first_day,
+            end=today,
+            now=now,
+        )
+        record(
+            session,
+            actor=viewer,
+            action="read",
+            entity="adherence_report",
+            entity_id=f"{first_day}..{today}",
+        )
 
     planned, evaluated = tally["planned"], tally["evaluated"]
     escalated, dispatched = tally["escalated"], tally["dispatched"]
@@ -170,6 +193,20 @@ def _report(
         f"({', '.join(f'{r}: {n}' for _, r, n in sent_to) or 'none'}); "
         f"{outbox['pending']} pending, {outbox['failed']} failed, {outbox['skipped']} skipped "
         f"(their task closed first). This run sent {dispatched.get('sent', 0):,}.",
+        highlight=False,
+    )
+    console.print(
+        adherence_table(
+            adherence,
+            f"Pathway adherence over the simulated days, {first_day} to {today} (RULES.md §8; "
+            f"the nightly run stored the snapshots of {tally['adherence_snapshots']} months; "
+            "indicators with nothing to count left out)",
+            compact=True,
+        )
+    )
+    console.print(
+        f"The same as a printable file: carepath report adherence --from {first_day} --to {today} "
+        "--format html -o adherence.html",
         highlight=False,
     )
     console.print(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from carepath.cli.common import cli_actor, console, db_session, fail, settings_or_fail
+
+if TYPE_CHECKING:
+    from models.repositories.adherence import AdherenceReport
 
 report_app = typer.Typer(help="Reports: pathway adherence (RULES.md §8).", no_args_is_help=True)
 
@@ -22,6 +25,27 @@ def _date(label: str, value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"{label}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+COLUMNS = ("Id", "Indicator", "Num/Den", "Rate", "Excused", "Late", "Missed", "Pending")
+# For a narrow terminal (the demo): the figures first, the title last where it can fold.
+COMPACT = ("Id", "Num/Den", "Rate", "Late", "Missed", "Indicator")
+
+
+def adherence_table(report: AdherenceReport, title: str, *, compact: bool = False) -> Table:
+    """The report as a terminal table; ``compact`` leaves out indicators with nothing to count."""
+    from carepath.reports.adherence import table_rows
+
+    columns = COMPACT if compact else COLUMNS
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column != "Indicator")
+    for row in table_rows(report):
+        cells = dict(zip(COLUMNS, row, strict=True))
+        if compact and cells["Num/Den"] in ("0/0", "not computable"):
+            continue
+        table.add_row(*(cells[c] for c in columns))
+    return table
 
 
 @report_app.command("adherence")
@@ -41,12 +65,7 @@ def adherence(
 ) -> None:
     """Every adherence indicator (QM-01..20 and the optional measures) over a period."""
     from carepath.pathway import active_definition
-    from carepath.reports.adherence import (
-        report_csv,
-        report_html,
-        report_json,
-        table_rows,
-    )
+    from carepath.reports.adherence import report_csv, report_html, report_json
     from carepath.timeutil import now
     from models.repositories.adherence import compute_report
     from models.repositories.audit import record
@@ -76,22 +95,7 @@ def adherence(
             detail={"format": output_format},
         )
     if output_format == "table":
-        table = Table(
-            title=f"Pathway adherence {first} to {last} ({definition.ref})", title_justify="left"
-        )
-        for column in (
-            "Id",
-            "Indicator",
-            "Num/Den",
-            "Rate",
-            "Excused",
-            "Late",
-            "Missed",
-            "Pending",
-        ):
-            table.add_column(column, overflow="fold")
-        for row in table_rows(report):
-            table.add_row(*row)
+        table = adherence_table(report, f"Pathway adherence {first} to {last} ({definition.ref})")
         if output is None:
             console.print(table)
             return

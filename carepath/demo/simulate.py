@@ -40,6 +40,7 @@ from prefect.cache_policies import NO_CACHE
 
 from carepath.demo.cohort import COHORT, DemoPatient
 from carepath.demo.loader import load_patient
+from flows.adherence_report import snapshot_adherence
 from flows.dispatch_reminders import dispatch_all
 from flows.escalate_overdue import escalate_now
 from flows.evaluate_results import evaluate_all
@@ -100,7 +101,15 @@ NON_LAB_RESULTS = {
     "csf_cytology": "negative",
     "csf_flow_cytometry": "negative",
     "strong_cyp3a4_inhibitor": False,
+    # INO-04: the invented nurse records the infusion's end and the observation's end (QM-15).
+    "infusion_end_at": "11:30",
+    "observation_end_at": "12:40",
+    # POST-02/03: the shared decision, as a clinician would note it (invented).
+    "hct_decision": "proceed to allogeneic HCT; donor search under way",
 }
+
+
+SAME_VISIT = frozenset({"dose", "premedication", "post_infusion_observation"})
 
 
 @dataclass
@@ -118,6 +127,7 @@ class Tally:
     evaluated: dict[str, int] = field(default_factory=dict)
     escalated: dict[str, int] = field(default_factory=dict)
     dispatched: dict[str, int] = field(default_factory=dict)
+    adherence_snapshots: int = 0  # months with a stored snapshot
 
     def add(self, name: str, stats: dict[str, Any]) -> None:
         bucket: dict[str, int] = getattr(self, name)
@@ -153,11 +163,18 @@ class Clinic:
         )
         # Response marrows resulted and waiting for the clinician: patient -> (day to sign, category).
         self.to_sign: dict[int, tuple[date, ResponseCategory]] = {}
+        self.snapshot_months: set[str] = set()
 
     def fate(self, task: OpenTask) -> date | None:
         """The day a task gets done, or None when it is missed."""
-        u = _unit(self.seed, task.dedupe_key)
-        spread = _unit(self.seed, task.dedupe_key, "day")
+        # A dose, its premedication and its observation happen at one visit, on one day.
+        key = (
+            f"visit:{task.patient_id}:{task.window_start}"
+            if task.kind in SAME_VISIT
+            else task.dedupe_key
+        )
+        u = _unit(self.seed, key)
+        spread = _unit(self.seed, key, "day")
         if task.kind == "clinician_review":  # reviews and signatures: the same or next days
             return None if u >= LATE else task.window_start + timedelta(days=int(spread * 3))
         if u < ON_TIME:
@@ -169,6 +186,8 @@ class Clinic:
 
     def simulate(self, day: date) -> None:
         tz = self.rt.timezone
+        if day.day == 1:  # the nightly adherence run that settles the month just ended
+            self.snapshot(at(day, tz, 2, 30))
         self.admit(day)
         self.tally.add("planned", plan_all(self.rt, as_of=day, now=at(day, tz, 7)))
         self.send(at(day, tz, 7, 5))
@@ -184,6 +203,18 @@ class Clinic:
         self.tally.add("planned", plan_all(self.rt, as_of=day, now=now))
         self.tally.add("evaluated", evaluate_all(self.rt, now=now))
         self.close_day(now)
+        self.snapshot(now)
+
+    def snapshot(self, moment: datetime) -> None:
+        """The nightly adherence_report's work; only on month turns here, to keep the demo short."""
+        stats = snapshot_adherence(
+            self.rt.engine,
+            definition=self.rt.definition(None),
+            timezone=self.rt.timezone,
+            now=moment,
+        )
+        self.snapshot_months.update(stats["periods"])
+        self.tally.adherence_snapshots = len(self.snapshot_months)
 
     def close_day(self, evening: datetime) -> None:
         self.tally.add("escalated", escalate_now(self.rt, now=evening))

@@ -28,6 +28,22 @@ def test_a_tasks_fate_depends_on_the_seed_and_its_key_only(runtime: Runtime) -> 
     assert 0 < missed < 40 and 0 < late < 60
 
 
+def test_a_dose_its_premedication_and_observation_share_one_visit(runtime: Runtime) -> None:
+    def at_visit(kind: str, key: str) -> OpenTask:
+        return OpenTask(
+            1, 1, key, kind, "INO-06", "coordinator",
+            TODAY, TODAY + timedelta(days=1), TODAY + timedelta(days=1), NOON, None, None,
+        )  # fmt: skip
+
+    for seed in range(40):
+        clinic = Clinic(runtime, seed=seed)
+        visit = {
+            clinic.fate(at_visit(kind, f"p1:{kind}:c1d1"))
+            for kind in ("dose", "premedication", "post_infusion_observation")
+        }
+        assert len(visit) == 1
+
+
 def test_patients_are_referred_across_the_simulated_months() -> None:
     spread = arrivals(TODAY - timedelta(days=90), TODAY)
     days = sorted(spread)
@@ -59,5 +75,14 @@ def test_months_of_clinic_days_under_prefect(
         completed = conn.execute(
             text("SELECT count(*) FROM care_task WHERE status = 'completed'")
         ).scalar_one()
+        months = conn.execute(
+            text("SELECT DISTINCT period_start FROM adherence_snapshot ORDER BY 1")
+        ).scalars()
+        months = list(months)
     assert overdue > 0  # some tasks were missed
     assert completed == tally["completed_on_time"] + tally["completed_late"]
+    # The nightly adherence run settled every month the simulation crossed, and today's
+    # (its first run also looks back over the months before, which have no snapshot yet).
+    crossed = {(TODAY - timedelta(days=30)).replace(day=1), TODAY.replace(day=1)}
+    assert crossed <= set(months) and max(months) == TODAY.replace(day=1)
+    assert tally["adherence_snapshots"] == len(months)
