@@ -123,8 +123,8 @@ def _report(
     from carepath.cli.report import adherence_table
     from carepath.database import get_engine
     from carepath.pathway import active_definition
-    from models.repositories.adherence import compute_report
-    from models.repositories.audit import Actor, record
+    from models.repositories.adherence import read_report
+    from models.repositories.audit import Actor
     from models.repositories.outbox import destinations, outbox_counts
     from models.repositories.simulation import queue, queue_counts
     from models.session import transaction
@@ -141,20 +141,14 @@ def _report(
         }
         outbox = outbox_counts(session)
         sent_to = destinations(session)
-        adherence = compute_report(
+        adherence = read_report(
             session,
+            actor=viewer,
             definition=active_definition(),
             timezone=settings.timezone,
             start=first_day,
             end=today,
             now=now,
-        )
-        record(
-            session,
-            actor=viewer,
-            action="read",
-            entity="adherence_report",
-            entity_id=f"{first_day}..{today}",
         )
 
     planned, evaluated = tally["planned"], tally["evaluated"]

@@ -67,8 +67,7 @@ def adherence(
     from carepath.pathway import active_definition
     from carepath.reports.adherence import report_csv, report_html, report_json
     from carepath.timeutil import now
-    from models.repositories.adherence import compute_report
-    from models.repositories.audit import record
+    from models.repositories.adherence import read_report
 
     first, last = _date("from", start), _date("to", end)
     if last < first:
@@ -78,20 +77,14 @@ def adherence(
     settings = settings_or_fail()
     definition = active_definition()
     with db_session() as session:
-        report = compute_report(
+        report = read_report(
             session,
+            actor=cli_actor(),
             definition=definition,
             timezone=settings.timezone,
             start=first,
             end=last,
             now=now(),
-        )
-        record(
-            session,
-            actor=cli_actor(),
-            action="read",
-            entity="adherence_report",
-            entity_id=f"{first}..{last}",
             detail={"format": output_format},
         )
     if output_format == "table":

@@ -253,6 +253,32 @@ def _report(
     )
 
 
+def read_report(
+    session: Session,
+    *,
+    actor: Actor,
+    definition: Definition,
+    timezone: str,
+    start: date,
+    end: date,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> AdherenceReport:
+    """The report a person asked for, its reading audited in the same transaction."""
+    report = compute_report(
+        session, definition=definition, timezone=timezone, start=start, end=end, now=now
+    )
+    record(
+        session,
+        actor=actor,
+        action="read",
+        entity="adherence_report",
+        entity_id=f"{start}..{end}",
+        detail=detail,
+    )
+    return report
+
+
 def compute_report(
     session: Session,
     *,

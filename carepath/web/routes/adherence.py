@@ -40,9 +40,9 @@ from models.repositories.adherence import (
     compute_report,
     drill_down,
     prepare,
+    read_report,
     snapshots_between,
 )
-from models.repositories.audit import record
 from models.repositories.users import Principal
 from pathways.clock import month_of
 from pathways.indicators import CONDITIONS, indicators_of
@@ -116,14 +116,23 @@ def _trends(session: Session, report: AdherenceReport) -> dict[str, list[RatePoi
     return trends
 
 
-def _compute(request: Request, session: DB, start: date, end: date) -> AdherenceReport:
-    return compute_report(
+def _read(
+    request: Request,
+    session: DB,
+    principal: Principal,
+    start: date,
+    end: date,
+    detail: dict[str, Any] | None = None,
+) -> AdherenceReport:
+    return read_report(
         session,
+        actor=actor_of(principal, request),
         definition=definition_for(settings(request)),
         timezone=settings(request).timezone,
         start=start,
         end=end,
         now=now(request),
+        detail=detail,
     )
 
 
@@ -134,14 +143,7 @@ def _link(base: str, **params: Any) -> str:
 @router.get("/adherence")
 def dashboard(request: Request, session: DB, principal: Viewer) -> Response:
     start, end, problems = _period(request)
-    report = _compute(request, session, start, end)
-    record(
-        session,
-        actor=actor_of(principal, request),
-        action="read",
-        entity="adherence_report",
-        entity_id=f"{start}..{end}",
-    )
+    report = _read(request, session, principal, start, end)
     trends = _trends(session, report)
     charts = {
         r.indicator.id: rate_chart(
@@ -174,15 +176,7 @@ def export(request: Request, session: DB, principal: Viewer) -> Response:
     if problems or fmt not in EXPORTS:
         raise HTTPException(status_code=422, detail=problems or {"format": "html, csv or json"})
     definition = definition_for(settings(request))
-    report = _compute(request, session, start, end)
-    record(
-        session,
-        actor=actor_of(principal, request),
-        action="read",
-        entity="adherence_report",
-        entity_id=f"{start}..{end}",
-        detail={"format": fmt, "export": True},
-    )
+    report = _read(request, session, principal, start, end, {"format": fmt, "export": True})
     if fmt == "html":
         body = report_html(report, definition, trends=_trends(session, report))
     elif fmt == "csv":
