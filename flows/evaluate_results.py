@@ -39,6 +39,7 @@ from models.repositories.results import (
     close_signed,
     match_observation,
     record_alerts,
+    release_unevaluated,
     request_signatures,
 )
 from models.session import transaction
@@ -81,6 +82,7 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
             if not a.signed:
                 unsigned[a.patient_id].append(a)
         signed = [a for a in assessments if a.signed]
+        unsigned_rows = [a for a in assessments if not a.signed]
 
         patient_ids = sorted(set(by_patient) | set(unsigned))
         snapshots, snapshot_problems = load_snapshots(
@@ -96,21 +98,25 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
             pid = snap.patient_id
             try:
                 definition = rt.definition(snap.pathway_version)
+                raised = []  # kept only when the whole patient evaluates
                 if pid in by_patient:
                     for alert in rt.evaluator(snap.facts, definition, Policy(definition)):
-                        alerts.append(
+                        raised.append(
                             RaisedAlert(pid, alert, match_observation(alert, by_patient[pid]))
                         )
+                asked = []
                 for a in unsigned.get(pid, []):
                     facts = replace(
                         snap.facts,
                         response_assessment=response_assessment_from_row(SimpleNamespace(**a.row)),
                     )
-                    requests.append(
+                    asked.append(
                         SignatureRequest(
                             pid, a.id, a.assessed_on, rt.classifier(facts, Policy(definition))
                         )
                     )
+                alerts += raised
+                requests += asked
             except (
                 ImportError,
                 SQLAlchemyError,
@@ -149,6 +155,12 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
         counts["signed"] = close_signed(session, signed=signed, now=now)
         counts["reminders"] = alert_reminders + sign_reminders
         if problems:
+            held = {p.patient_id for p in problems}
+            release_unevaluated(
+                session,
+                observation_ids=[o.id for o in observations if o.patient_id in held],
+                assessment_ids=[a.id for a in unsigned_rows if a.patient_id in held],
+            )
             raise_data_problems(session, problems=problems, as_of=as_of, now=now)
             counts["problems"] = len(problems)
     return {**counts, "seconds": perf_counter() - started}

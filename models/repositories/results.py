@@ -25,7 +25,13 @@ from sqlmodel import Session
 
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record_many
-from models.repositories.planning import OPEN_STATUSES, Route, jsonable, queue_reminders
+from models.repositories.planning import (
+    DATA_PROBLEM_RULE,
+    OPEN_STATUSES,
+    Route,
+    jsonable,
+    queue_reminders,
+)
 from models.task import CareTask, ClinicalAlert
 from pathways.clock import local_date
 from pathways.decisions import Alert, ResponseSuggestion
@@ -79,14 +85,22 @@ class SignatureRequest:
 def claim_new_observations(
     session: Session, *, now: datetime, limit: int, actor: Actor
 ) -> list[NewObservation]:
+    """Mark a batch of new results evaluated (to be evaluated in this transaction).
+
+    A patient with an open data-problem task is skipped: their results wait,
+    unevaluated, until the facts are corrected and planning resolves the task, so
+    no result is ever marked evaluated without having been looked at.
+    """
     rows = session.execute(
         text(
-            "WITH c AS (SELECT id FROM observation WHERE evaluated_at IS NULL "
+            "WITH c AS (SELECT id FROM observation x WHERE evaluated_at IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM care_task t WHERE t.patient_id = x.patient_id "
+            "AND t.rule_id = :dq AND t.status = ANY(:open)) "
             "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
             "UPDATE observation o SET evaluated_at = :now FROM c WHERE o.id = c.id "
             "RETURNING o.id, o.patient_id, o.code, o.observed_at"
         ),
-        {"now": now, "limit": limit},
+        {"now": now, "limit": limit, "open": OPEN_STATUSES, "dq": DATA_PROBLEM_RULE},
     ).all()
     claimed = [NewObservation(r.id, r.patient_id, r.code, r.observed_at) for r in rows]
     record_many(
@@ -99,18 +113,36 @@ def claim_new_observations(
     return sorted(claimed, key=lambda o: o.id)
 
 
+def release_unevaluated(
+    session: Session, *, observation_ids: Sequence[int], assessment_ids: Sequence[int]
+) -> None:
+    """Hand claimed rows back unevaluated (their patient could not be evaluated)."""
+    if observation_ids:
+        session.execute(
+            text("UPDATE observation SET evaluated_at = NULL WHERE id = ANY(:ids)"),
+            {"ids": list(observation_ids)},
+        )
+    if assessment_ids:
+        session.execute(
+            text("UPDATE response_assessment SET evaluated_at = NULL WHERE id = ANY(:ids)"),
+            {"ids": list(assessment_ids)},
+        )
+
+
 def claim_new_assessments(
     session: Session, *, now: datetime, limit: int, actor: Actor
 ) -> list[NewAssessment]:
     rows = (
         session.execute(
             text(
-                "WITH c AS (SELECT id FROM response_assessment WHERE evaluated_at IS NULL "
+                "WITH c AS (SELECT id FROM response_assessment x WHERE evaluated_at IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM care_task t WHERE t.patient_id = x.patient_id "
+                "AND t.rule_id = :dq AND t.status = ANY(:open)) "
                 "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
                 "UPDATE response_assessment a SET evaluated_at = :now FROM c WHERE a.id = c.id "
                 "RETURNING a.*"
             ),
-            {"now": now, "limit": limit},
+            {"now": now, "limit": limit, "open": OPEN_STATUSES, "dq": DATA_PROBLEM_RULE},
         )
         .mappings()
         .all()

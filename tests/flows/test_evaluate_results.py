@@ -238,6 +238,48 @@ def test_an_engine_error_for_one_patient_is_a_task_and_the_others_are_evaluated(
     assert [(p, k.split(":")[0]) for p, k in owners] == [(good, "alert"), (bad, "dq")]
 
 
+def test_a_result_of_a_patient_who_could_not_be_evaluated_waits_until_the_data_are_fixed(
+    runtime: Runtime, engine: Engine, cohort: list[int]
+) -> None:
+    """§10 rule 3: a result is never marked evaluated without having been looked at."""
+    bad = cohort[0]
+    (high,) = add_labs(engine, bad, ("alt", 90.0, 40.0))
+    broken = {"yes": True}
+
+    def evaluator(facts, definition, policy):  # type: ignore[no-untyped-def]
+        if broken["yes"]:
+            raise RuntimeError("engine failure")
+        return runtime.evaluator(facts, definition, policy)
+
+    rt = Runtime(**{**runtime.__dict__, "evaluator": evaluator})
+    first = evaluate_all(rt, now=NOON)
+    assert first["observations"] == 1 and first["problems"] == 1 and first["alerts"] == 0
+
+    def evaluated() -> bool:
+        with engine.connect() as conn:
+            return conn.execute(
+                text("SELECT evaluated_at IS NOT NULL FROM observation WHERE id = :id"),
+                {"id": high},
+            ).scalar_one()
+
+    assert not evaluated()
+    # While the data-problem task is open the result is not claimed again (no churn).
+    again = evaluate_all(rt, now=NOON + timedelta(minutes=5))
+    assert again["observations"] == 0 and not evaluated()
+    # The facts are corrected; planning resolves the data-problem task.
+    broken["yes"] = False
+    with transaction(engine) as session:
+        session.execute(
+            text(
+                "UPDATE care_task SET status = 'cancelled', status_reason = 'resolved' "
+                "WHERE patient_id = :p AND dedupe_key LIKE 'dq:%'"
+            ),
+            {"p": bad},
+        )
+    fixed = evaluate_all(rt, now=NOON + timedelta(minutes=10))
+    assert fixed["observations"] == 1 and fixed["alerts"] == 1 and evaluated()
+
+
 def test_a_persisting_condition_updates_its_open_task_and_a_new_one_follows_its_review(
     runtime: Runtime, engine: Engine, cohort: list[int]
 ) -> None:
