@@ -190,8 +190,10 @@ def test_clinician_opens_a_timeline_and_signs_a_response(
 
     suggestion.locator("textarea[name=reason]").fill("Day-29 marrow: 2% blasts, counts recovered")
     suggestion.locator("button:has-text('Sign')").click()
-    assert "tick the box" in page.locator(f"#sign-{rid}").inner_text()
+    refused = page.locator(f"#sign-{rid}").inner_text()
+    assert "tick the box" in refused and "enter your own password" in refused
     page.locator(f"#sign-{rid} input[name=attest]").check()
+    page.locator(f"#sign-{rid} input[name=password]").fill(PASSWORD)
     page.locator(f"#sign-{rid} textarea[name=reason]").fill(
         "Day-29 marrow: 2% blasts, counts recovered"
     )

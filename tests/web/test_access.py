@@ -16,7 +16,7 @@ from fastapi.routing import iter_route_contexts
 
 from carepath.web.deps import check_every_route_has_a_rule, route_rules
 from pathways.vocab import Role
-from tests.web.support import ROLES, Web
+from tests.web.support import PASSWORD, ROLES, Web
 
 C, K, Q, A = "coordinator", "clinician", "quality", "admin"
 STAFF = {C, K, Q, A}
@@ -227,7 +227,13 @@ def test_one_patients_data_is_not_reachable_through_anothers_url(web: Web) -> No
     assert "Bob" not in response.text
     response = clinician.post(
         f"/patients/{alice}/responses/{bob_rid}/sign",
-        data={"csrf_token": csrf, "category": "CR", "reason": "x", "attest": "yes"},
+        data={
+            "csrf_token": csrf,
+            "category": "CR",
+            "reason": "x",
+            "attest": "yes",
+            "password": PASSWORD,
+        },
     )
     assert response.status_code == 404
     api = web.api("clinician")

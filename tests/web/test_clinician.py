@@ -12,7 +12,7 @@ from sqlalchemy import select
 from models.audit import AuditEvent
 from models.pathway import PathwayInstance, PhaseEvent, ResponseAssessmentRecord
 from models.task import ClinicalAlert
-from tests.web.support import Web
+from tests.web.support import PASSWORD, Web
 
 
 def assessment(web: Web, pid: int, **values: object) -> int:
@@ -55,6 +55,23 @@ def test_the_page_shows_the_suggestion_with_reasons_and_rules_and_signing_keeps_
         data={"csrf_token": clinician.csrf, "category": "CR", "reason": "marrow reviewed"},  # type: ignore[attr-defined]
     )
     assert unsigned.status_code == 422 and "tick the box" in unsigned.text
+    assert "enter your own password to sign" in unsigned.text
+    # A session left open is not a signature: the wrong password signs nothing.
+    wrong = clinician.post(
+        f"/patients/{pid}/responses/{rid}/sign",
+        data={
+            "csrf_token": clinician.csrf,  # type: ignore[attr-defined]
+            "category": "CR",
+            "reason": "marrow reviewed",
+            "attest": "yes",
+            "password": "not mine",
+        },
+    )
+    assert wrong.status_code == 422 and "enter your own password to sign" in wrong.text
+    assert "not mine" not in wrong.text  # a password is never echoed back
+    with web.db() as session:
+        still = session.get(ResponseAssessmentRecord, rid)
+        assert still is not None and still.signed_at is None
     signed = clinician.post(
         f"/patients/{pid}/responses/{rid}/sign",
         data={
@@ -62,6 +79,7 @@ def test_the_page_shows_the_suggestion_with_reasons_and_rules_and_signing_keeps_
             "category": "CR",
             "reason": "marrow reviewed with haematopathology",
             "attest": "yes",
+            "password": PASSWORD,
         },
     )
     assert signed.status_code == 303
@@ -77,7 +95,13 @@ def test_the_page_shows_the_suggestion_with_reasons_and_rules_and_signing_keeps_
     assert event.actor == "clinician1" and event.role == "clinician" and event.patient_id == pid
     again = clinician.post(
         f"/patients/{pid}/responses/{rid}/sign",
-        data={"csrf_token": clinician.csrf, "category": "CRi", "reason": "x", "attest": "yes"},  # type: ignore[attr-defined]
+        data={
+            "csrf_token": clinician.csrf,
+            "category": "CRi",
+            "reason": "x",
+            "attest": "yes",
+            "password": PASSWORD,
+        },  # type: ignore[attr-defined]
     )
     assert again.status_code == 409
 
@@ -101,6 +125,7 @@ def test_an_amendment_is_a_new_signed_row_and_the_original_stays(web: Web) -> No
             "category": "CRi",
             "reason": "platelets were transfused the day before",
             "attest": "yes",
+            "password": PASSWORD,
         },
     )
     assert response.status_code == 303
@@ -115,7 +140,13 @@ def test_an_amendment_is_a_new_signed_row_and_the_original_stays(web: Web) -> No
     assert rows[0].sign_reason == "first read"
     twice = clinician.post(
         f"/patients/{pid}/responses/{rid}/amend",
-        data={"csrf_token": clinician.csrf, "category": "CR", "reason": "x", "attest": "yes"},  # type: ignore[attr-defined]
+        data={
+            "csrf_token": clinician.csrf,
+            "category": "CR",
+            "reason": "x",
+            "attest": "yes",
+            "password": PASSWORD,
+        },  # type: ignore[attr-defined]
     )
     assert twice.status_code == 409
 
@@ -126,7 +157,13 @@ def test_other_roles_cannot_sign_confirm_or_acknowledge(web: Web) -> None:
     aid = web.alert(pid)
     for role in ("coordinator", "quality", "admin"):
         client = web.client(role)
-        data = {"csrf_token": client.csrf, "category": "CR", "reason": "r", "attest": "yes"}  # type: ignore[attr-defined]
+        data = {
+            "csrf_token": client.csrf,
+            "category": "CR",
+            "reason": "r",
+            "attest": "yes",
+            "password": PASSWORD,
+        }  # type: ignore[attr-defined]
         assert client.post(f"/patients/{pid}/responses/{rid}/sign", data=data).status_code == 403
         assert (
             client.post(f"/patients/{pid}/alerts/{aid}/acknowledge", data=data).status_code == 403

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from carepath.pathway import definition_for
+from carepath.security import verify_password
 from carepath.web.deps import CARE_TEAM, DB, FormFields, actor_of, allow, clinic_date, now, settings
 from carepath.web.engine import response_suggestion
 from carepath.web.routes.patients import patient_page
@@ -30,7 +31,7 @@ from models.repositories.responses import (
     sign_response,
 )
 from models.repositories.transitions import apply_transition
-from models.repositories.users import Principal
+from models.repositories.users import Principal, user_by_name
 from models.snapshots import load_snapshots
 from pathways.errors import PathwayError
 from pathways.facts import CentreFacts
@@ -52,15 +53,33 @@ def _refused(
     values: dict[str, str],
 ) -> Response:
     session.rollback()
+    kept = {k: v for k, v in values.items() if k != "password"}  # never echoed back
     return patient_page(
         request,
         session,
         principal,
         patient_id,
         problems={form_id: problems},
-        values={form_id: values},
+        values={form_id: kept},
         status_code=422,
     )
+
+
+def _signature_problems(
+    session: Session, principal: Principal, values: dict[str, str]
+) -> dict[str, str]:
+    """A signature is the signer's act: the box ticked and their password entered again.
+
+    The session alone is not enough: a workstation left signed in must not sign
+    a response in someone else's name.
+    """
+    problems = {}
+    if values.get("attest") != "yes":
+        problems["attest"] = "tick the box to sign as yourself"
+    user = user_by_name(session, username=principal.username)
+    if not verify_password(user.password_hash if user else None, values.get("password", "")):
+        problems["password"] = "enter your own password to sign"
+    return problems
 
 
 def _assessment(
@@ -169,16 +188,9 @@ def sign(
     values: FormFields,
 ) -> Response:
     form_id = f"sign-{assessment_id}"
-    if values.get("attest") != "yes":
-        return _refused(
-            request,
-            session,
-            principal,
-            patient_id,
-            form_id,
-            {"attest": "tick the box to sign as yourself"},
-            values,
-        )
+    unsigned = _signature_problems(session, principal, values)
+    if unsigned:
+        return _refused(request, session, principal, patient_id, form_id, unsigned, values)
     try:
         sign_response(
             session,
@@ -209,16 +221,9 @@ def amend(
     values: FormFields,
 ) -> Response:
     form_id = f"amend-{assessment_id}"
-    if values.get("attest") != "yes":
-        return _refused(
-            request,
-            session,
-            principal,
-            patient_id,
-            form_id,
-            {"attest": "tick the box to sign as yourself"},
-            values,
-        )
+    unsigned = _signature_problems(session, principal, values)
+    if unsigned:
+        return _refused(request, session, principal, patient_id, form_id, unsigned, values)
     try:
         amend_response(
             session,
