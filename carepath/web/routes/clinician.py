@@ -78,7 +78,7 @@ def _signature_problems(
         problems["attest"] = "tick the box to sign as yourself"
     user = user_by_name(session, username=principal.username)
     if not verify_password(user.password_hash if user else None, values.get("password", "")):
-        problems["password"] = "enter your own password to sign"
+        problems["password"] = "enter your own password to sign"  # noqa: S105 - a message
     return problems
 
 
