@@ -7,8 +7,8 @@
    10,000 patients with their facts, pathway instances, phase events, courses,
    ~30 care tasks each (about 300,000, most of the past ones completed) and
    lab results. Every name is invented.
-2. Starts `carepath`'s web app under uvicorn in its own process on a loopback
-   port, as `carepath serve` does.
+2. Starts `carepath serve` on a loopback port (the flows' clock off), once per
+   ``--workers`` count (web worker processes, default 1 and 2).
 3. Drives it with wrk (bounded in time, loopback only) as a signed-in
    coordinator: the queue page (HTML) and the task-list API (JSON), and prints
    p50 / p95 / p99 latencies. Results also go to bench/output/web_load.json.
@@ -380,18 +380,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-SERVER = """
-import sys, uvicorn
-from carepath.settings import Settings
-from carepath.web.app import create_app
-settings = Settings(database_url=sys.argv[1], timezone=sys.argv[3], environment="development", session_idle_minutes=600)
-uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
-"""
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """`carepath serve` itself, with its settings from the environment, as an operator runs it.
 
-
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    The flows' clock is off (their schedules are left to Prefect) so that only the
+    web app is measured; the access log is off so that writing it is not either.
+    """
+    env = os.environ | {
+        "CAREPATH_DATABASE_URL": url,
+        "CAREPATH_TIMEZONE": TZ,
+        "CAREPATH_SESSION_IDLE_MINUTES": "600",
+        "CAREPATH_SCHEDULE_OWNER": "prefect",
+        "CAREPATH_ACCESS_LOG": "false",
+        "CAREPATH_WEB_WORKERS": str(workers),
+    }
     proc = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", SERVER, url, str(port), TZ], cwd=ROOT
+        [
+            sys.executable,
+            "-c",
+            "from carepath.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -451,6 +465,13 @@ def main() -> int:
         "--connections", type=int, nargs="+", default=[1, 4], help="concurrent clients"
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="web worker processes of `carepath serve` (CAREPATH_WEB_WORKERS), one run each",
+    )
+    parser.add_argument(
         "--database-url", help="an empty postgresql+psycopg:// database to fill (default: embedded)"
     )
     parser.add_argument("--seed", type=int, default=20261124)
@@ -480,37 +501,40 @@ def main() -> int:
         counts = load(url, args.patients, args.seed)
         print(f"loaded {counts} in {time.perf_counter() - started:.1f} s", flush=True)
         cookie, token = credentials(url)
-        port = free_port()
-        server = start_server(url, port)
         lua = workdir / "report.lua"
         lua.write_text(LUA, encoding="utf-8")
-        base = f"http://127.0.0.1:{port}"
-        targets = {
-            "queue page (GET /queue, HTML)": (
-                f"{base}/queue",
-                f"Cookie: carepath_session={cookie}",
-            ),
-            "task list API (GET /api/v1/tasks)": (
-                f"{base}/api/v1/tasks",
-                f"Authorization: Bearer {token}",
-            ),
-        }
         results: list[dict[str, Any]] = []
-        try:
-            for name, (target, header) in targets.items():
-                wrk(target, header, seconds=3, connections=2, lua=lua)  # warm-up
-                for c in args.connections:
-                    stats = wrk(target, header, seconds=args.seconds, connections=c, lua=lua)
-                    results.append({"endpoint": name, "connections": c} | stats)
-                    print(
-                        f"{name:<36} c={c:<2} {stats['rps']:>7.1f} req/s  p50 {stats['p50_ms']:6.1f} ms  "
-                        f"p95 {stats['p95_ms']:6.1f} ms  p99 {stats['p99_ms']:6.1f} ms  "
-                        f"non-2xx {stats['non_2xx']}",
-                        flush=True,
-                    )
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        for workers in args.workers:
+            port = free_port()
+            server = start_server(url, port, workers)
+            base = f"http://127.0.0.1:{port}"
+            targets = {
+                "queue page (GET /queue, HTML)": (
+                    f"{base}/queue",
+                    f"Cookie: carepath_session={cookie}",
+                ),
+                "task list API (GET /api/v1/tasks)": (
+                    f"{base}/api/v1/tasks",
+                    f"Authorization: Bearer {token}",
+                ),
+            }
+            try:
+                for name, (target, header) in targets.items():
+                    wrk(target, header, seconds=3, connections=2 * workers, lua=lua)  # warm-up
+                    for c in args.connections:
+                        stats = wrk(target, header, seconds=args.seconds, connections=c, lua=lua)
+                        results.append(
+                            {"endpoint": name, "workers": workers, "connections": c} | stats
+                        )
+                        print(
+                            f"{name:<36} w={workers} c={c:<2} {stats['rps']:>7.1f} req/s  "
+                            f"p50 {stats['p50_ms']:6.1f} ms  p95 {stats['p95_ms']:6.1f} ms  "
+                            f"p99 {stats['p99_ms']:6.1f} ms  non-2xx {stats['non_2xx']}",
+                            flush=True,
+                        )
+            finally:
+                server.terminate()
+                server.wait(timeout=10)
         out = ROOT / "bench" / "output"
         out.mkdir(parents=True, exist_ok=True)
         report = {

@@ -13,8 +13,8 @@ decides which of the two owns them; this clock starts only for
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import ExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -96,25 +96,32 @@ class Clock:
             self.scheduler.shutdown(wait=wait)
 
 
+@contextmanager
+def running_clock(settings: Settings) -> Iterator[Clock]:
+    """The flow runtime, a Prefect API and the clock, for as long as the block runs."""
+    from carepath.orchestration import prefect_api, prepare_prefect
+
+    prepare_prefect(settings)
+    from carepath.runtime import build_runtime
+    from flows.runtime import configure
+
+    runtime = build_runtime(settings)
+    with ExitStack() as stack:
+        configure(runtime)
+        stack.callback(configure, None)
+        stack.enter_context(prefect_api(settings))
+        clock = Clock(runtime)
+        clock.start()
+        stack.callback(clock.shutdown)
+        yield clock
+
+
 def clock_lifespan(settings: Settings) -> Callable[[Any], Any]:
-    """A lifespan for ``create_app``: the flow runtime, a Prefect API and the clock, for the app's life."""
+    """A lifespan for ``create_app``: the clock runs inside the one web process, for the app's life."""
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        from carepath.orchestration import prefect_api, prepare_prefect
-
-        prepare_prefect(settings)
-        from carepath.runtime import build_runtime
-        from flows.runtime import configure
-
-        runtime = build_runtime(settings)
-        with ExitStack() as stack:
-            configure(runtime)
-            stack.callback(configure, None)
-            stack.enter_context(prefect_api(settings))
-            clock = Clock(runtime)
-            clock.start()
-            stack.callback(clock.shutdown)
+        with running_clock(settings) as clock:
             app.state.clock = clock
             yield
 

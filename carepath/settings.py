@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     )
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    # Web worker processes of `carepath serve` (the clock, if it owns the schedules, stays
+    # one, in the supervising process). One is enough for a small clinic; a core each scales.
+    web_workers: int = Field(default=1, ge=1, le=64)
     session_idle_minutes: int = 30
     # After this many failed sign-ins under one name within the lockout window, that
     # name is refused (without checking the password) until the window has passed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 import typer
@@ -41,9 +42,23 @@ def configure_access_log(settings: Settings) -> logging.Handler | None:
     return handler
 
 
+def worker_app() -> Any:
+    """The app of one of several web worker processes (``uvicorn --factory``): no clock of its own."""
+    from carepath.settings import get_settings
+    from carepath.web.app import create_app
+
+    settings = get_settings()
+    configure_access_log(settings)
+    return create_app(settings)
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Web worker processes (default CAREPATH_WEB_WORKERS)."),
+    ] = None,
 ) -> None:
     """Run the web app (and the APScheduler clock when CAREPATH_SCHEDULE_OWNER=apscheduler)."""
     import uvicorn
@@ -53,13 +68,36 @@ def serve(
     settings = settings_or_fail()
     host = host or settings.web_host
     port = port or settings.web_port
-    configure_access_log(settings)
-    services = background_services(settings)
-    app = create_app(settings, lifespans=services)
+    workers = workers or settings.web_workers
+    clocked = settings.schedule_owner == "apscheduler"
     owner = (
         "the built-in clock runs the flows (CAREPATH_SCHEDULE_OWNER=apscheduler)"
-        if services
+        if clocked
         else "Prefect deployments run the flows (`carepath worker`)"
     )
-    console.print(f"carepath listening on http://{host}:{port}/; {owner}", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    configure_access_log(settings)
+    if workers == 1:
+        app = create_app(settings, lifespans=background_services(settings))
+        console.print(f"carepath listening on http://{host}:{port}/; {owner}", highlight=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    # Several worker processes answer requests; the one clock ticks in this supervising
+    # process, so the flows are not started once per worker.
+    with ExitStack() as stack:
+        if clocked:
+            from carepath.scheduler import running_clock
+
+            stack.enter_context(running_clock(settings))
+        console.print(
+            f"carepath listening on http://{host}:{port}/ with {workers} worker processes; {owner}",
+            highlight=False,
+        )
+        uvicorn.run(
+            "carepath.cli.serve:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
