@@ -46,6 +46,11 @@ def test_app_and_worker_run_in_production_with_prefect_owning_the_schedule() -> 
         assert env["CAREPATH_SCHEDULE_OWNER"] == "prefect"
         assert env["CAREPATH_DATABASE_URL"].startswith("postgresql+psycopg://")
         assert env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    # The app serves with several web processes; the settings accept what compose passes.
+    assert SERVICES["app"]["environment"]["CAREPATH_WEB_WORKERS"] == "${CAREPATH_WEB_WORKERS:-2}"
+    from carepath.settings import Settings
+
+    assert Settings(web_workers="2").web_workers == 2  # type: ignore[arg-type]
     server_env = SERVICES["prefect-server"]["environment"]
     assert server_env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
     assert SERVICES["prefect-server"]["image"].startswith("prefecthq/prefect:3.8.8")
