@@ -179,7 +179,10 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
 
     This runs for every planned task of every patient on every re-plan, so it
     builds the COPY text directly: the planned content is formatted once,
-    hashed as it stands (the plan hash) and written as it stands.
+    hashed as it stands (the plan hash) and written as it stands. The engine
+    shares its date and instant objects between tasks and patients, so their
+    text is looked up rather than formatted again (an aware ``isoformat`` is
+    the dearest call here).
     """
     del now  # rows carry no bookkeeping time; the writer stamps it
     rows: list[PlannedRow] = []
@@ -188,6 +191,11 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
     prefix = f"{PLANNED_PREFIX}{pid}:{version}:"
     head = f"{pid}\t"
     links = f"{_text(version)}\t{_num(plan.instance_id)}\t{_num(plan.course_id)}\t"
+    iso_dates, iso_instants = _iso_dates, _iso_instants
+    if len(iso_dates) > _ISO_CACHE_MAX or len(iso_instants) > _ISO_CACHE_MAX:
+        iso_dates.clear()
+        iso_instants.clear()
+    blake2b = hashlib.blake2b
     for task in plan.tasks:
         _check(task)
         key = prefix + task.key
@@ -200,6 +208,30 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
         section = task.section or ""
         if len(section) > 240:
             section = _clip(section, 240)
+        dates = iso_dates.get((task.window_start, task.due_date, task.window_end))
+        if dates is None:
+            dates = iso_dates[(task.window_start, task.due_date, task.window_end)] = (
+                f"{task.window_start.isoformat()}\t{task.due_date.isoformat()}\t"
+                f"{task.window_end.isoformat()}"
+            )
+        # Keyed with the zone and fold: equal instants in other zones format otherwise.
+        not_before, due, expires = task.not_before, task.due, task.expires
+        instants_key = (
+            not_before,
+            due,
+            expires,
+            not_before.tzinfo,
+            due.tzinfo,
+            expires.tzinfo,
+            not_before.fold,
+            due.fold,
+            expires.fold,
+        )
+        instants = iso_instants.get(instants_key)
+        if instants is None:
+            instants = iso_instants[instants_key] = (
+                f"{not_before.isoformat()}\t{due.isoformat()}\t{expires.isoformat()}"
+            )
         content = "\t".join(
             (
                 str(task.kind),
@@ -209,21 +241,24 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
                 _text(task.regimen),
                 _num(task.cycle),
                 _num(task.day),
-                task.window_start.isoformat(),
-                task.due_date.isoformat(),
-                task.window_end.isoformat(),
-                task.not_before.isoformat(),
-                task.due.isoformat(),
-                task.expires.isoformat(),
+                dates,
+                instants,
                 "t" if task.safety else "f",
                 str(task.role),
                 _text(_result_fields_json(task.result_fields)),
                 _text(_detail_json(task)),
             )
         )
-        digest = hashlib.blake2b((links + content).encode(), digest_size=16).hexdigest()
+        digest = blake2b((links + content).encode(), digest_size=16).hexdigest()
         rows.append(PlannedRow(pid, key, digest, f"{head}{_text(key)}\t{links}{content}\t{digest}"))
     return rows
+
+
+# The COPY text of a task's window dates and of its instants: tasks of one
+# template share them across patients. Bounded; cleared when full.
+_iso_dates: dict[tuple[date, date, date], str] = {}
+_iso_instants: dict[tuple[Any, ...], str] = {}
+_ISO_CACHE_MAX = 50_000
 
 
 def write_plans(
@@ -713,11 +748,16 @@ def _detail_json(task: PlannedTask) -> str | None:
         detail["defaults_used"] = list(task.defaults_used)
     if not detail:
         return None
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return _DETAIL_JSON.encode(detail)
 
 
 def _json_default(value: Any) -> Any:
     return jsonable(value)
+
+
+# json.dumps(detail, sort_keys=True, separators=(",", ":"), default=_json_default),
+# without building an encoder for every task.
+_DETAIL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_json_default)
 
 
 _FIELDS_JSON: dict[tuple[str, ...], str | None] = {(): None}
