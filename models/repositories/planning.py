@@ -41,7 +41,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
-from models.task import CareTask
+from models.task import OPEN_STATUSES_SQL, CareTask
 from pathways.decisions import PlannedTask
 from pathways.vocab import Role, TaskKind, TaskStatus
 
@@ -700,18 +700,22 @@ def raise_data_problems(
     session.execute(stmt, unique)
 
 
+# The WHERE clause repeats the predicate of ix_care_task_open_problems, so only
+# the batch's open data problems are read, not every task of its patients.
+_RESOLVE_PROBLEMS_SQL = (
+    "UPDATE care_task SET status = 'cancelled', status_reason = :reason, "  # noqa: S608 (a constant)
+    "detail = COALESCE(detail, '{}'::jsonb) || "
+    "jsonb_build_object('resolved_by_plan', CAST(:as_of AS text)), updated_at = :now "
+    "WHERE patient_id = ANY(:pids) AND dedupe_key LIKE 'dq:%' AND status IN " + OPEN_STATUSES_SQL
+)
+
+
 def _resolve_data_problems(
     session: Session, pids: list[int], *, as_of: date, now: datetime
 ) -> None:
     session.execute(
-        text(
-            "UPDATE care_task SET status = 'cancelled', status_reason = :reason, "
-            "detail = COALESCE(detail, '{}'::jsonb) || jsonb_build_object('resolved_by_plan', CAST(:as_of AS text)), "
-            "updated_at = :now "
-            "WHERE patient_id = ANY(:pids) AND dedupe_key LIKE 'dq:%' AND status = ANY(:open)"
-        ),
+        text(_RESOLVE_PROBLEMS_SQL),
         {
-            "open": OPEN_STATUSES,
             "pids": pids,
             "reason": f"resolved: the patient was planned on {as_of.isoformat()}",
             "as_of": as_of.isoformat(),
