@@ -606,10 +606,18 @@ def queue_reminders(
     ``where`` and ``key_reason`` are SQL fragments written in this package
     (never user input, psycopg ``%(name)s`` placeholders); values travel as
     bound parameters. A raw cursor: this runs for every batch of every plan.
+
+    The matching tasks are found first, on their own (a materialized CTE), and
+    only then joined to the routes: joined directly, PostgreSQL may walk
+    ``ix_care_task_queue`` for every open task of a role due after ``now``
+    across all patients and filter the batch's out of them — measured 0.87 s
+    instead of 0.11 s for a page of 2,000 patients among 20,000.
     """
     key_reason_sql = "%(reason)s::text" if key_reason is None else key_reason
     statement = (
-        "INSERT INTO reminder (task_id, reason, channel, recipient, idempotency_key, payload, "  # noqa: S608
+        "WITH t AS MATERIALIZED (SELECT t.id, t.title, t.rule_id, t.kind, t.role_queue, t.due, "  # noqa: S608
+        f"t.escalation_level, t.safety FROM care_task t WHERE {where}) "
+        "INSERT INTO reminder (task_id, reason, channel, recipient, idempotency_key, payload, "
         "status, attempts, next_attempt_at, created_at) "
         "SELECT t.id, %(reason)s::text, r.channel, r.recipient, "
         f"'t' || t.id || ':' || {key_reason_sql} || ':' "
@@ -619,9 +627,8 @@ def queue_reminders(
         "'kind', t.kind, 'role', t.role_queue, 'due', t.due, 'reason', %(reason)s::text, "
         "'escalation_level', t.escalation_level, 'safety', t.safety), "
         "'pending', 0, %(now)s, %(now)s "
-        "FROM care_task t JOIN unnest(%(roles)s::text[], %(channels)s::text[], "
+        "FROM t JOIN unnest(%(roles)s::text[], %(channels)s::text[], "
         "%(recipients)s::text[]) AS r(role, channel, recipient) ON r.role = t.role_queue "
-        f"WHERE {where} "
         "ORDER BY t.id ON CONFLICT (idempotency_key) DO NOTHING"
     )
     with _raw(session).cursor() as cur:
