@@ -249,7 +249,8 @@ def timed(label: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     prefect_share = max(wall - inside, 0.0) / wall
     print(
         f"{label:<18} {wall:7.1f} s   peak RSS +{memory['peak'] - memory['baseline']:6.0f} MB "
-        f"(of {memory['peak']:.0f} MB)   Prefect {100 * prefect_share:4.1f} %   "
+        f"(of {memory['peak']:.0f} MB; planning workers {stats['worker_peak_rss_mb']:.0f} MB each "
+        f"at most)   Prefect {100 * prefect_share:4.1f} %   "
         f"{stats['patients']:,} patients, {stats['batches']} batches: {stats['created']:,} created, "
         f"{stats['updated']:,} updated, {stats['cancelled']:,} cancelled, "
         f"{stats['unchanged']:,} unchanged, {stats['reminders']:,} reminders, "
