@@ -748,6 +748,54 @@ def _check(task: PlannedTask) -> None:
 
 
 def _detail_json(task: PlannedTask) -> str | None:
+    """The task's detail as JSON text; most tasks share theirs with tasks of other patients."""
+    key = _detail_key(task)
+    if key is None:
+        return _encode_detail(task)
+    found = _detail_text.get(key, _MISSING)
+    if found is _MISSING:
+        if len(_detail_text) > _DETAIL_CACHE_MAX:
+            _detail_text.clear()
+        found = _detail_text[key] = _encode_detail(task)
+    return found  # type: ignore[return-value]
+
+
+_MISSING = object()
+_detail_text: dict[tuple[Any, ...], str | None] = {}
+_DETAIL_CACHE_MAX = 50_000
+_EXACT = (str, int)
+
+
+def _detail_key(task: PlannedTask) -> tuple[Any, ...] | None:
+    """A key under which equal details always encode to equal text, or None (not cached).
+
+    Only exact ``str`` and ``int`` values (and tuples of them) make a key:
+    between those, equal means identical, whereas ``1 == 1.0 == True``
+    would encode as three different texts. Floats, mappings and doses are
+    encoded every time.
+    """
+    if task.dose is not None:
+        return None
+    for k, v in task.detail.items():
+        kind = type(v)
+        if type(k) is not str:
+            return None
+        if kind is tuple:
+            for item in v:
+                if type(item) not in _EXACT:
+                    return None
+        elif kind not in _EXACT:
+            return None
+    for extra in (task.panel, task.blocks):
+        if extra is not None and type(extra) is not str:
+            return None
+    for name in task.defaults_used:
+        if type(name) is not str:
+            return None
+    return (tuple(task.detail.items()), task.panel, task.blocks, task.defaults_used)
+
+
+def _encode_detail(task: PlannedTask) -> str | None:
     detail: dict[str, Any] = dict(task.detail) if task.detail else {}
     if task.panel:
         detail["panel"] = task.panel
