@@ -23,8 +23,8 @@ memory flat in the number of patients (it grows with the batch size only).
 Measured on the shared 2-core machine (other sessions' work running beside it):
 
     before (f9da68c)  cold 166.4 s, unchanged 15.3 s, Prefect 0.7 % / 6.9 %, RSS +115 MB
-    after  (perf)     cold 78.7-81.6 s, unchanged 21.1-25.1 s (three runs),
-                      Prefect 2.0-3.1 % / 1.9-3.4 %, RSS +6 MB, planning workers <= 214 MB each
+    after  (perf)     cold 70.7-81.6 s, unchanged 10.1-25.1 s (four runs),
+                      Prefect 2.0-3.3 % / 1.9-6.4 %, RSS +6 MB, planning workers <= 214 MB each
 
 The unchanged re-plan runs right after two million rows were written: its
 first reads of them set hint bits (with data checksums on, a WAL page image
