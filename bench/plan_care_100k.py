@@ -13,8 +13,33 @@ flow's time spent in Prefect itself: the flow's wall time minus the time
 inside the batch tasks' bodies, over the flow's wall time. The Prefect server's
 start is reported apart; in production it is already running.
 
+Pages are planned in the planning worker processes (``CAREPATH_PLAN_PROCESSES``,
+default 2); the memory line gives the flow process's growth and the largest
+peak of a worker (both grow with the batch size, not the cohort).
+
 Targets on the 2-core machine: cold <= 60 s, unchanged <= 20 s, Prefect <= 5 %,
 memory flat in the number of patients (it grows with the batch size only).
+
+Measured on the shared 2-core machine (other sessions' work running beside it):
+
+    before (f9da68c)  cold 166.4 s, unchanged 15.3 s, Prefect 0.7 % / 6.9 %, RSS +115 MB
+    after  (perf)     cold 70.7-81.6 s, unchanged 10.1-25.1 s (four runs),
+                      Prefect 2.0-3.3 % / 1.9-6.4 %, RSS +6 MB, planning workers <= 214 MB each
+
+The unchanged re-plan runs right after two million rows were written: its
+first reads of them set hint bits (with data checksums on, a WAL page image
+each) while autovacuum and the checkpoint work beside it. Repeated, it
+settles: 11.1, 8.1, 4.1 s for 40,000 patients; 8-10 s for 100,000 run on
+their own. Prefect's share is mostly fixed time per flow run (up to 1 s of it
+is Prefect 3.8.8 joining its heartbeat thread, which sleeps in 1 s steps), so
+it grows as runs get shorter.
+
+Where the time goes (CPU seconds of both runs together, per process): the
+PostgreSQL backends 104-108 s (mostly the COPY of 2.1M care_task rows into a
+table with six indexes, two check constraints and the key to patient), the
+planning workers 66-68 s (measured one page at a time: engine ~19 s, COPY
+rows ~18 s, snapshots ~10 s), the Prefect server ~8 s: more than two cores
+can give in 60 s.
 """
 
 from __future__ import annotations
@@ -249,7 +274,8 @@ def timed(label: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     prefect_share = max(wall - inside, 0.0) / wall
     print(
         f"{label:<18} {wall:7.1f} s   peak RSS +{memory['peak'] - memory['baseline']:6.0f} MB "
-        f"(of {memory['peak']:.0f} MB)   Prefect {100 * prefect_share:4.1f} %   "
+        f"(of {memory['peak']:.0f} MB; planning workers {stats['worker_peak_rss_mb']:.0f} MB each "
+        f"at most)   Prefect {100 * prefect_share:4.1f} %   "
         f"{stats['patients']:,} patients, {stats['batches']} batches: {stats['created']:,} created, "
         f"{stats['updated']:,} updated, {stats['cancelled']:,} cancelled, "
         f"{stats['unchanged']:,} unchanged, {stats['reminders']:,} reminders, "

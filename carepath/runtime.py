@@ -7,6 +7,8 @@ through ``CAREPATH_FLOW_RUNTIME=carepath.runtime:build_runtime``.
 
 from __future__ import annotations
 
+from functools import partial
+
 from carepath import timeutil
 from carepath.channels import build_channels, routes_from_settings
 from carepath.database import get_engine
@@ -36,4 +38,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         ),
         escalation=EscalationPolicy(grace_hours=dict(settings.escalation_grace_hours)),
         review_hours={"response": 48.0, **settings.alert_review_hours},
+        plan_processes=settings.plan_processes,
+        # Worker processes build the same runtime from the same settings.
+        rebuild=partial(build_runtime, settings),
     )

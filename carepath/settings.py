@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # on stderr from `carepath serve`.
     access_log: bool = True
     batch_size: int = 2000
+    # plan_care plans its pages in this many worker processes, each page end to
+    # end in its own transaction (0: in the flow's own threads, under one GIL).
+    plan_processes: int = Field(default=2, ge=0, le=32)
 
     @field_validator("timezone")
     @classmethod

@@ -15,21 +15,12 @@ from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "08000", "08003", "08006"})
+from flows._faults import TRANSIENT_SQLSTATES, PageFault, is_transient
+
+__all__ = ["TRANSIENT_SQLSTATES", "PageFault", "io_task", "is_transient"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        return getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
-    return False
 
 
 def _retry_transient(_task: Task[..., Any], _run: TaskRun, state: State[Any]) -> bool:

@@ -118,6 +118,11 @@ class Runtime:
     # that range and no longer planned are cancelled, older ones are left alone.
     horizon_days: tuple[int, int] = (14, 90)
     owner: str = field(default_factory=default_owner)
+    # plan_care plans its pages in this many worker processes (flows.plan_core);
+    # 0, or no ``rebuild``, plans them in the flow's own threads.
+    plan_processes: int = 0
+    # A picklable factory of an equal runtime, called once in each worker process.
+    rebuild: Callable[[], Runtime] | None = None
 
     def at(self, as_of: date | None = None, now: datetime | None = None) -> RunClock:
         """Resolve a run's clock: ``now`` wins; a bare ``as_of`` means noon of that clinic day."""

@@ -48,6 +48,13 @@ class CareTask(SQLModel, table=True):
             "due",
             postgresql_where=sa.text(f"status IN {OPEN_STATUSES_SQL}"),
         ),
+        # Open data-problem tasks only: resolving them for a planned batch reads
+        # nothing else (migration 0005_plan_speed).
+        sa.Index(
+            "ix_care_task_open_problems",
+            "patient_id",
+            postgresql_where=sa.text(f"dedupe_key LIKE 'dq:%' AND status IN {OPEN_STATUSES_SQL}"),
+        ),
         sa.CheckConstraint("not_before <= due AND due <= expires", name="window_ordered"),
         sa.CheckConstraint(
             "status <> 'cancelled' OR status_reason IS NOT NULL", name="cancel_has_reason"
@@ -55,8 +62,12 @@ class CareTask(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = fk("patient.id", index=False)
-    instance_id: int | None = fk("pathway_instance.id", nullable=True, index=False)
-    course_id: int | None = fk("course.id", nullable=True, index=False)
+    # Provenance links written only by the planner, from rows it read under the
+    # instance's lock. No foreign key (a per-row check on millions of planned
+    # rows); a trigger on pathway_instance and course refuses to delete a row
+    # a task still names (migration 0005_plan_speed).
+    instance_id: int | None = None
+    course_id: int | None = None
     dedupe_key: str = Field(max_length=200, unique=True)
     pathway_version: str = Field(max_length=20)
     kind: TaskKind = enum_field(TaskKind, "task_kind")

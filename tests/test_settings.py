@@ -45,3 +45,24 @@ def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
     monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
     assert Settings().environment == "production"
+
+
+def test_plan_processes_reach_the_flows_runtime_with_a_picklable_rebuild(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pickle
+
+    from carepath.runtime import build_runtime
+
+    monkeypatch.setenv("CAREPATH_PLAN_PROCESSES", "3")
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql://u@db.example/carepath")
+    settings = Settings()
+    assert settings.plan_processes == 3
+    runtime = build_runtime(settings)
+    assert runtime.plan_processes == 3
+    # What a planning worker receives, and what it builds from it: the same settings.
+    rebuild = pickle.loads(pickle.dumps(runtime.rebuild))  # noqa: S301 (our own bytes)
+    assert rebuild.args == (settings,)
+    monkeypatch.setenv("CAREPATH_PLAN_PROCESSES", "-1")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -41,7 +41,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
-from models.task import CareTask
+from models.task import OPEN_STATUSES_SQL, CareTask
 from pathways.decisions import PlannedTask
 from pathways.vocab import Role, TaskKind, TaskStatus
 
@@ -179,7 +179,10 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
 
     This runs for every planned task of every patient on every re-plan, so it
     builds the COPY text directly: the planned content is formatted once,
-    hashed as it stands (the plan hash) and written as it stands.
+    hashed as it stands (the plan hash) and written as it stands. The engine
+    shares its date and instant objects between tasks and patients, so their
+    text is looked up rather than formatted again (an aware ``isoformat`` is
+    the dearest call here).
     """
     del now  # rows carry no bookkeeping time; the writer stamps it
     rows: list[PlannedRow] = []
@@ -188,6 +191,11 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
     prefix = f"{PLANNED_PREFIX}{pid}:{version}:"
     head = f"{pid}\t"
     links = f"{_text(version)}\t{_num(plan.instance_id)}\t{_num(plan.course_id)}\t"
+    iso_dates, iso_instants = _iso_dates, _iso_instants
+    if len(iso_dates) > _ISO_CACHE_MAX or len(iso_instants) > _ISO_CACHE_MAX:
+        iso_dates.clear()
+        iso_instants.clear()
+    blake2b = hashlib.blake2b
     for task in plan.tasks:
         _check(task)
         key = prefix + task.key
@@ -200,6 +208,30 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
         section = task.section or ""
         if len(section) > 240:
             section = _clip(section, 240)
+        dates = iso_dates.get((task.window_start, task.due_date, task.window_end))
+        if dates is None:
+            dates = iso_dates[(task.window_start, task.due_date, task.window_end)] = (
+                f"{task.window_start.isoformat()}\t{task.due_date.isoformat()}\t"
+                f"{task.window_end.isoformat()}"
+            )
+        # Keyed with the zone and fold: equal instants in other zones format otherwise.
+        not_before, due, expires = task.not_before, task.due, task.expires
+        instants_key = (
+            not_before,
+            due,
+            expires,
+            not_before.tzinfo,
+            due.tzinfo,
+            expires.tzinfo,
+            not_before.fold,
+            due.fold,
+            expires.fold,
+        )
+        instants = iso_instants.get(instants_key)
+        if instants is None:
+            instants = iso_instants[instants_key] = (
+                f"{not_before.isoformat()}\t{due.isoformat()}\t{expires.isoformat()}"
+            )
         content = "\t".join(
             (
                 str(task.kind),
@@ -209,21 +241,24 @@ def planned_rows(plan: PatientPlan, *, now: datetime) -> list[PlannedRow]:
                 _text(task.regimen),
                 _num(task.cycle),
                 _num(task.day),
-                task.window_start.isoformat(),
-                task.due_date.isoformat(),
-                task.window_end.isoformat(),
-                task.not_before.isoformat(),
-                task.due.isoformat(),
-                task.expires.isoformat(),
+                dates,
+                instants,
                 "t" if task.safety else "f",
                 str(task.role),
                 _text(_result_fields_json(task.result_fields)),
                 _text(_detail_json(task)),
             )
         )
-        digest = hashlib.blake2b((links + content).encode(), digest_size=16).hexdigest()
+        digest = blake2b((links + content).encode(), digest_size=16).hexdigest()
         rows.append(PlannedRow(pid, key, digest, f"{head}{_text(key)}\t{links}{content}\t{digest}"))
     return rows
+
+
+# The COPY text of a task's window dates and of its instants: tasks of one
+# template share them across patients. Bounded; cleared when full.
+_iso_dates: dict[tuple[date, date, date], str] = {}
+_iso_instants: dict[tuple[Any, ...], str] = {}
+_ISO_CACHE_MAX = 50_000
 
 
 def write_plans(
@@ -571,10 +606,18 @@ def queue_reminders(
     ``where`` and ``key_reason`` are SQL fragments written in this package
     (never user input, psycopg ``%(name)s`` placeholders); values travel as
     bound parameters. A raw cursor: this runs for every batch of every plan.
+
+    The matching tasks are found first, on their own (a materialized CTE), and
+    only then joined to the routes: joined directly, PostgreSQL may walk
+    ``ix_care_task_queue`` for every open task of a role due after ``now``
+    across all patients and filter the batch's out of them — measured 0.87 s
+    instead of 0.11 s for a page of 2,000 patients among 20,000.
     """
     key_reason_sql = "%(reason)s::text" if key_reason is None else key_reason
     statement = (
-        "INSERT INTO reminder (task_id, reason, channel, recipient, idempotency_key, payload, "  # noqa: S608
+        "WITH t AS MATERIALIZED (SELECT t.id, t.title, t.rule_id, t.kind, t.role_queue, t.due, "  # noqa: S608
+        f"t.escalation_level, t.safety FROM care_task t WHERE {where}) "
+        "INSERT INTO reminder (task_id, reason, channel, recipient, idempotency_key, payload, "
         "status, attempts, next_attempt_at, created_at) "
         "SELECT t.id, %(reason)s::text, r.channel, r.recipient, "
         f"'t' || t.id || ':' || {key_reason_sql} || ':' "
@@ -584,9 +627,8 @@ def queue_reminders(
         "'kind', t.kind, 'role', t.role_queue, 'due', t.due, 'reason', %(reason)s::text, "
         "'escalation_level', t.escalation_level, 'safety', t.safety), "
         "'pending', 0, %(now)s, %(now)s "
-        "FROM care_task t JOIN unnest(%(roles)s::text[], %(channels)s::text[], "
+        "FROM t JOIN unnest(%(roles)s::text[], %(channels)s::text[], "
         "%(recipients)s::text[]) AS r(role, channel, recipient) ON r.role = t.role_queue "
-        f"WHERE {where} "
         "ORDER BY t.id ON CONFLICT (idempotency_key) DO NOTHING"
     )
     with _raw(session).cursor() as cur:
@@ -665,18 +707,22 @@ def raise_data_problems(
     session.execute(stmt, unique)
 
 
+# The WHERE clause repeats the predicate of ix_care_task_open_problems, so only
+# the batch's open data problems are read, not every task of its patients.
+_RESOLVE_PROBLEMS_SQL = (
+    "UPDATE care_task SET status = 'cancelled', status_reason = :reason, "  # noqa: S608 (a constant)
+    "detail = COALESCE(detail, '{}'::jsonb) || "
+    "jsonb_build_object('resolved_by_plan', CAST(:as_of AS text)), updated_at = :now "
+    "WHERE patient_id = ANY(:pids) AND dedupe_key LIKE 'dq:%' AND status IN " + OPEN_STATUSES_SQL
+)
+
+
 def _resolve_data_problems(
     session: Session, pids: list[int], *, as_of: date, now: datetime
 ) -> None:
     session.execute(
-        text(
-            "UPDATE care_task SET status = 'cancelled', status_reason = :reason, "
-            "detail = COALESCE(detail, '{}'::jsonb) || jsonb_build_object('resolved_by_plan', CAST(:as_of AS text)), "
-            "updated_at = :now "
-            "WHERE patient_id = ANY(:pids) AND dedupe_key LIKE 'dq:%' AND status = ANY(:open)"
-        ),
+        text(_RESOLVE_PROBLEMS_SQL),
         {
-            "open": OPEN_STATUSES,
             "pids": pids,
             "reason": f"resolved: the patient was planned on {as_of.isoformat()}",
             "as_of": as_of.isoformat(),
@@ -702,6 +748,54 @@ def _check(task: PlannedTask) -> None:
 
 
 def _detail_json(task: PlannedTask) -> str | None:
+    """The task's detail as JSON text; most tasks share theirs with tasks of other patients."""
+    key = _detail_key(task)
+    if key is None:
+        return _encode_detail(task)
+    found = _detail_text.get(key, _MISSING)
+    if found is _MISSING:
+        if len(_detail_text) > _DETAIL_CACHE_MAX:
+            _detail_text.clear()
+        found = _detail_text[key] = _encode_detail(task)
+    return found  # type: ignore[return-value]
+
+
+_MISSING = object()
+_detail_text: dict[tuple[Any, ...], str | None] = {}
+_DETAIL_CACHE_MAX = 50_000
+_EXACT = (str, int)
+
+
+def _detail_key(task: PlannedTask) -> tuple[Any, ...] | None:
+    """A key under which equal details always encode to equal text, or None (not cached).
+
+    Only exact ``str`` and ``int`` values (and tuples of them) make a key:
+    between those, equal means identical, whereas ``1 == 1.0 == True``
+    would encode as three different texts. Floats, mappings and doses are
+    encoded every time.
+    """
+    if task.dose is not None:
+        return None
+    for k, v in task.detail.items():
+        kind = type(v)
+        if type(k) is not str:
+            return None
+        if kind is tuple:
+            for item in v:
+                if type(item) not in _EXACT:
+                    return None
+        elif kind not in _EXACT:
+            return None
+    for extra in (task.panel, task.blocks):
+        if extra is not None and type(extra) is not str:
+            return None
+    for name in task.defaults_used:
+        if type(name) is not str:
+            return None
+    return (tuple(task.detail.items()), task.panel, task.blocks, task.defaults_used)
+
+
+def _encode_detail(task: PlannedTask) -> str | None:
     detail: dict[str, Any] = dict(task.detail) if task.detail else {}
     if task.panel:
         detail["panel"] = task.panel
@@ -713,11 +807,16 @@ def _detail_json(task: PlannedTask) -> str | None:
         detail["defaults_used"] = list(task.defaults_used)
     if not detail:
         return None
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return _DETAIL_JSON.encode(detail)
 
 
 def _json_default(value: Any) -> Any:
     return jsonable(value)
+
+
+# json.dumps(detail, sort_keys=True, separators=(",", ":"), default=_json_default),
+# without building an encoder for every task.
+_DETAIL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_json_default)
 
 
 _FIELDS_JSON: dict[tuple[str, ...], str | None] = {(): None}

@@ -96,3 +96,24 @@ class RecordingChannel:
 
     def close(self) -> None:
         self.closed += 1
+
+
+def rebuild_fake_runtime(database_url: str, broken: bool = False):  # type: ignore[no-untyped-def]
+    """The flow tests' runtime built again inside a planning worker process (picklable by name)."""
+    from flows.runtime import Runtime
+    from models.session import engine_for
+    from pathways.definition import load_definition
+    from tests.flows.conftest import NOON, ROUTES, TZ
+
+    if broken:
+        raise RuntimeError("this worker cannot start")
+    definition = load_definition()
+    return Runtime(
+        engine=engine_for(database_url),
+        timezone=TZ,
+        definition=lambda version: definition,
+        clock=lambda: NOON,
+        batch_size=10,
+        planner=fake_planner,
+        routes=ROUTES,
+    )
