@@ -26,13 +26,12 @@ from sqlmodel import Session
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record_many
 from models.repositories.planning import (
-    DATA_PROBLEM_RULE,
     OPEN_STATUSES,
     Route,
     jsonable,
     queue_reminders,
 )
-from models.task import CareTask, ClinicalAlert
+from models.task import OPEN_STATUSES_SQL, CareTask, ClinicalAlert
 from pathways.clock import local_date
 from pathways.decisions import Alert, ResponseSuggestion
 from pathways.vocab import Role, Severity, TaskKind, TaskStatus
@@ -82,6 +81,28 @@ class SignatureRequest:
     suggestion: ResponseSuggestion | None
 
 
+# Patients with an open data-problem task are held back (see claim_new_observations);
+# the predicate is that of ix_care_task_open_problems, so the check is an index probe.
+_NOT_HELD = (
+    "NOT EXISTS (SELECT 1 FROM care_task t WHERE t.patient_id = x.patient_id "  # noqa: S608 (constants)
+    "AND t.dedupe_key LIKE 'dq:%' AND t.status IN " + OPEN_STATUSES_SQL + ")"
+)
+_CLAIM_OBSERVATIONS_SQL = (
+    "WITH c AS (SELECT id FROM observation x WHERE evaluated_at IS NULL AND "  # noqa: S608 (constants)
+    + _NOT_HELD
+    + " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    "UPDATE observation o SET evaluated_at = :now FROM c WHERE o.id = c.id "
+    "RETURNING o.id, o.patient_id, o.code, o.observed_at"
+)
+_CLAIM_ASSESSMENTS_SQL = (
+    "WITH c AS (SELECT id FROM response_assessment x WHERE evaluated_at IS NULL AND "  # noqa: S608
+    + _NOT_HELD
+    + " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    "UPDATE response_assessment a SET evaluated_at = :now FROM c WHERE a.id = c.id "
+    "RETURNING a.*"
+)
+
+
 def claim_new_observations(
     session: Session, *, now: datetime, limit: int, actor: Actor
 ) -> list[NewObservation]:
@@ -92,15 +113,8 @@ def claim_new_observations(
     no result is ever marked evaluated without having been looked at.
     """
     rows = session.execute(
-        text(
-            "WITH c AS (SELECT id FROM observation x WHERE evaluated_at IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM care_task t WHERE t.patient_id = x.patient_id "
-            "AND t.rule_id = :dq AND t.status = ANY(:open)) "
-            "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
-            "UPDATE observation o SET evaluated_at = :now FROM c WHERE o.id = c.id "
-            "RETURNING o.id, o.patient_id, o.code, o.observed_at"
-        ),
-        {"now": now, "limit": limit, "open": OPEN_STATUSES, "dq": DATA_PROBLEM_RULE},
+        text(_CLAIM_OBSERVATIONS_SQL),
+        {"now": now, "limit": limit},
     ).all()
     claimed = [NewObservation(r.id, r.patient_id, r.code, r.observed_at) for r in rows]
     record_many(
@@ -134,15 +148,8 @@ def claim_new_assessments(
 ) -> list[NewAssessment]:
     rows = (
         session.execute(
-            text(
-                "WITH c AS (SELECT id FROM response_assessment x WHERE evaluated_at IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM care_task t WHERE t.patient_id = x.patient_id "
-                "AND t.rule_id = :dq AND t.status = ANY(:open)) "
-                "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
-                "UPDATE response_assessment a SET evaluated_at = :now FROM c WHERE a.id = c.id "
-                "RETURNING a.*"
-            ),
-            {"now": now, "limit": limit, "open": OPEN_STATUSES, "dq": DATA_PROBLEM_RULE},
+            text(_CLAIM_ASSESSMENTS_SQL),
+            {"now": now, "limit": limit},
         )
         .mappings()
         .all()
