@@ -28,7 +28,7 @@ from prefect import flow, get_run_logger
 from sqlalchemy import Engine
 
 from flows._tasks import io_task
-from flows.jobs import job, resolve_period, run_once
+from flows.jobs import run_for_period
 from flows.runtime import current_runtime
 from models.repositories.adherence import (
     compute_report,
@@ -134,15 +134,12 @@ def adherence_report(
         if period_start is None or period_end is None or period_end < period_start:
             raise ValueError("period_start and period_end go together, start first")
         periods = [(period_start, period_end)]
-    if period_key is None:
-        stats = snapshot_task(instant, periods, lookback_months)
-    else:
-        stats = run_once(
-            rt,
-            job_name=JOB,
-            period=resolve_period(job(JOB), period_key, rt.timezone),
-            body=lambda: snapshot_task(instant, periods, lookback_months),
-        )
+    stats = run_for_period(
+        rt,
+        job_name=JOB,
+        period_key=period_key,
+        body=lambda: snapshot_task(instant, periods, lookback_months),
+    )
     if not stats.get("period_skipped"):
         get_run_logger().info(
             "adherence snapshots stored for %s (%s indicator rows, %.1f s)",

@@ -20,7 +20,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows._tasks import io_task
-from flows.jobs import job, resolve_period, run_once
+from flows.jobs import run_for_period
 from flows.runtime import Runtime, current_runtime
 from models.repositories.audit import Actor
 from models.repositories.outbox import claim_reminders, record_error, record_sent, release
@@ -126,12 +126,7 @@ def dispatch_reminders(
     def run() -> dict[str, Any]:
         return dispatch_all(rt, clock=clock, batch=lambda: send_batch_task(now))
 
-    if period_key is None:
-        stats = run()
-    else:
-        stats = run_once(
-            rt, job_name=JOB, period=resolve_period(job(JOB), period_key, rt.timezone), body=run
-        )
+    stats = run_for_period(rt, job_name=JOB, period_key=period_key, body=run)
     if not stats.get("period_skipped"):
         get_run_logger().info(
             "%s reminders sent, %s to retry, %s failed, %s skipped",

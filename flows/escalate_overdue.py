@@ -16,7 +16,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows._tasks import io_task
-from flows.jobs import job, resolve_period, run_once
+from flows.jobs import run_for_period
 from flows.runtime import Runtime, current_runtime
 from models.repositories.audit import Actor
 from models.repositories.escalation import escalate, queue_overdue_reminders
@@ -45,15 +45,9 @@ def escalate_overdue(now: datetime | None = None, period_key: str | None = None)
     """Remind about overdue tasks and escalate those past their grace."""
     rt = current_runtime()
     clock = rt.at(None, now)
-    if period_key is None:
-        stats = escalate_task(clock.now)
-    else:
-        stats = run_once(
-            rt,
-            job_name=JOB,
-            period=resolve_period(job(JOB), period_key, rt.timezone),
-            body=lambda: escalate_task(clock.now),
-        )
+    stats = run_for_period(
+        rt, job_name=JOB, period_key=period_key, body=lambda: escalate_task(clock.now)
+    )
     if not stats.get("period_skipped"):
         get_run_logger().info(
             "%s overdue reminders, %s tasks escalated",

@@ -25,7 +25,7 @@ from prefect import flow, get_run_logger
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows._tasks import io_task
-from flows.jobs import job, resolve_period, run_once
+from flows.jobs import run_for_period
 from flows.runtime import Runtime, current_runtime
 from models.repositories.audit import Actor
 from models.repositories.planning import DataProblem, raise_data_problems
@@ -194,12 +194,7 @@ def evaluate_results(now: datetime | None = None, period_key: str | None = None)
     def run() -> dict[str, Any]:
         return evaluate_all(rt, now=clock.now, batch=lambda: evaluate_batch_task(clock.now))
 
-    if period_key is None:
-        stats = run()
-    else:
-        stats = run_once(
-            rt, job_name=JOB, period=resolve_period(job(JOB), period_key, rt.timezone), body=run
-        )
+    stats = run_for_period(rt, job_name=JOB, period_key=period_key, body=run)
     if not stats.get("period_skipped"):
         get_run_logger().info(
             "evaluated %s results and %s assessments: %s alerts, %s signature tasks, %s problems",

@@ -82,6 +82,24 @@ def resolve_period(spec: JobSpec, key: str, timezone: str) -> str:
     return period_key(spec, scheduled, timezone)
 
 
+def run_for_period(
+    rt: Runtime,
+    *,
+    job_name: str,
+    period_key: str | None,
+    body: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """A flow's body: now for a manual run (no period key), else once for its ledger period."""
+    if period_key is None:
+        return body()
+    return run_once(
+        rt,
+        job_name=job_name,
+        period=resolve_period(job(job_name), period_key, rt.timezone),
+        body=body,
+    )
+
+
 def run_once(
     rt: Runtime,
     *,

@@ -27,7 +27,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows._tasks import io_task
-from flows.jobs import job, resolve_period, run_once
+from flows.jobs import run_for_period
 from flows.plan_core import (
     ACTOR,
     JOB,
@@ -80,12 +80,7 @@ def plan_care(
         futures = [plan_batch_task.submit(a, b, clock.as_of, clock.now) for a, b in pages_task()]
         return summarize([f.result() for f in futures], clock.as_of)
 
-    if period_key is None:
-        stats = run()
-    else:
-        stats = run_once(
-            rt, job_name=JOB, period=resolve_period(job(JOB), period_key, rt.timezone), body=run
-        )
+    stats = run_for_period(rt, job_name=JOB, period_key=period_key, body=run)
     if not stats.get("period_skipped"):
         get_run_logger().info(
             "planned %s patients in %s batches (%s unchanged since their last plan): "
