@@ -160,6 +160,17 @@ def test_tasks_no_longer_planned_are_cancelled_with_a_reason_never_deleted(
     assert total == before + result["created"]
 
 
+def shift_windows(session: Any, pid: int) -> None:
+    """Move the patient's course and relapse a day: every planned window of theirs changes."""
+    session.execute(
+        text("UPDATE course SET anchor_date = anchor_date + 1 WHERE patient_id = :p"), {"p": pid}
+    )
+    session.execute(
+        text("UPDATE relapse SET relapse_date = relapse_date + 1 WHERE patient_id = :p"),
+        {"p": pid},
+    )
+
+
 def test_completed_tasks_are_never_rewritten_and_plan_cancelled_ones_reopen(
     runtime: Runtime, engine: Engine, cohort: list[int]
 ) -> None:
@@ -174,15 +185,7 @@ def test_completed_tasks_are_never_rewritten_and_plan_cancelled_ones_reopen(
             ),
             {"p": pid, "now": NOON},
         ).scalar_one()
-        # Move the patient's course: every planned window of this patient changes.
-        session.execute(
-            text("UPDATE course SET anchor_date = anchor_date + 1 WHERE patient_id = :p"),
-            {"p": pid},
-        )
-        session.execute(
-            text("UPDATE relapse SET relapse_date = relapse_date + 1 WHERE patient_id = :p"),
-            {"p": pid},
-        )
+        shift_windows(session, pid)
     with engine.connect() as conn:
         done_before = conn.execute(
             text("SELECT * FROM care_task WHERE id = :id"), {"id": done_id}
@@ -237,14 +240,7 @@ def test_an_escalated_task_keeps_its_queue_when_its_plan_changes(
             ),
             {"p": pid},
         ).scalar_one()
-        session.execute(
-            text("UPDATE course SET anchor_date = anchor_date + 1 WHERE patient_id = :p"),
-            {"p": pid},
-        )
-        session.execute(
-            text("UPDATE relapse SET relapse_date = relapse_date + 1 WHERE patient_id = :p"),
-            {"p": pid},
-        )
+        shift_windows(session, pid)
     later = NOON + timedelta(hours=1)
     assert plan_all(runtime, as_of=TODAY, now=later)["updated"] > 0
     with engine.connect() as conn:
