@@ -75,8 +75,8 @@ def serve(
         if clocked
         else "Prefect deployments run the flows (`carepath worker`)"
     )
-    configure_access_log(settings)
     if workers == 1:
+        configure_access_log(settings)  # with workers, each configures its own (worker_app)
         app = create_app(settings, lifespans=background_services(settings))
         console.print(f"carepath listening on http://{host}:{port}/; {owner}", highlight=False)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
