@@ -8,6 +8,7 @@ SHELL       := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
 # The stamp changes when the dependency files change, so a second run installs nothing.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
@@ -15,12 +16,14 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/n
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "carepath needs Python 3.11 or newer")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing carepath and its dependencies into $(VENV) ..."
-	@# Some machines' pip configuration names local package folders that do not exist;
-	@# pip warns once per package about them. Only those lines are dropped (pipefail keeps errors).
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 \
-	  | { grep -v "^WARNING: Location 'file://.*' is ignored: it is neither a file nor a directory" || true; }
+	@test -x $(BIN)/python || { echo "creating the virtual environment $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@# uv installs the pinned set in seconds where pip takes minutes; constraints.txt stays
+	@# the one pin list (uv itself is pinned here, the only package pip installs).
+	@test -x $(BIN)/uv || { echo "installing uv $(UV_VERSION) ..."; \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) 2>&1 \
+	  | { grep -v "^WARNING: Location 'file://.*' is ignored: it is neither a file nor a directory" || true; }; }
+	@echo "installing carepath and its pinned dependencies into $(VENV) with uv ..."
+	@$(BIN)/uv pip install --python $(BIN)/python -c constraints.txt -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -70,9 +73,9 @@ bench-adherence: install
 	$(BIN)/python bench/adherence_100k.py
 
 constraints: install
-	@{ echo "# Exact versions known to work together on these machines (pip install -c constraints.txt)."; \
+	@{ echo "# Exact versions known to work together on these machines (uv pip install -c constraints.txt)."; \
 	   echo "# Regenerate with: make constraints"; \
-	   $(BIN)/python -m pip freeze --exclude-editable | grep -v '^carepath'; } > constraints.txt
+	   $(BIN)/uv pip freeze --python $(BIN)/python --exclude-editable | grep -v '^carepath' | grep -v '^uv=='; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -121,8 +121,10 @@ def clock_lifespan(settings: Settings) -> Callable[[Any], Any]:
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        # Not ``app.state.clock``: that is the request clock (``carepath.web.deps``),
+        # a callable giving the instant; the scheduler is kept under its own name.
         with running_clock(settings) as clock:
-            app.state.clock = clock
+            app.state.scheduler = clock
             yield
 
     return lifespan

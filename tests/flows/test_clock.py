@@ -132,7 +132,9 @@ def test_serve_starts_the_clock_only_when_it_owns_the_schedules(
 
     async def serve_briefly() -> None:
         async with app.router.lifespan_context(app):
-            clock = app.state.clock
+            clock = app.state.scheduler
+            # The request clock stays the app's own: a callable instant, not the scheduler.
+            seen["request_clock"] = app.state.clock()
             seen["running"] = clock.scheduler.running
             seen["jobs"] = {j.id for j in clock.scheduler.get_jobs()}
             seen["database"] = current_runtime().engine.url.database
@@ -150,6 +152,7 @@ def test_serve_starts_the_clock_only_when_it_owns_the_schedules(
     thread.start()
     thread.join(120)
     assert not errors, errors
+    assert isinstance(seen["request_clock"], datetime)
     assert seen["running"]
     assert seen["jobs"] == {
         "plan_care",
@@ -159,7 +162,7 @@ def test_serve_starts_the_clock_only_when_it_owns_the_schedules(
         "adherence_report",
     }
     assert seen["database"] == cli_env.split("?")[0].rsplit("/", 1)[1]
-    clock = app.state.clock
+    clock = app.state.scheduler
     assert not clock.scheduler.running
 
     from carepath.cli.serve import background_services
