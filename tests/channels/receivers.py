@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -53,6 +54,10 @@ class SmtpInbox:
         self.sessions += 1
         session.host_name = hostname
         return responses
+
+
+# aiosmtpd warns at every AUTH of a deprecation inside itself; not ours to act on.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 def _free_port() -> int:
