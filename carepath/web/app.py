@@ -31,6 +31,7 @@ from carepath.settings import Settings, get_settings
 from carepath.timeutil import now as wall_clock
 from carepath.web import problems
 from carepath.web.deps import check_every_route_has_a_rule, public
+from carepath.web.guard import InputGuard
 from carepath.web.routes import (
     adherence,
     admin,
@@ -153,5 +154,7 @@ def create_app(
     problems.install(app)
     check_every_route_has_a_rule(app.routes)
 
+    # Outermost last: every answer, the guard's refusals included, gets the headers and a log line.
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(HeadersAndAccessLog)
     return app
