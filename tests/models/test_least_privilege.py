@@ -33,7 +33,11 @@ def app_conn(database_url: str) -> Iterator[psycopg.Connection]:
 
 
 def _refused(conn: psycopg.Connection, statement: str) -> None:
-    with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
+    # PostgreSQL's own checks, not the append-only trigger (which raises the same SQLSTATE).
+    with (
+        pytest.raises(errors.InsufficientPrivilege, match="permission denied|must be owner"),
+        conn.transaction(),
+    ):
         conn.execute(statement)
 
 
@@ -97,6 +101,18 @@ def test_the_owner_could_disable_the_triggers_which_is_why_the_app_is_not_the_ow
         assert conn.execute("SELECT current_user").fetchone() == (OWNER_ROLE,)
         conn.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
         conn.rollback()
+
+
+def test_the_triggers_still_refuse_the_owner(owner_database_url: str) -> None:
+    """Defence in depth: what the app may not do, the append-only triggers refuse the owner too."""
+    with psycopg.connect(_libpq(owner_database_url)) as conn:
+        conn.execute(INSERT_AUDIT)
+        for statement in ("UPDATE audit_event SET actor = 'x'", "DELETE FROM phase_event"):
+            with (
+                pytest.raises(errors.InsufficientPrivilege, match="append-only"),
+                conn.transaction(),
+            ):
+                conn.execute(statement)
 
 
 def test_the_app_still_writes_the_working_tables(app_conn: psycopg.Connection) -> None:
