@@ -35,7 +35,7 @@ def app_conn(database_url: str) -> Iterator[psycopg.Connection]:
 def _refused(conn: psycopg.Connection, statement: str) -> None:
     # PostgreSQL's own checks, not the append-only trigger (which raises the same SQLSTATE).
     with (
-        pytest.raises(errors.InsufficientPrivilege, match="permission denied|must be owner"),
+        pytest.raises(errors.InsufficientPrivilege, match=r"permission denied|must be owner"),
         conn.transaction(),
     ):
         conn.execute(statement)
