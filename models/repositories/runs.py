@@ -121,7 +121,8 @@ def latest_runs(session: Session, *, jobs: Sequence[str]) -> dict[str, RunLedger
         row = session.execute(
             select(RunLedger)
             .where(RunLedger.job == job)
-            .order_by(RunLedger.period_key.desc())  # type: ignore[attr-defined]
+            # The latest period's last attempt (a dead run's period is redone as attempt 2).
+            .order_by(RunLedger.period_key.desc(), RunLedger.attempt.desc())  # type: ignore[attr-defined]
             .limit(1)
         ).scalar_one_or_none()
         if row is not None:
