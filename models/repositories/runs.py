@@ -120,7 +120,7 @@ def latest_runs(session: Session, *, jobs: Sequence[str]) -> dict[str, RunLedger
     for job in jobs:
         row = session.execute(
             select(RunLedger)
-            .where(RunLedger.job == job)
+            .where(col(RunLedger.job) == job)
             # The latest period's last attempt (a dead run's period is redone as attempt 2).
             .order_by(RunLedger.period_key.desc(), RunLedger.attempt.desc())  # type: ignore[attr-defined]
             .limit(1)
