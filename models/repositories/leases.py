@@ -113,3 +113,23 @@ class Holder:
                 conn.close()
             except DBAPIError:
                 pass
+
+
+def wait_until_gone(engine: Engine, key: int, seconds: float = 30.0) -> bool:
+    """Whether the holder of ``key`` is gone within ``seconds``.
+
+    Its session ends a moment after its process: the server notices the closed
+    socket and ends the backend, which then releases the lock.
+    """
+    import time
+
+    deadline = time.monotonic() + seconds
+    with engine.connect() as conn:
+        while True:
+            alive = conn.execute(text(f"SELECT {holder_alive(':key')}"), {"key": key}).scalar_one()
+            conn.rollback()
+            if not alive:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)

@@ -13,7 +13,7 @@ from flows.plan_care import plan_all
 from flows.runtime import Runtime
 from models.repositories.audit import Actor
 from models.repositories.escalation import EscalationPolicy
-from models.repositories.leases import Holder
+from models.repositories.leases import Holder, wait_until_gone
 from models.repositories.outbox import claim_reminders, outbox_counts
 from models.session import transaction
 from tests.flows.conftest import NOON, TODAY
@@ -221,6 +221,7 @@ def test_a_dead_dispatchers_claims_are_taken_again_at_once(
     planned = plan_all(runtime, as_of=TODAY, now=NOON)
     with Holder(engine) as dead:
         assert _claim_all(engine, dead) == planned["reminders"]
+    assert wait_until_gone(engine, dead.key)  # its session ends a moment after it
     result = dispatch_all(runtime, clock=lambda: NOON + timedelta(seconds=1))
     assert result["sent"] == planned["reminders"]
     assert {m.attempt for m in channel.sent} == {2}

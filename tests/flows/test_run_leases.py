@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 
 from flows.jobs import run_once
 from flows.runtime import Runtime
-from models.repositories.leases import Holder
+from models.repositories.leases import Holder, wait_until_gone
 from models.repositories.runs import LOST, MAX_ATTEMPTS, claim_period
 from models.session import transaction
 from tests.flows.conftest import NOON
@@ -55,6 +55,7 @@ def test_a_run_whose_holder_is_gone_is_marked_failed_and_its_period_redone(
 ) -> None:
     with Holder(engine) as dead:
         assert _claim(engine, dead, "12:03") is not None
+    assert wait_until_gone(engine, dead.key)
     # The next period's run marks it failed; the same period may run again.
     assert run_once(runtime, job_name="dispatch_reminders", period="12:04", body=dict) == {
         "period_key": "12:04"
@@ -161,7 +162,11 @@ def test_a_sigkilled_run_is_failed_by_the_next_period_and_redone(
         child.wait(30)
         assert child.stdout is not None
         child.stdout.close()
-    # Right away, not a lease later: the lock went with the process.
+    # Right away, not a lease later: the lock went with the process (its session
+    # ends a moment after it).
+    with engine.connect() as conn:
+        key = conn.execute(text("SELECT lock_key FROM run_ledger")).scalar_one()
+    assert wait_until_gone(engine, key, seconds=10)
     run_once(runtime, job_name="dispatch_reminders", period="12:04", body=dict)
     run_once(runtime, job_name="dispatch_reminders", period="12:03", body=dict)
     assert _ledger(engine) == [
