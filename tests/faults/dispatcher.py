@@ -56,11 +56,12 @@ class DispatcherFigures:
 
     def line(self) -> str:
         return (
-            f"dispatcher: {self.kills} SIGKILLs mid-batch, {self.reminders} reminders: "
+            f"dispatcher: {self.kills} SIGKILLs, {self.reminders} reminders: "
             f"{self.delivered} delivered, {self.lost} lost, {self.delivered_twice} delivered twice, "
             f"{self.recorded_twice} recorded sent twice; {self.retransmitted} retransmitted after "
             f"a kill and dropped by key; ledger: {self.runs_failed_by_lease} killed runs marked "
-            f"failed, {self.runs_left_running} left running; {self.seconds:.1f} s"
+            f"failed (the other kills came before a claim), {self.runs_left_running} left "
+            f"running; {self.seconds:.1f} s"
         )
 
 
