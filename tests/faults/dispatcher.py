@@ -173,7 +173,12 @@ def run(server: Server, folder: Path, *, kills: int, seed_value: int = 7) -> Dis
                 break
         smtp_keys = dict(smtp.inbox.transmissions)
         webhook_keys = dict(webhook.log.transmissions)
-    return _figures(app_url, reminders, killed, smtp_keys, webhook_keys, started)
+    try:
+        return _figures(app_url, reminders, killed, smtp_keys, webhook_keys, started)
+    finally:
+        from models.session import engine_for
+
+        engine_for(app_url).dispose()  # no pooled session outlives the test's server
 
 
 def _outbox(app_url: str) -> dict[str, int]:
