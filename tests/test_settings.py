@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from pydantic import ValidationError
 
@@ -44,6 +46,13 @@ def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch)
         Settings()
     monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
     monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
+    # Issue 12 point 6: a production secret key needs 32 random bytes.
+    with pytest.raises(ValidationError, match="at least 32 random bytes"):
+        Settings()
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", "ab" * 30)
+    with pytest.raises(ValidationError, match="does not look random"):
+        Settings()
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", secrets.token_urlsafe(32))
     assert Settings().environment == "production"
 
 

@@ -32,6 +32,7 @@ from carepath.timeutil import now as wall_clock
 from carepath.web import problems
 from carepath.web.deps import check_every_route_has_a_rule, public
 from carepath.web.routes import (
+    account,
     adherence,
     admin,
     api,
@@ -145,7 +146,18 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth, queue, patients, clinician, adherence, audit, admin, api, api_tasks):
+    for module in (
+        auth,
+        account,
+        queue,
+        patients,
+        clinician,
+        adherence,
+        audit,
+        admin,
+        api,
+        api_tasks,
+    ):
         app.include_router(module.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"

@@ -18,7 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carepath.intake import IntakeError
 from carepath.security import WeakPassword
-from carepath.web.deps import SESSION_COOKIE, AccessDenied, NotAuthenticated, is_api
+from carepath.web.deps import (
+    SESSION_COOKIE,
+    AccessDenied,
+    NotAuthenticated,
+    PasswordChangeRequired,
+    is_api,
+)
 from carepath.web.templating import render
 from models.repositories.alerts import AlertError, AlertNotFound
 from models.repositories.patients import DuplicateMrn, PatientNotFound
@@ -202,6 +208,18 @@ def install(app: FastAPI) -> None:
             )
         return _page(request, exc.status_code, str(exc.detail), "")
 
+    async def password_change(request: Request, exc: Exception) -> Response:
+        if is_api(request):
+            return problem(
+                403,
+                "Forbidden",
+                "set a new password first",
+                slug="forbidden",
+                instance=request.url.path,
+            )
+        return RedirectResponse("/account/password", status_code=303)
+
+    app.add_exception_handler(PasswordChangeRequired, password_change)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(AccessDenied, denied)
     app.add_exception_handler(RequestValidationError, invalid_request)
