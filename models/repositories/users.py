@@ -333,11 +333,11 @@ def failed_attempts(session: Session, *, user: AppUser | None, name: str, since:
     """
     actor = user.username if user is not None else normalise_username(name)[:120]
     account = None if user is None else str(require_id(user))
+    # The newest success by id, not time: events of one instant (a test's fixed clock, or
+    # two attempts in the same microsecond) still come in the order they were written.
     last_success = (
-        select(AuditEvent.at)
+        select(func.max(AuditEvent.id))
         .where(AuditEvent.actor == actor, AuditEvent.action.in_(SUCCESSES))  # type: ignore[attr-defined]
-        .order_by(AuditEvent.at.desc())  # type: ignore[attr-defined]
-        .limit(1)
         .scalar_subquery()
     )
     same_account = (
@@ -354,7 +354,7 @@ def failed_attempts(session: Session, *, user: AppUser | None, name: str, since:
             same_account,
             AuditEvent.action.in_(FAILURES),  # type: ignore[attr-defined]
             AuditEvent.at >= since,
-            AuditEvent.at > func.coalesce(last_success, since),
+            AuditEvent.id > func.coalesce(last_success, 0),
         )
     ).scalar_one()
 
@@ -433,7 +433,7 @@ def session_principal(
         "idle_logout"
         if now - web_session.last_seen_at > idle
         else "session_expired"
-        if now - web_session.created_at > lifetime
+        if now - web_session.created_at >= lifetime
         else None
     )
     if ended is not None:
