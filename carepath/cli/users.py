@@ -1,8 +1,8 @@
 """`carepath user add | list | token | tokens | revoke-token | deactivate | reactivate` and
 `carepath audit`.
 
-Tokens from here are for service accounts only (``add --service``): a person
-issues their own on their account page, so no operator can act as them.
+Tokens from here are for service accounts (``add --service``), or for a
+person who enters their own password: no operator can act as someone else.
 """
 
 from __future__ import annotations
@@ -96,18 +96,24 @@ def list_() -> None:
 
 @user_app.command("token")
 def token(
-    username: Annotated[str, typer.Argument(help="A service account (user add --service).")],
+    username: Annotated[str, typer.Argument(help="A service account, or yourself.")],
     name: Annotated[str, typer.Option(help="Which integration uses the token.")],
     days: Annotated[
         int | None,
         typer.Option(min=1, help="Expire after this many days (default CAREPATH_API_TOKEN_DAYS)."),
     ] = None,
 ) -> None:
-    """Issue an API token for a service account (printed once; only its digest is stored)."""
+    """Issue an API token (printed once; only its digest is stored).
+
+    For a service account, as the operator. For a person, only as that person:
+    their password is asked for, so no one is issued a token acting as someone else.
+    """
+    from carepath.reauth import Locked, Lockout, check_password
     from carepath.security import digest, new_token
     from carepath.timeutil import now
     from models.repositories.tokens import issue_api_token
-    from models.repositories.users import UserError, user_by_name
+    from models.repositories.users import UserError, principal_of, user_by_name
+    from models.user import AccountKind
 
     settings = settings_or_fail()
     most = settings.api_token_days
@@ -119,12 +125,37 @@ def token(
             user = user_by_name(session, username=username)
             if user is None:
                 fail(f"username: no user {username!r}")
+            actor = cli_actor()
+            if user.kind == AccountKind.PERSON:
+                password = typer.prompt(
+                    f"Password of {user.username} (a person's token is their own)",
+                    hide_input=True,
+                )
+                try:
+                    own = check_password(
+                        session,
+                        username=user.username,
+                        password=password,
+                        now=now(),
+                        lockout=Lockout.of(settings),
+                        purpose="token",
+                        channel="cli",
+                        credential="cli",
+                    )
+                except Locked as exc:
+                    fail(f"password: {exc}")
+                if own is None:
+                    fail(
+                        "username: a person's token is issued by that person, with their "
+                        "password (or on their account page); that was not it"
+                    )
+                actor = principal_of(own, via="cli", credential="cli password").actor("cli")
             issue_api_token(
                 session,
                 user=user,
                 name=name,
                 token_digest=digest(raw),
-                actor=cli_actor(),
+                actor=actor,
                 expires_at=now() + timedelta(days=days or most),
             )
     except UserError as exc:

@@ -30,6 +30,7 @@ from models.repositories.alerts import AlertError, AlertNotFound
 from models.repositories.patients import DuplicateMrn, PatientNotFound
 from models.repositories.responses import ResponseError, ResponseNotFound
 from models.repositories.tasks import TaskError, TaskInputError
+from models.repositories.tokens import TokenNotFound
 from models.repositories.users import UserError, UserNotFound
 from pathways.errors import CaseFormatError, PathwayError, TransitionNotAllowed, UnknownEvent
 
@@ -86,7 +87,9 @@ def classify(exc: Exception) -> tuple[int, str, str, dict[str, str] | None]:
     """status, slug, title and the field problems of a refusal."""
     if isinstance(exc, InvalidInput | TaskInputError):
         return 422, "invalid-input", "The input is not valid", exc.problems
-    if isinstance(exc, PatientNotFound | AlertNotFound | ResponseNotFound | UserNotFound):
+    if isinstance(
+        exc, PatientNotFound | AlertNotFound | ResponseNotFound | UserNotFound | TokenNotFound
+    ):
         return 404, "not-found", "Not found", None
     if isinstance(exc, TaskError):
         slug, title = REFUSALS.get(exc.status, ("refused", "Refused"))
@@ -125,6 +128,7 @@ HANDLED: tuple[type[Exception], ...] = (
     AlertNotFound,
     ResponseNotFound,
     UserNotFound,
+    TokenNotFound,
     TaskError,
     DuplicateMrn,
     AlertError,

@@ -33,7 +33,7 @@ TOUCH_EVERY = timedelta(seconds=60)
 # makes a clinician's decision, signs, or administers.
 SERVICE_ROLES = (Role.COORDINATOR, Role.QUALITY)
 # Failed attempts that count toward a lockout, and the successes that clear them.
-FAILURES = ("sign_in_failed", "signature_failed", "password_change_failed")
+FAILURES = ("sign_in_failed", "signature_failed", "password_change_failed", "token_failed")
 SUCCESSES = ("sign_in", "step_up")
 
 

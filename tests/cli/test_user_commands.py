@@ -18,8 +18,10 @@ def test_user_add_token_list_and_audit(cli_env: str) -> None:
     added = run("user", "add", "dana", "--role", "coordinator", "--name", "Dana Doe", "--generate")
     assert added.exit_code == 0, added.output
     assert "user dana (coordinator) created" in added.output and "password: " in added.output
-    # A person's token is theirs to issue (on their account page), never an operator's.
-    refused = run("user", "token", "dana", "--name", "lab-feed")
+    # A person's token is theirs to issue, with their password, never an operator's.
+    refused = runner.invoke(
+        app, ["user", "token", "dana", "--name", "lab-feed"], input="not dana's password\n"
+    )
     assert refused.exit_code == 2 and "issued by that person" in refused.output
     service = run("user", "add", "lab-feed", "--role", "coordinator", "--service")
     assert service.exit_code == 0, service.output
@@ -33,6 +35,8 @@ def test_user_add_token_list_and_audit(cli_env: str) -> None:
     tokens = run("user", "tokens")
     assert tokens.exit_code == 0 and "lab results" in tokens.output and "active" in tokens.output
     assert token.output.strip() not in tokens.output  # never the secret
+    tokens_before = run("user", "tokens").output
+    assert "lab results" in tokens_before
     assert run("user", "revoke-token", "1").exit_code == 0
     assert "revoked" in run("user", "tokens").output
     assert run("user", "revoke-token", "99").exit_code == 2
@@ -41,6 +45,16 @@ def test_user_add_token_list_and_audit(cli_env: str) -> None:
     assert "app_user" in audit.output and "api_token" in audit.output
     assert run("user", "deactivate", "dana").exit_code == 0
     assert run("user", "reactivate", "dana").exit_code == 0
+
+
+def test_a_person_issues_their_own_token_with_their_password(cli_env: str) -> None:
+    password = "dana's own passphrase"
+    assert run("user", "add", "dana", "--role", "clinician", "--password", password).exit_code == 0
+    own = runner.invoke(app, ["user", "token", "dana", "--name", "scripts"], input=password + "\n")
+    assert own.exit_code == 0, own.output
+    assert len(own.output.strip().splitlines()[-1]) >= 40
+    audit = run("audit", "--action", "create")
+    assert "cli password" in audit.output  # issued by dana, proven by her password
 
 
 def test_bad_input_is_one_line_naming_the_field(cli_env: str) -> None:

@@ -24,7 +24,7 @@ from models.repositories.audit import Actor
 from models.repositories.tokens import issue_api_token
 from models.repositories.users import UserError, create_user
 from models.user import ApiToken, AppUser, WebSession
-from tests.web.support import PASSWORD, SETUP, Web
+from tests.web.support import PASSWORD, SETUP, Web, within_one_minute
 from tests.web.test_auth import sign_in
 
 
@@ -82,6 +82,7 @@ def test_sign_in_is_rate_limited_per_client_across_app_processes(web: Web) -> No
     settings = web.settings.model_copy(update={"login_rate_per_minute": 4})
     first = TestClient(create_app(settings, engine=web.engine, clock=web.clock))
     second = TestClient(create_app(settings, engine=web.engine, clock=web.clock))
+    within_one_minute()
     answers = [
         sign_in(app, "nobody", "guess guess guess").status_code  # type: ignore[attr-defined]
         for app in (first, second, first, second, first)
@@ -98,6 +99,7 @@ def test_the_api_is_rate_limited_per_client(web: Web) -> None:
     limited = TestClient(
         create_app(settings, engine=web.engine, clock=web.clock), headers=dict(api.headers)
     )
+    within_one_minute()
     assert [limited.get("/api/v1/tasks").status_code for _ in range(3)] == [200] * 3
     refused = limited.get("/api/v1/tasks")
     assert refused.status_code == 429 and "retry-after" in refused.headers

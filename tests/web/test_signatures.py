@@ -243,12 +243,11 @@ def test_every_door_signs_only_with_the_signers_password(web: Web) -> None:
         )
         return api.post(f"/api/v1/patients/{pid}/transitions", json=body).status_code
 
-    failures = 0
-    for door, refused in ((web_sign, 422), (web_transition, 422), (api_transition, 401)):
+    doors = ((web_sign, 422), (web_transition, 422), (api_transition, 401))
+    for failures, (door, refused) in enumerate(doors, start=1):
         before = _signed_rows(web)
         assert door(None) == refused, door.__name__
         assert door("not my password!") in (403, 422), door.__name__
-        failures += 1
         assert _failures(web) == failures  # a wrong signature password is counted
         assert _signed_rows(web) == before, door.__name__
     assert web_sign(PASSWORD) == 303
