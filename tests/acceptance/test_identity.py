@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -98,7 +98,7 @@ def test_the_lockout_holds_whatever_the_letter_case(server: Carepath, admin: Use
         admin.username,
         "  " + admin.username,
     ]
-    for name in spellings + [admin.username.swapcase()]:
+    for name in [*spellings, admin.username.swapcase()]:
         assert _http_sign_in(server, name, "guess guess guess").status_code == 401
     # The right password, under yet another spelling, is refused while the account is locked.
     locked = _http_sign_in(server, admin.username.capitalize(), admin.password)
