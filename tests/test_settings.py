@@ -96,7 +96,7 @@ def test_a_fixed_clock_is_for_tests_and_the_demo_only(monkeypatch: pytest.Monkey
     monkeypatch.setenv("CAREPATH_FIXED_NOW", "2026-11-24T12:00:00Z")
     monkeypatch.setenv("CAREPATH_ENVIRONMENT", "production")
     monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql+psycopg://u:p@db/carepath")
-    monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", secrets.token_urlsafe(32))
     monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
     with pytest.raises(ValidationError, match="for tests and the demo only"):
         Settings()

@@ -19,9 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.acceptance.harness import NOW, Carepath, User, sign_in
 from tests.web.support import within_one_minute
+
+pytestmark = [pytest.mark.acceptance, pytest.mark.browser]
 
 
 def _form_token(html: str) -> str:

@@ -26,6 +26,7 @@ PUBLIC = "public"
 
 MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,

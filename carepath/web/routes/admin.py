@@ -8,6 +8,7 @@ audit event naming the admin and their session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -96,11 +97,11 @@ def add_user(request: Request, session: DB, principal: Admin, form: FormFields) 
 
 
 def _change(
-    request: Request, session: Session, username: str, done: str, change: object
+    request: Request, session: Session, username: str, done: str, change: Callable[[], object]
 ) -> Response:
     """Run one change of an account; a refusal shows the page with its reason under the user."""
     try:
-        change()  # type: ignore[operator]
+        change()
     except (UserError, WeakPassword) as exc:
         return _refused(request, session, {f"{username}.{exc.field}": exc.problem})
     except UserNotFound as exc:
