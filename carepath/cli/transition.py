@@ -56,7 +56,7 @@ def transition(
     signer_password = None
     if signed is not None:
         signer_password = typer.prompt(
-            f"Password of {actor.strip()} (to sign {signed.value})", hide_input=True
+            f"Password of {actor.strip()} (to sign {signed.value})", hide_input=True, err=True
         )
     try:
         with db_session() as session:

@@ -127,9 +127,10 @@ def token(
                 fail(f"username: no user {username!r}")
             actor = cli_actor()
             if user.kind == AccountKind.PERSON:
-                password = typer.prompt(
+                password = typer.prompt(  # on stderr: stdout is the token alone
                     f"Password of {user.username} (a person's token is their own)",
                     hide_input=True,
+                    err=True,
                 )
                 try:
                     own = check_password(

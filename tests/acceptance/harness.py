@@ -212,7 +212,7 @@ class Carepath:
         done = self.cli(
             "user", "token", user.username, "--name", "acceptance", input=user.password + "\n"
         )
-        return done.stdout.strip().splitlines()[-1]
+        return done.stdout.strip()
 
     @contextmanager
     def api(self, user: User) -> Iterator[httpx.Client]:

@@ -117,11 +117,15 @@ def test_sign_in_is_rate_limited_across_worker_processes(
 ) -> None:
     """Each sign-in on a new connection lands on either worker; a count kept in each process
     would let 7 through (about 3 or 4 each). The count is the database's: the 7th is refused."""
-    with launch("ratelimit", workers=2, env={"CAREPATH_LOGIN_RATE_PER_MINUTE": "6"}) as other:
+    # No flows' clock here (its Prefect server is not what is measured): the web workers alone.
+    env = {"CAREPATH_LOGIN_RATE_PER_MINUTE": "6", "CAREPATH_SCHEDULE_OWNER": "prefect"}
+    with launch("ratelimit", workers=2, env=env, ready=False) as other:
+        other.wait_for("/login")
         within_one_minute()
         answers = [_http_sign_in(other, f"nobody{i}", "guess guess guess") for i in range(7)]
         assert [a.status_code for a in answers] == [401] * 6 + [429]
         assert int(answers[-1].headers["retry-after"]) <= 60
+        assert "with 2 worker processes" in other.console()
 
 
 def test_an_api_signature_without_step_up_is_refused_and_says_how_to_sign(
@@ -145,18 +149,7 @@ def test_an_api_signature_without_step_up_is_refused_and_says_how_to_sign(
     )
     [(pid,)] = server.rows("SELECT id FROM patient WHERE mrn = 'ID-1'")
     assert patient.returncode == 0
-    token = (
-        server.cli(
-            "user",
-            "token",
-            clinician.username,
-            "--name",
-            "my scripts",
-            input=clinician.password + "\n",
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    token = server.token(clinician)  # her own, with her password
     body = {"event": "document_rr_diagnosis", "reason": "marrow", "signed_response": "CR"}
     with httpx.Client(
         base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
