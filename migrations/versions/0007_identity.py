@@ -41,6 +41,12 @@ def upgrade() -> None:
         sa.Column("must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
     op.alter_column("app_user", "password_hash", existing_type=sa.String(200), nullable=True)
+    # Every token expires now: one issued before this revision (possibly by an admin for a
+    # person) lives the default 90 days from the upgrade, unless revoked sooner.
+    op.execute(
+        "UPDATE api_token SET expires_at = now() + interval '90 days' "
+        "WHERE expires_at IS NULL AND revoked_at IS NULL"
+    )
     op.add_column(
         "audit_event",
         sa.Column("credential", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
