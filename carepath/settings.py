@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     policy_file: Path | None = Field(
         default=None, description="YAML file of institution overrides of pathway defaults"
     )
+    # Keys the HMAC under which session cookies are stored (carepath.security); a new
+    # key ends every web session. Production needs 32 random bytes.
     secret_key: str = PLACEHOLDER_SECRET
     webhook_secret: str = PLACEHOLDER_SECRET
     # Which component owns the periodic schedules: the in-process APScheduler
@@ -95,10 +97,19 @@ class Settings(BaseSettings):
     # one, in the supervising process). One is enough for a small clinic; a core each scales.
     web_workers: int = Field(default=1, ge=1, le=64)
     session_idle_minutes: int = 30
-    # After this many failed sign-ins under one name within the lockout window, that
-    # name is refused (without checking the password) until the window has passed.
+    # A session ends this long after sign-in however active it was (ASVS V3.3).
+    session_absolute_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # After this many failed sign-ins or signature passwords for one account (or one
+    # unknown name) within the lockout window, it is refused without checking the
+    # password until the window has passed.
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    # Requests per client address and minute, counted in the database so every web
+    # process shares the count (0: no limit): sign-in attempts, and API requests.
+    login_rate_per_minute: int = Field(default=20, ge=0)
+    api_rate_per_minute: int = Field(default=600, ge=0)
+    # Days an API token lives (and the most a person may ask for).
+    api_token_days: int = Field(default=90, ge=1, le=3650)
     # One line per request (method, route template, status, ms; never ids or values)
     # on stderr from `carepath serve`.
     access_log: bool = True
@@ -171,6 +182,11 @@ class Settings(BaseSettings):
             for name in ("secret_key", "webhook_secret"):
                 if getattr(self, name) == PLACEHOLDER_SECRET:
                     raise ValueError(f"CAREPATH_{name.upper()} must be set in production")
+            from carepath.security import secret_key_problem
+
+            weak = secret_key_problem(self.secret_key)
+            if weak is not None:
+                raise ValueError(f"CAREPATH_SECRET_KEY {weak}")
             if self.database_url is None:
                 raise ValueError("CAREPATH_DATABASE_URL must be set in production")
             if self.fixed_now is not None:

@@ -18,8 +18,8 @@ from models.patient import (
     Relapse,
 )
 from models.reminder import Reminder, ReminderDelivery
-from models.task import CareTask, ClinicalAlert
-from models.user import ApiToken, AppUser, WebSession
+from models.task import CareTask, ClinicalAlert, TaskHandover
+from models.user import ApiToken, AppUser, RateWindow, WebSession
 
 __all__ = [
     "AdherenceSnapshot",
@@ -39,10 +39,12 @@ __all__ = [
     "PhaseEvent",
     "PlanState",
     "PriorTherapy",
+    "RateWindow",
     "Relapse",
     "Reminder",
     "ReminderDelivery",
     "ResponseAssessmentRecord",
     "RunLedger",
+    "TaskHandover",
     "WebSession",
 ]

@@ -7,7 +7,8 @@ a flow's batch of thousands) is one row naming them all in ``patient_ids``,
 so a planner touching 100,000 patients every few minutes writes tens of rows,
 not hundreds of thousands, and "who accessed patient X" still finds it. The table is append-only for
 the application (a trigger refuses UPDATE and DELETE). ``detail`` names fields
-and ids, never clinical values.
+and ids, never clinical values. ``credential`` names what the actor proved who
+they are with: ``session 12``, ``token 7 (lab bridge)``, ``cli``, ``flow``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class AuditEvent(SQLModel, table=True):
     role: str = Field(max_length=20)
     channel: str = Field(max_length=12)  # web | api | cli | flow
     action: str = Field(max_length=40, index=True)  # read | create | update | transition | ...
+    credential: str | None = Field(default=None, max_length=120)
     patient_id: int | None = Field(default=None, index=True)
     patient_ids: list[int] | None = Field(default=None, sa_type=ARRAY(sa.Integer))
     entity: str = Field(max_length=40)

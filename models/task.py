@@ -158,3 +158,27 @@ class ClinicalAlert(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, max_length=120)
     acknowledged_at: datetime | None = ts_field()
     acknowledge_reason: str | None = Field(default=None, max_length=2000)
+
+
+class TaskHandover(SQLModel, table=True):
+    """A task taken from the person who held it: who took it, why, and whether they have seen it.
+
+    Written by the explicit take-over (and by an admin's reassignment of a held
+    task); the former holder's queue shows it until they dismiss it.
+    """
+
+    __tablename__ = "task_handover"
+    __table_args__ = (
+        sa.Index(
+            "ix_task_handover_unseen", "from_owner", postgresql_where=sa.text("seen_at IS NULL")
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = fk("care_task.id")
+    patient_id: int
+    from_owner: str = Field(max_length=60)
+    to_owner: str = Field(max_length=60)
+    by: str = Field(max_length=60)
+    reason: str = Field(max_length=2000)
+    at: datetime = ts_field(nullable=False)
+    seen_at: datetime | None = ts_field()

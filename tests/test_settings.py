@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from pydantic import ValidationError
 
@@ -46,6 +48,13 @@ def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch)
         Settings()
     monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
     monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
+    # Issue 12 point 6: a production secret key needs 32 random bytes.
+    with pytest.raises(ValidationError, match="at least 32 random bytes"):
+        Settings()
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", "ab" * 30)
+    with pytest.raises(ValidationError, match="does not look random"):
+        Settings()
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", secrets.token_urlsafe(32))
     assert Settings().environment == "production"
 
 
@@ -142,7 +151,7 @@ def test_a_fixed_clock_is_for_tests_and_the_demo_only(monkeypatch: pytest.Monkey
     monkeypatch.setenv("CAREPATH_FIXED_NOW", "2026-11-24T12:00:00Z")
     monkeypatch.setenv("CAREPATH_ENVIRONMENT", "production")
     monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql+psycopg://u:p@db/carepath")
-    monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", secrets.token_urlsafe(32))
     monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
     with pytest.raises(ValidationError, match="for tests and the demo only"):
         Settings()

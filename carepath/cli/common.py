@@ -83,7 +83,9 @@ def settings_or_fail() -> Settings:
 
 
 def cli_actor(name: str | None = None, role: str = "admin") -> Actor:
-    return Actor(name=name or f"cli:{getpass.getuser()}", role=role, channel="cli")
+    return Actor(
+        name=name or f"cli:{getpass.getuser()}", role=role, channel="cli", credential="cli"
+    )
 
 
 @contextmanager

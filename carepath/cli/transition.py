@@ -1,9 +1,15 @@
-"""`carepath transition ID EVENT --actor --reason`: the signed phase change."""
+"""`carepath transition ID EVENT --actor --reason`: the signed phase change.
+
+With ``--response`` the clinician signs a category: ``--actor`` must then be
+their account, and their password is asked for (hidden) and checked like any
+signature (``carepath.reauth.step_up``: wrong passwords count toward the
+account's lockout). Nothing is signed in a name that did not re-authenticate.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,19 +53,29 @@ def transition(
         day = date.fromisoformat(as_of) if as_of else clinic_today(settings.timezone)
     except ValueError:
         fail(f"as-of: {as_of!r} is not a date (YYYY-MM-DD)")
+    signer_password = None
+    if signed is not None:
+        signer_password = typer.prompt(
+            f"Password of {actor.strip()} (to sign {signed.value})", hide_input=True, err=True
+        )
     try:
         with db_session() as session:
+            signature = None
+            signer = cli_actor(actor.strip(), "clinician")
+            if signed is not None:
+                signature, signer = _step_up(session, actor, signer_password or "", settings)
             definition = active_definition()
             result = apply_transition(
                 session,
                 patient_id=patient_id,
                 event=event,
-                actor=cli_actor(actor.strip(), "clinician"),
+                actor=signer,
                 reason=reason,
                 definition=definition,
                 as_of=day,
                 timezone=settings.timezone,
                 signed_response=signed,
+                signature=signature,
             )
     except (PathwayError, PatientNotFound) as exc:
         fail(str(exc))
@@ -67,3 +83,28 @@ def transition(
         f"patient {result.patient_id}: {result.track} {result.from_state} -> "
         f"[bold]{result.to_state}[/] ({result.event}; {', '.join(result.rule_ids)})"
     )
+
+
+def _step_up(session: Any, actor: str, password: str, settings: Any) -> tuple[Any, Any]:
+    """The signer's Signature and Actor, or exit 2 naming what is wrong (nothing written)."""
+    from carepath.reauth import Lockout, SignatureRefused, step_up
+    from carepath.timeutil import now
+    from models.repositories.users import principal_of, user_by_name
+
+    user = user_by_name(session, username=actor)
+    if user is None or not user.active:
+        fail(f"actor: {actor.strip()!r} is no active account; a signature is an account's own")
+    principal = principal_of(user, via="cli", credential="cli")
+    try:
+        signature = step_up(
+            session,
+            principal=principal,
+            password=password,
+            attested=True,  # the prompt names who signs what
+            now=now(),
+            lockout=Lockout.of(settings),
+            channel="cli",
+        )
+    except SignatureRefused as exc:
+        fail(str(exc))
+    return signature, principal.actor("cli")

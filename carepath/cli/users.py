@@ -1,4 +1,9 @@
-"""`carepath user add | list | token | deactivate` and `carepath audit`."""
+"""`carepath user add | list | token | tokens | revoke-token | deactivate | reactivate` and
+`carepath audit`.
+
+Tokens from here are for service accounts (``add --service``), or for a
+person who enters their own password: no operator can act as someone else.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,13 @@ def add(
     role: Annotated[str, typer.Option(help="coordinator | clinician | quality | admin")],
     name: Annotated[str | None, typer.Option(help="Display name (default: the username).")] = None,
     email: Annotated[str | None, typer.Option()] = None,
+    service: Annotated[
+        bool,
+        typer.Option(
+            help="A service account: an integration's identity (coordinator or quality), "
+            "no password and no web sign-in; it acts through API tokens."
+        ),
+    ] = False,
     password: Annotated[
         str | None,
         typer.Option(
@@ -32,26 +44,30 @@ def add(
     from models.repositories.users import UserError, create_user
 
     shown = None
-    if password is None:
+    if service and (password is not None or generate):
+        fail("password: a service account has no password (it never signs in)")
+    if password is None and not service:
         if generate:
             password = shown = generate_password()
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        password_hash = hash_password(password)
+        password_hash = None if password is None else hash_password(password)
         with db_session() as session:
             create_user(
                 session,
                 username=username,
                 display_name=name or username,
                 role=role,
+                kind="service" if service else "person",
                 password_hash=password_hash,
                 email=email,
                 actor=cli_actor(),
             )
     except (UserError, WeakPassword) as exc:
         fail(str(exc))
-    console.print(f"user [bold]{username.strip().lower()}[/] ({role}) created")
+    kind = "service account" if service else "user"
+    console.print(f"{kind} [bold]{username.strip().lower()}[/] ({role}) created")
     if shown is not None:
         console.print(f"password: {shown}", markup=False, highlight=False)
 
@@ -64,12 +80,13 @@ def list_() -> None:
     with db_session() as session:
         users = list_users(session)
     table = Table(title=f"Users ({len(users)})", title_justify="left")
-    for column in ("Username", "Name", "Role", "Active", "Last sign-in (UTC)"):
+    for column in ("Username", "Name", "Kind", "Role", "Active", "Last sign-in (UTC)"):
         table.add_column(column)
     for u in users:
         table.add_row(
             u.username,
             u.display_name,
+            u.kind.value,
             u.role.value,
             "yes" if u.active else "no",
             u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "-",
@@ -79,46 +96,136 @@ def list_() -> None:
 
 @user_app.command("token")
 def token(
-    username: Annotated[str, typer.Argument()],
+    username: Annotated[str, typer.Argument(help="A service account, or yourself.")],
     name: Annotated[str, typer.Option(help="Which integration uses the token.")],
-    days: Annotated[int | None, typer.Option(min=1, help="Expire after this many days.")] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Expire after this many days (default CAREPATH_API_TOKEN_DAYS)."),
+    ] = None,
 ) -> None:
-    """Issue an API token acting as USERNAME (printed once; only its digest is stored)."""
+    """Issue an API token (printed once; only its digest is stored).
+
+    For a service account, as the operator. For a person, only as that person:
+    their password is asked for, so no one is issued a token acting as someone else.
+    """
+    from carepath.reauth import Locked, Lockout, check_password
     from carepath.security import digest, new_token
     from carepath.timeutil import now
-    from models.repositories.users import UserError, issue_api_token, user_by_name
+    from models.repositories.tokens import issue_api_token
+    from models.repositories.users import UserError, principal_of, user_by_name
+    from models.user import AccountKind
 
+    settings = settings_or_fail()
+    most = settings.api_token_days
+    if days is not None and days > most:
+        fail(f"days: at most {most} (CAREPATH_API_TOKEN_DAYS)")
     raw = new_token()
     try:
         with db_session() as session:
             user = user_by_name(session, username=username)
             if user is None:
                 fail(f"username: no user {username!r}")
+            actor = cli_actor()
+            if user.kind == AccountKind.PERSON:
+                password = typer.prompt(  # on stderr: stdout is the token alone
+                    f"Password of {user.username} (a person's token is their own)",
+                    hide_input=True,
+                    err=True,
+                )
+                try:
+                    own = check_password(
+                        session,
+                        username=user.username,
+                        password=password,
+                        now=now(),
+                        lockout=Lockout.of(settings),
+                        purpose="token",
+                        channel="cli",
+                        credential="cli",
+                    )
+                except Locked as exc:
+                    fail(f"password: {exc}")
+                if own is None:
+                    fail(
+                        "username: a person's token is issued by that person, with their "
+                        "password (or on their account page); that was not it"
+                    )
+                actor = principal_of(own, via="cli", credential="cli password").actor("cli")
             issue_api_token(
                 session,
                 user=user,
                 name=name,
                 token_digest=digest(raw),
-                actor=cli_actor(),
-                expires_at=None if days is None else now() + timedelta(days=days),
+                actor=actor,
+                expires_at=now() + timedelta(days=days or most),
             )
     except UserError as exc:
         fail(str(exc))
     console.print(raw, markup=False, highlight=False)
 
 
-@user_app.command("deactivate")
-def deactivate(username: Annotated[str, typer.Argument()]) -> None:
-    """Stop a user signing in; their open sessions end."""
+@user_app.command("tokens")
+def tokens() -> None:
+    """List API tokens (never their secrets): id, name, account, expiry, last use, status."""
     from carepath.timeutil import now
-    from models.repositories.users import UserNotFound, set_active
+    from models.repositories.tokens import list_tokens
+
+    with db_session() as session:
+        rows = list_tokens(session)
+    at = now()
+    table = Table(title=f"API tokens ({len(rows)})", title_justify="left")
+    for column in ("Id", "Name", "Account", "Expires (UTC)", "Last used (UTC)", "Status"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r.token.id),
+            r.token.name,
+            f"{r.username} ({r.kind.value})",
+            r.token.expires_at.strftime("%Y-%m-%d %H:%M") if r.token.expires_at else "never",
+            r.token.last_used_at.strftime("%Y-%m-%d %H:%M") if r.token.last_used_at else "-",
+            r.status(at),
+        )
+    console.print(table)
+
+
+@user_app.command("revoke-token")
+def revoke(token_id: Annotated[int, typer.Argument(help="The token's id (user tokens).")]) -> None:
+    """Revoke an API token: it opens nothing from now on."""
+    from carepath.timeutil import now
+    from models.repositories.tokens import TokenNotFound, revoke_token
 
     try:
         with db_session() as session:
-            set_active(session, username=username, active=False, actor=cli_actor(), now=now())
+            revoke_token(session, token_id=token_id, actor=cli_actor(), now=now())
+    except TokenNotFound as exc:
+        fail(f"token: {exc}")
+    console.print(f"API token {token_id} revoked")
+
+
+def _set_active(username: str, active: bool) -> None:
+    from carepath.timeutil import now
+    from models.repositories.users import UserError, UserNotFound, set_active
+
+    try:
+        with db_session() as session:
+            set_active(session, username=username, active=active, actor=cli_actor(), now=now())
     except UserNotFound as exc:
         fail(f"username: {exc}")
-    console.print(f"user {username} deactivated")
+    except UserError as exc:
+        fail(str(exc))
+    console.print(f"user {username} {'reactivated' if active else 'deactivated'}")
+
+
+@user_app.command("deactivate")
+def deactivate(username: Annotated[str, typer.Argument()]) -> None:
+    """Stop a user signing in; their open sessions end and their tokens stop working."""
+    _set_active(username, False)
+
+
+@user_app.command("reactivate")
+def reactivate(username: Annotated[str, typer.Argument()]) -> None:
+    """Let a deactivated user sign in again (their revoked tokens stay revoked)."""
+    _set_active(username, True)
 
 
 def audit(
@@ -162,7 +269,17 @@ def audit(
         )
     local = zone(settings.timezone)
     table = Table(title=f"Audit events ({len(events)} shown)", title_justify="left")
-    for column in ("When", "Who", "Role", "Channel", "Action", "Patient", "What", "Detail"):
+    for column in (
+        "When",
+        "Who",
+        "Role",
+        "Channel",
+        "Credential",
+        "Action",
+        "Patient",
+        "What",
+        "Detail",
+    ):
         table.add_column(column, overflow="fold")
     for e in events:
         table.add_row(
@@ -170,6 +287,7 @@ def audit(
             e.actor,
             e.role,
             e.channel,
+            e.credential or "",
             e.action,
             _patients(e.patient_id, e.patient_ids),
             e.entity + ("" if e.entity_id is None else f" {e.entity_id}"),

@@ -18,13 +18,19 @@ from models.repositories.audit import Actor
 from models.repositories.courses import start_course
 from models.repositories.patients import create_patient
 from models.repositories.transitions import apply_transition
+from models.repositories.users import Signature
 from pathways.casefile import parse_case
 from pathways.clock import zone
 from pathways.definition import Definition
 from pathways.vocab import ResponseCategory
 
 COORDINATOR = Actor("demo.coordinator", "coordinator", "cli")
-CLINICIAN = Actor("demo.clinician", "clinician", "cli")
+CLINICIAN = Actor("demo.clinician", "clinician", "cli", "demo")
+# The invented history's signatures: "demo.clinician" is no account (the demo's users are
+# created without dots), so this signature can stand for no real person.
+DEMO_SIGNATURE = Signature(
+    signer=CLINICIAN.name, role="clinician", credential="demo", method="demo"
+)
 
 
 def _at(day: date, timezone: str, hour: int = 10) -> datetime:
@@ -85,6 +91,7 @@ def load_patient(
             as_of=day,
             timezone=timezone,
             signed_response=None if step.response is None else ResponseCategory(step.response),
+            signature=DEMO_SIGNATURE,
             at=_at(day, timezone),
         )
     if entry.course is not None and not recorded:

@@ -39,7 +39,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from carepath.demo.cohort import COHORT, DemoPatient
-from carepath.demo.loader import load_patient
+from carepath.demo.loader import CLINICIAN, DEMO_SIGNATURE, load_patient
 from flows.adherence_report import snapshot_adherence
 from flows.dispatch_reminders import dispatch_all
 from flows.escalate_overdue import escalate_now
@@ -58,7 +58,6 @@ from pathways.errors import PathwayError
 from pathways.vocab import ResponseCategory
 
 COORDINATOR = Actor("demo.coordinator", "coordinator", "cli")
-CLINICIAN = Actor("demo.clinician", "clinician", "cli")
 LAB = Actor("demo.lab", "coordinator", "cli")
 
 # Synthetic values of the invented cohort's labs: unit, usual range, LLN, ULN (the ULN
@@ -379,7 +378,13 @@ class Clinic:
             )
         else:
             event, reason = "record_refractory", "no remission at the end of induction"
-        apply_transition(event=event, reason=reason, signed_response=category, **common)
+        apply_transition(
+            event=event,
+            reason=reason,
+            signed_response=category,
+            signature=DEMO_SIGNATURE,
+            **common,
+        )
 
 
 _progress: Callable[[date], None] | None = None

@@ -47,11 +47,12 @@ REFUSALS = {
     "404": "No such record",
     "409": "Refused in the record's present state",
     "422": "The input is not valid (every bad field named)",
+    "429": "Too many requests from this client this minute (see Retry-After)",
 }
 
 
 def _refusals(path: str, method: str, operation: dict[str, Any]) -> list[str]:
-    statuses = ["401", "403", "422"]
+    statuses = ["401", "403", "422", "429"]
     if "{" in path:
         statuses.append("404")
     # Writes meet the record's state (a claimed task, a duplicate MRN, a transition the
@@ -68,7 +69,12 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     components["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "`carepath user token`"}
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A person's own token (Account → API tokens, or `carepath user token` "
+            "with their password), or a service account's (`carepath user token`)",
+        }
     }
     document["security"] = [{"bearer": []}]
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -76,7 +82,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             for status in _refusals(path, method, operation):
-                responses[status] = {"description": REFUSALS[status], "content": problem}
+                # A route's own word on a refusal (e.g. a signature's step-up) is kept.
+                said = responses.get(status, {}).get("description")
+                responses[status] = {"description": said or REFUSALS[status], "content": problem}
     return document
 
 

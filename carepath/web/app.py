@@ -34,6 +34,7 @@ from carepath.web import api_doc, problems
 from carepath.web.deps import check_every_route_has_a_rule, public
 from carepath.web.guard import InputGuard
 from carepath.web.routes import (
+    account,
     adherence,
     admin,
     api,
@@ -168,7 +169,18 @@ def create_app(
             return JSONResponse(body, status_code=503, media_type=problems.PROBLEM_JSON)
         return JSONResponse({"status": "ready", "version": __version__})
 
-    for module in (auth, queue, patients, clinician, adherence, audit, admin, api, api_tasks):
+    for module in (
+        auth,
+        account,
+        queue,
+        patients,
+        clinician,
+        adherence,
+        audit,
+        admin,
+        api,
+        api_tasks,
+    ):
         app.include_router(module.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"

@@ -6,7 +6,10 @@ when a route has no rule (``check_every_route_has_a_rule``). A cookie session
 changing anything must also carry the session's CSRF token (a form field
 ``csrf_token`` or the ``X-CSRF-Token`` header); an API token in the
 ``Authorization: Bearer`` header needs none, since a browser never sends it
-on its own.
+on its own. A person whose password an admin reset reaches only the page
+that sets a new one until they have. API requests are counted per client
+address in the database (``api_rate_per_minute``), so the limit holds across
+every web process.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import Session
 
-from carepath.security import digest, same
+from carepath.reauth import Lockout
+from carepath.security import digest, same, session_digest
 from carepath.settings import Settings
 from models.repositories.audit import Actor, record
-from models.repositories.users import Principal, session_principal, token_principal
+from models.repositories.tokens import count_request, token_principal
+from models.repositories.users import Principal, session_principal
 from pathways.clock import local_date
 from pathways.vocab import Role
 
@@ -42,6 +47,14 @@ class AccessDenied(Exception):
 
     def __init__(self, message: str = "your role may not do this") -> None:
         super().__init__(message)
+
+
+class PasswordChangeRequired(Exception):
+    """An admin reset this person's password: the new one comes first (web: the password page)."""
+
+
+# Routes a person whose password was reset may still use.
+PASSWORD_CHANGE_ROUTES = frozenset({"/account/password", "/logout"})
 
 
 def is_api(request: Request) -> bool:
@@ -87,7 +100,42 @@ def clinic_date(request: Request) -> date:
     return local_date(now(request), settings(request).timezone)
 
 
-def optional_principal(request: Request, session: DB) -> Principal | None:
+def lockout(request: Request) -> Lockout:
+    return Lockout.of(settings(request))
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return request.client.host if request.client else "unknown"
+
+
+def count_client(request: Request, session: Session, *, what: str, limit: int) -> int | None:
+    """Count this request of the client; the seconds to wait when it is over ``limit`` a minute.
+
+    Counted and committed before anything else the request does, so a refused
+    or failing request counts too. ``limit`` 0 turns the limit off.
+    """
+    if limit <= 0:
+        return None
+    hits, retry_after = count_request(session, bucket=f"{what}:{client_address(request)}")
+    return retry_after if hits > limit else None
+
+
+def api_rate_limit(request: Request, session: DB) -> None:
+    if not is_api(request):
+        return
+    wait = count_client(request, session, what="api", limit=settings(request).api_rate_per_minute)
+    if wait is not None:
+        raise HTTPException(
+            429,
+            f"Too many requests from this client; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def optional_principal(
+    request: Request, session: DB, _: Annotated[None, Depends(api_rate_limit)]
+) -> Principal | None:
     instant = now(request)
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -96,8 +144,14 @@ def optional_principal(request: Request, session: DB) -> Principal | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    idle = timedelta(minutes=settings(request).session_idle_minutes)
-    return session_principal(session, token_digest=digest(cookie), now=instant, idle=idle)
+    config = settings(request)
+    return session_principal(
+        session,
+        token_digest=session_digest(cookie, config.secret_key),
+        now=instant,
+        idle=timedelta(minutes=config.session_idle_minutes),
+        lifetime=timedelta(hours=config.session_absolute_hours),
+    )
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
@@ -141,6 +195,12 @@ def allow(*roles: Role) -> Any:
         if request.method not in SAFE_METHODS and principal.via == "session":
             await _check_csrf(request, principal)
         request.state.principal = principal
+        if (
+            principal.must_change_password
+            and principal.via == "session"
+            and _route_name(request) not in PASSWORD_CHANGE_ROUTES
+        ):
+            raise PasswordChangeRequired()
         return principal
 
     setattr(check, ACCESS_ATTR, allowed)

@@ -18,12 +18,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carepath.intake import IntakeError
 from carepath.security import WeakPassword
-from carepath.web.deps import SESSION_COOKIE, AccessDenied, NotAuthenticated, is_api
+from carepath.web.deps import (
+    SESSION_COOKIE,
+    AccessDenied,
+    NotAuthenticated,
+    PasswordChangeRequired,
+    is_api,
+)
 from carepath.web.templating import render
 from models.repositories.alerts import AlertError, AlertNotFound
 from models.repositories.patients import DuplicateMrn, PatientNotFound
 from models.repositories.responses import ResponseError, ResponseNotFound
 from models.repositories.tasks import TaskError, TaskInputError
+from models.repositories.tokens import TokenNotFound
 from models.repositories.users import UserError, UserNotFound
 from pathways.errors import CaseFormatError, PathwayError, TransitionNotAllowed, UnknownEvent
 from pathways.field_errors import field_errors
@@ -105,7 +112,9 @@ def classify(exc: Exception) -> tuple[int, str, str, dict[str, str] | None]:
     """status, slug, title and the field problems of a refusal."""
     if isinstance(exc, InvalidInput | TaskInputError):
         return 422, "invalid-input", "The input is not valid", exc.problems
-    if isinstance(exc, PatientNotFound | AlertNotFound | ResponseNotFound | UserNotFound):
+    if isinstance(
+        exc, PatientNotFound | AlertNotFound | ResponseNotFound | UserNotFound | TokenNotFound
+    ):
         return 404, "not-found", "Not found", None
     if isinstance(exc, TaskError):
         slug, title = REFUSALS.get(exc.status, ("refused", "Refused"))
@@ -146,6 +155,7 @@ HANDLED: tuple[type[Exception], ...] = (
     AlertNotFound,
     ResponseNotFound,
     UserNotFound,
+    TokenNotFound,
     TaskError,
     DuplicateMrn,
     AlertError,
@@ -217,6 +227,18 @@ def install(app: FastAPI) -> None:
             )
         return _page(request, exc.status_code, str(exc.detail), "")
 
+    async def password_change(request: Request, exc: Exception) -> Response:
+        if is_api(request):
+            return problem(
+                403,
+                "Forbidden",
+                "set a new password first",
+                slug="forbidden",
+                instance=request.url.path,
+            )
+        return RedirectResponse("/account/password", status_code=303)
+
+    app.add_exception_handler(PasswordChangeRequired, password_change)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(AccessDenied, denied)
     app.add_exception_handler(RequestValidationError, invalid_request)

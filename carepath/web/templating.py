@@ -32,7 +32,13 @@ NOTICES = {
     "created": "Patient added.",
     "recorded": "Recorded.",
     "user": "User created.",
-    "token": "API token created. Copy it now: it is not shown again.",
+    "deactivated": "Account deactivated: its sessions ended and its tokens stopped working.",
+    "reactivated": "Account reactivated.",
+    "role": "Role changed.",
+    "reset": "Password reset: the person must choose a new one when they next sign in.",
+    "revoked": "API token revoked.",
+    "password": "Password changed; your other sessions ended.",
+    "taken_over": "Task taken over; the colleague who held it is told.",
 }
 
 

@@ -17,15 +17,17 @@ from models.base import utcnow
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The person or job behind an access: name, role and the channel they came through."""
+    """The person or job behind an access: name, role, the channel they came through, and the
+    credential they proved it with (``session 12``, ``token 7 (lab bridge)``, ``cli``, ``flow``)."""
 
     name: str
     role: str
     channel: str  # web | api | cli | flow
+    credential: str | None = None
 
     @classmethod
     def system(cls, job: str) -> Actor:
-        return cls(name=f"flow:{job}", role="system", channel="flow")
+        return cls(name=f"flow:{job}", role="system", channel="flow", credential="flow")
 
 
 def record(
@@ -47,6 +49,7 @@ def record(
             role=actor.role,
             channel=actor.channel,
             action=action,
+            credential=actor.credential or actor.channel,
             patient_id=patient_id,
             entity=entity,
             entity_id=None if entity_id is None else str(entity_id),
@@ -75,8 +78,8 @@ def record_many(
         return 0
     session.execute(
         text(
-            "INSERT INTO audit_event (at, actor, role, channel, action, patient_id, patient_ids, "
-            "entity, detail) VALUES (:at, :actor, :role, :channel, :action, :pid, "
+            "INSERT INTO audit_event (at, actor, role, channel, action, credential, patient_id, "
+            "patient_ids, entity, detail) VALUES (:at, :actor, :role, :channel, :action, :cred, :pid, "
             "CAST(:ids AS int[]), :entity, CAST(:detail AS jsonb))"
         ),
         {
@@ -85,6 +88,7 @@ def record_many(
             "role": actor.role,
             "channel": actor.channel,
             "action": action,
+            "cred": actor.credential or actor.channel,
             "pid": ids[0] if len(ids) == 1 else None,
             "ids": None if len(ids) == 1 else ids,
             "entity": entity,

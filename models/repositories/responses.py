@@ -5,6 +5,10 @@ reason, and the suggestion they saw is kept beside the signature. A signed
 assessment is never overwritten: an amendment is a new signed row pointing at
 the one it replaces (``amends_id``), and only the newest of a chain can be
 amended again.
+
+Every function here that writes ``signed_by`` takes the ``Signature`` the
+signer's re-authentication produced (``carepath.reauth.step_up``) and refuses
+one that is not the acting clinician's own (``check_signature``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from sqlmodel import Session
 
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record
+from models.repositories.users import Signature
+from models.user import AppUser
 from pathways.vocab import ResponseCategory, Role
 
 
@@ -119,11 +125,43 @@ def _get(session: Session, patient_id: int, assessment_id: int) -> ResponseAsses
     return row
 
 
-def _checked(
-    actor: Actor, category: str | None, reason: str | None
-) -> tuple[ResponseCategory, str]:
+def check_signature(session: Session, actor: Actor, signature: Signature | None) -> Signature:
+    """The signature must be the acting clinician's own, re-authenticated for this act.
+
+    A ``demo`` signature (the demo's invented history) is accepted only for a
+    name that is no account, so it can never stand for a real person.
+    """
     if actor.role != Role.CLINICIAN.value:
         raise ResponseError("role", "only a clinician signs a response category", status=403)
+    if signature is None or signature.signer != actor.name or signature.role != actor.role:
+        raise ResponseError(
+            "signature", "a signature needs the signer's own password, entered again", status=403
+        )
+    if signature.method != "password":
+        account = session.execute(
+            select(AppUser.id).where(AppUser.username == signature.signer)
+        ).first()
+        if signature.method != "demo" or account is not None:
+            raise ResponseError(
+                "signature",
+                "a signature needs the signer's own password, entered again",
+                status=403,
+            )
+    return signature
+
+
+def signature_detail(signature: Signature) -> dict[str, str]:
+    return {"reauthenticated": signature.method, "credential": signature.credential}
+
+
+def _checked(
+    session: Session,
+    actor: Actor,
+    signature: Signature | None,
+    category: str | None,
+    reason: str | None,
+) -> tuple[ResponseCategory, str, Signature]:
+    signed = check_signature(session, actor, signature)
     try:
         chosen = ResponseCategory(category or "")
     except ValueError:
@@ -135,7 +173,7 @@ def _checked(
         raise ResponseError("reason", "a reason is required")
     if len(text) > 2000:
         raise ResponseError("reason", "at most 2000 characters")
-    return chosen, text
+    return chosen, text, signed
 
 
 def sign_response(
@@ -146,11 +184,12 @@ def sign_response(
     category: str | None,
     reason: str | None,
     actor: Actor,
+    signature: Signature | None,
     now: datetime,
     suggestion: dict[str, Any] | None = None,
 ) -> ResponseAssessmentRecord:
     """Sign the category of an unsigned assessment, keeping the suggestion the clinician saw."""
-    chosen, text = _checked(actor, category, reason)
+    chosen, text, signed = _checked(session, actor, signature, category, reason)
     row = _get(session, patient_id, assessment_id)
     if row.signed_at is not None:
         raise ResponseError(
@@ -174,6 +213,7 @@ def sign_response(
         detail={
             "category": chosen.value,
             "suggested": None if row.suggested_category is None else row.suggested_category.value,
+            **signature_detail(signed),
         },
     )
     session.flush()
@@ -188,10 +228,11 @@ def amend_response(
     category: str | None,
     reason: str | None,
     actor: Actor,
+    signature: Signature | None,
     now: datetime,
 ) -> ResponseAssessmentRecord:
     """A new signed row replacing a signed one; the original stays as it was."""
-    chosen, text = _checked(actor, category, reason)
+    chosen, text, signed = _checked(session, actor, signature, category, reason)
     original = _get(session, patient_id, assessment_id)
     if original.signed_at is None:
         raise ResponseError("assessment", "not signed yet; sign it instead", status=409)
@@ -244,6 +285,7 @@ def amend_response(
             "amends": assessment_id,
             "from": None if original.signed_category is None else original.signed_category.value,
             "to": chosen.value,
+            **signature_detail(signed),
         },
     )
     return row

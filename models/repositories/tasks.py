@@ -10,6 +10,10 @@ wait on each other's locks.
 Every change of a task is an audit event in the same transaction; a task that
 no longer applies is cancelled with a reason, never deleted. A safety task
 (RULES.md §10 rule 3) is skipped or cancelled only by a clinician.
+
+A task a colleague holds is never taken by a claim or a reassignment: taking
+it over is its own action, with a reason, audited, and written as a
+``TaskHandover`` that the former holder's queue shows until they dismiss it.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from models.observation import Observation
 from models.pathway import ResponseAssessmentRecord
 from models.patient import Patient
 from models.repositories.audit import Actor, record, record_many
+from models.repositories.handovers import record_handover
 from models.repositories.task_results import MARROW_FIELDS, FieldSpec, parse_result, specs_for
+from models.repositories.users import normalise_username
 from models.task import CareTask
-from models.user import AppUser
+from models.user import AccountKind, AppUser
 from pathways.vocab import OPEN_TASK_STATUSES, Role, TaskKind, TaskStatus
 
 LEASE = timedelta(hours=4)
@@ -348,12 +354,20 @@ def _reason(reason: str | None) -> str:
 
 
 def claim_task(session: Session, *, task_id: int, actor: Actor, now: datetime) -> CareTask:
-    """Take the task with a lease; refused when someone else holds a live lease on it."""
+    """Take the task with a lease; refused when someone else holds a live lease on it
+    (``take_over_task`` is the explicit way to take it from them)."""
     task = _locked(session, task_id)
     _check_access(task, actor)
     _check_open(task)
     if _held_by_other(task, actor.name, now):
-        raise TaskConflict(f"task {task_id} is already claimed by {task.owner}")
+        raise TaskConflict(
+            f"task {task_id} is held by {task.owner}; take it over, with a reason, "
+            "if they cannot finish it"
+        )
+    if task.owner is not None and task.owner != actor.name:
+        record_handover(
+            session, task, to=actor.name, actor=actor, reason="their claim had lapsed", now=now
+        )
     task.owner = actor.name
     task.lease_expires_at = now + LEASE
     if task.status in (TaskStatus.REQUESTED, TaskStatus.ACCEPTED):
@@ -367,6 +381,36 @@ def claim_task(session: Session, *, task_id: int, actor: Actor, now: datetime) -
         entity="care_task",
         patient_id=task.patient_id,
         entity_id=task_id,
+    )
+    session.flush()
+    return task
+
+
+def take_over_task(
+    session: Session, *, task_id: int, actor: Actor, now: datetime, reason: str | None
+) -> CareTask:
+    """Take a task a colleague holds, with a reason; they see it on their queue."""
+    text = _reason(reason)
+    task = _locked(session, task_id)
+    _check_access(task, actor)
+    _check_open(task)
+    if not _held_by_other(task, actor.name, now):
+        raise TaskConflict(f"no one else holds task {task_id}; claim it instead")
+    previous = task.owner
+    record_handover(session, task, to=actor.name, actor=actor, reason=text, now=now)
+    task.owner = actor.name
+    task.lease_expires_at = now + LEASE
+    task.status = TaskStatus.ACCEPTED
+    task.updated_at = now
+    session.add(task)
+    record(
+        session,
+        actor=actor,
+        action="take_over",
+        entity="care_task",
+        patient_id=task.patient_id,
+        entity_id=task_id,
+        detail={"from": previous},
     )
     session.flush()
     return task
@@ -549,14 +593,24 @@ def reassign_task(
     if actor.role != Role.ADMIN.value:
         _check_access(task, actor)
     _check_open(task)
+    held = _held_by_other(task, actor.name, now)
+    if held and actor.role != Role.ADMIN.value:
+        raise TaskConflict(
+            f"task {task_id} is held by {task.owner}; take it over, with a reason, "
+            "before you give it to someone else"
+        )
     target = session.execute(
-        select(AppUser).where(AppUser.username == to_username.strip().lower())
+        select(AppUser).where(AppUser.username == normalise_username(to_username))
     ).scalar_one_or_none()
-    if target is None or not target.active:
+    if target is None or not target.active or target.kind != AccountKind.PERSON:
         raise TaskInputError({"to": "no active user with this name"})
     if target.role != task.role_queue:
         raise TaskInputError({"to": f"the task needs a {task.role_queue.value}"})
     previous = task.owner
+    if held:
+        record_handover(
+            session, task, to=target.username, actor=actor, reason="reassigned by an admin", now=now
+        )
     task.owner = target.username
     task.lease_expires_at = now + LEASE
     task.status = TaskStatus.ACCEPTED
@@ -600,4 +654,5 @@ __all__ = [
     "queue_counts",
     "reassign_task",
     "release_task",
+    "take_over_task",
 ]

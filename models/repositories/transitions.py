@@ -18,6 +18,8 @@ from models.base import require_id, utcnow
 from models.pathway import PathwayInstance, PhaseEvent, ResponseAssessmentRecord
 from models.repositories.audit import Actor, record
 from models.repositories.patients import PatientNotFound, open_instance
+from models.repositories.responses import check_signature, signature_detail
+from models.repositories.users import Signature
 from models.snapshots import load_snapshots
 from pathways.definition import Definition
 from pathways.errors import PathwayError, TransitionNotAllowed, UnknownEvent
@@ -63,17 +65,21 @@ def apply_transition(
     timezone: str,
     jurisdiction: Jurisdiction | None = None,
     signed_response: ResponseCategory | None = None,
+    signature: Signature | None = None,
     at: datetime | None = None,
 ) -> TransitionResult:
     """Fire ``event`` for the patient; raise ``TransitionNotAllowed`` and write nothing if it does not apply.
 
     ``signed_response`` is the category the acting clinician signs with this
     transition (RESP-04); it is recorded as a signed assessment and the guards
-    see it, so "remission_to_hct" cannot pass without a signature. ``at`` is
-    when the clinician decided (default: now).
+    see it, so "remission_to_hct" cannot pass without a signature; it needs
+    the ``signature`` of the acting clinician's re-authentication
+    (``responses.check_signature``). ``at`` is when the clinician decided
+    (default: now).
     """
     if not reason or not reason.strip():
         raise ReasonRequired()
+    signed = None if signed_response is None else check_signature(session, actor, signature)
     track = machine_for_event(definition, event)
     instance = open_instance(session, patient_id=patient_id, lock=True)
     if instance is None:
@@ -143,7 +149,17 @@ def apply_transition(
         entity="pathway_instance",
         patient_id=patient_id,
         entity_id=instance.id,
-        detail={"event": event, "track": track, "from": current, "to": outcome.target},
+        detail={
+            "event": event,
+            "track": track,
+            "from": current,
+            "to": outcome.target,
+            **(
+                {}
+                if signed is None
+                else {"signed": str(signed_response), **signature_detail(signed)}
+            ),
+        },
     )
     session.flush()
     return TransitionResult(

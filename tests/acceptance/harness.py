@@ -208,7 +208,11 @@ class Carepath:
         return user
 
     def token(self, user: User) -> str:
-        return self.cli("user", "token", user.username, "--name", "acceptance").stdout.strip()
+        """The person's own token: `carepath user token` asks for their password."""
+        done = self.cli(
+            "user", "token", user.username, "--name", "acceptance", input=user.password + "\n"
+        )
+        return done.stdout.strip()
 
     @contextmanager
     def api(self, user: User) -> Iterator[httpx.Client]:

@@ -15,6 +15,7 @@ from models.patient import DiseaseFactsBase, FitnessAssessmentBase, HistoryBase,
 from models.repositories.audit import Actor
 from models.repositories.patients import PatientIntake, create_patient
 from models.repositories.transitions import ReasonRequired, apply_transition
+from models.repositories.users import Signature
 from pathways.definition import load_definition
 from pathways.errors import TransitionNotAllowed
 from pathways.vocab import ResponseCategory
@@ -140,7 +141,11 @@ def test_signing_a_response_records_it_and_lets_the_guard_pass(session: Session)
     fire(session, pid, "begin_response_assessment")
     with pytest.raises(TransitionNotAllowed):
         fire(session, pid, "remission_to_hct")
-    result = fire(session, pid, "remission_to_hct", signed_response=ResponseCategory.CRH)
+    # The repository takes the proof of the signer's step-up (carepath.reauth makes it).
+    signature = Signature("dr.osei", "clinician", "cli", "password")
+    result = fire(
+        session, pid, "remission_to_hct", signed_response=ResponseCategory.CRH, signature=signature
+    )
     assert result.to_state == "post_remission_hct"
     signed = session.execute(
         text("SELECT signed_category, signed_by FROM response_assessment")

@@ -26,6 +26,7 @@ PUBLIC = "public"
 
 MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
@@ -41,6 +42,8 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/tasks/{task_id}/cancel"): TEAM,
     ("POST", "/tasks/{task_id}/release"): TEAM,
     ("POST", "/tasks/{task_id}/reassign"): TEAM,
+    ("POST", "/tasks/{task_id}/take-over"): TEAM,
+    ("POST", "/handovers/{handover_id}/seen"): TEAM,
     ("GET", "/patients"): READ,
     ("GET", "/patients/new"): TEAM,
     ("POST", "/patients"): TEAM,
@@ -60,6 +63,18 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/users"): {A},
     ("POST", "/admin/users"): {A},
     ("POST", "/admin/tokens"): {A},
+    ("GET", "/admin/tokens/issued/{token_id}"): {A},
+    ("POST", "/admin/tokens/{token_id}/revoke"): {A},
+    ("POST", "/admin/users/{username}/deactivate"): {A},
+    ("POST", "/admin/users/{username}/reactivate"): {A},
+    ("POST", "/admin/users/{username}/role"): {A},
+    ("POST", "/admin/users/{username}/password"): {A},
+    ("GET", "/account/password"): STAFF,
+    ("POST", "/account/password"): STAFF,
+    ("GET", "/account/tokens"): STAFF,
+    ("POST", "/account/tokens"): READ,
+    ("GET", "/account/tokens/issued/{token_id}"): READ,
+    ("POST", "/account/tokens/{token_id}/revoke"): STAFF,
     ("GET", "/api/v1/patients"): READ,
     ("POST", "/api/v1/patients"): TEAM,
     ("GET", "/api/v1/patients/{patient_id}"): READ,
@@ -73,6 +88,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/api/v1/tasks/claim-next"): TEAM,
     ("GET", "/api/v1/tasks/{task_id}"): TEAM,
     ("POST", "/api/v1/tasks/{task_id}/claim"): TEAM,
+    ("POST", "/api/v1/tasks/{task_id}/take-over"): TEAM,
     ("POST", "/api/v1/tasks/{task_id}/complete"): TEAM,
     ("POST", "/api/v1/tasks/{task_id}/cancel"): TEAM,
     ("POST", "/api/v1/tasks/{task_id}/release"): TEAM,
@@ -133,6 +149,9 @@ def test_every_route_answers_each_role_as_the_matrix_says(web: Web, role: str) -
         "task_id": web.task(pid, role=Role(role) if role in TEAM else Role.COORDINATOR),
         "alert_id": web.alert(pid),
         "assessment_id": 1,
+        "token_id": 999,  # no one's: token 1 is this role's own, which the walk must not revoke
+        "handover_id": 1,
+        "username": "nobody",
     }
     web_client = web.client(role)
     api_client = web.api(role)
@@ -172,6 +191,9 @@ def test_without_a_session_pages_send_to_sign_in_and_the_api_answers_401(web: We
                 "alert_id": 1,
                 "assessment_id": 1,
                 "indicator_id": "QM-01",
+                "token_id": 1,
+                "handover_id": 1,
+                "username": "nobody",
             },
         )
         response = anonymous.request(method, url)

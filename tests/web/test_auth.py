@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -48,7 +49,7 @@ def test_outside_development_the_cookie_is_secure(web: Web) -> None:
     settings = Settings(
         database_url=web.settings.database_url,
         environment="production",
-        secret_key="s" * 40,
+        secret_key=secrets.token_urlsafe(32),
         webhook_secret="w" * 40,
     )
     app = create_app(settings, engine=web.engine, clock=web.clock)

@@ -177,7 +177,7 @@ def test_hand_back_and_reassign(web: Web) -> None:
     one.post(f"/tasks/{tid}/claim", data={"csrf_token": csrf})
     two = web.client("coordinator", "coordinator2")
     taken = two.post(f"/tasks/{tid}/claim", data={"csrf_token": two.csrf})  # type: ignore[attr-defined]
-    assert taken.status_code == 409 and "already claimed by coordinator1" in taken.text
+    assert taken.status_code == 409 and "held by coordinator1; take it over" in taken.text
     assert one.post(f"/tasks/{tid}/release", data={"csrf_token": csrf}).status_code == 303
     released = task(web, tid)
     assert released.owner is None and released.status == TaskStatus.REQUESTED

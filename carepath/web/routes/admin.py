@@ -1,23 +1,38 @@
-"""Users and API tokens (admin): create a user, issue a token for an integration."""
+"""Users and API tokens (admin): add a person or a service account, deactivate and
+reactivate, reset a password, change a role; issue, list and revoke tokens.
+
+An admin issues tokens only for service accounts (people issue their own, on
+their account page), so no admin can act as a clinician. Every change is an
+audit event naming the admin and their session.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
-from carepath.security import WeakPassword, digest, hash_password, new_token
-from carepath.web.deps import DB, FormFields, actor_of, allow
+from carepath.security import WeakPassword, hash_password
+from carepath.web.deps import DB, FormFields, actor_of, allow, now
+from carepath.web.routes.account import issue_and_reveal, reveal_page, token_days
 from carepath.web.templating import render
+from models.repositories.tokens import TokenNotFound, list_tokens, revoke_token
 from models.repositories.users import (
+    SERVICE_ROLES,
     Principal,
     UserError,
+    UserNotFound,
     create_user,
-    issue_api_token,
     list_users,
+    reset_password,
+    set_active,
+    set_role,
     user_by_name,
 )
+from models.user import AccountKind
 from pathways.vocab import Role
 
 router = APIRouter(include_in_schema=False)
@@ -25,16 +40,32 @@ router = APIRouter(include_in_schema=False)
 Admin = Annotated[Principal, allow(Role.ADMIN)]
 
 
-def _page(request: Request, session: DB, **context: object) -> Response:
+def _page(request: Request, session: Session, **context: object) -> Response:
     status = int(context.pop("status_code", 200))  # type: ignore[call-overload]
+    users = list_users(session)
     base: dict[str, object] = {
-        "users": list_users(session),
+        "users": users,
+        "services": [u for u in users if u.kind == AccountKind.SERVICE and u.active],
+        "tokens": list_tokens(session),
         "roles": list(Role),
+        "service_roles": list(SERVICE_ROLES),
         "problems": {},
         "values": {},
-        "token": None,
+        "now": now(request),
     }
     return render(request, "admin_users.html", base | context, status_code=status)
+
+
+def _refused(
+    request: Request,
+    session: Session,
+    problems: dict[str, str],
+    values: dict[str, str] | None = None,
+    status: int = 422,
+) -> Response:
+    session.rollback()
+    kept = {k: v for k, v in (values or {}).items() if "password" not in k}  # never echoed back
+    return _page(request, session, problems=problems, values=kept, status_code=status)
 
 
 @router.get("/admin/users")
@@ -44,43 +75,150 @@ def users_page(request: Request, session: DB, principal: Admin) -> Response:
 
 @router.post("/admin/users")
 def add_user(request: Request, session: DB, principal: Admin, form: FormFields) -> Response:
+    kind = form.get("kind", AccountKind.PERSON.value)
     try:
+        if kind not in (AccountKind.PERSON.value, AccountKind.SERVICE.value):
+            raise UserError("kind", "a person or a service account")
+        person = kind == AccountKind.PERSON.value
+        if not person and form.get("password"):
+            raise UserError("password", "a service account has no password (it never signs in)")
         create_user(
             session,
             username=form.get("username", ""),
             display_name=form.get("display_name", ""),
             role=form.get("role", ""),
-            password_hash=hash_password(form.get("password", "")),
+            kind=kind,
+            password_hash=hash_password(form.get("password", "")) if person else None,
             actor=actor_of(principal, request),
         )
     except (UserError, WeakPassword) as exc:
-        session.rollback()
-        form.pop("password", None)
-        return _page(
-            request,
-            session,
-            problems={exc.field: str(exc).split(": ", 1)[-1]},
-            values=form,
-            status_code=422,
-        )
+        return _refused(request, session, {exc.field: exc.problem}, form)
     return RedirectResponse("/admin/users?done=user", status_code=303)
+
+
+def _change(
+    request: Request, session: Session, username: str, done: str, change: Callable[[], object]
+) -> Response:
+    """Run one change of an account; a refusal shows the page with its reason under the user."""
+    try:
+        change()
+    except (UserError, WeakPassword) as exc:
+        return _refused(request, session, {f"{username}.{exc.field}": exc.problem})
+    except UserNotFound as exc:
+        return _refused(request, session, {"username": str(exc)}, status=404)
+    return RedirectResponse(f"/admin/users?done={done}#user-{username}", status_code=303)
+
+
+@router.post("/admin/users/{username}/deactivate")
+def deactivate(request: Request, session: DB, principal: Admin, username: str) -> Response:
+    """Their sessions end now and their tokens stop working."""
+    return _change(
+        request,
+        session,
+        username,
+        "deactivated",
+        lambda: set_active(
+            session,
+            username=username,
+            active=False,
+            actor=actor_of(principal, request),
+            now=now(request),
+        ),
+    )
+
+
+@router.post("/admin/users/{username}/reactivate")
+def reactivate(request: Request, session: DB, principal: Admin, username: str) -> Response:
+    return _change(
+        request,
+        session,
+        username,
+        "reactivated",
+        lambda: set_active(
+            session,
+            username=username,
+            active=True,
+            actor=actor_of(principal, request),
+            now=now(request),
+        ),
+    )
+
+
+@router.post("/admin/users/{username}/role")
+def change_role(
+    request: Request, session: DB, principal: Admin, username: str, form: FormFields
+) -> Response:
+    return _change(
+        request,
+        session,
+        username,
+        "role",
+        lambda: set_role(
+            session,
+            username=username,
+            role=form.get("role", ""),
+            actor=actor_of(principal, request),
+            now=now(request),
+        ),
+    )
+
+
+@router.post("/admin/users/{username}/password")
+def reset(
+    request: Request, session: DB, principal: Admin, username: str, form: FormFields
+) -> Response:
+    """A temporary password the admin hands over; the person must replace it at sign-in."""
+    return _change(
+        request,
+        session,
+        username,
+        "reset",
+        lambda: reset_password(
+            session,
+            username=username,
+            password_hash=hash_password(form.get("password", "")),
+            actor=actor_of(principal, request),
+            now=now(request),
+        ),
+    )
 
 
 @router.post("/admin/tokens")
 def add_token(request: Request, session: DB, principal: Admin, form: FormFields) -> Response:
-    user = user_by_name(session, username=form.get("username", ""))
-    if user is None:
-        return _page(request, session, problems={"token_user": "no such user"}, status_code=422)
-    token = new_token()
+    name = form.get("username", "")
+    user = user_by_name(session, username=name) if name else None
+    if user is None or user.kind != AccountKind.SERVICE:
+        return _refused(
+            request,
+            session,
+            {"token_user": "choose a service account (people issue their own tokens)"},
+            form,
+        )
     try:
-        issue_api_token(
+        return issue_and_reveal(
+            request,
             session,
             user=user,
             name=form.get("name", ""),
-            token_digest=digest(token),
+            days=token_days(form, request),
             actor=actor_of(principal, request),
+            page="/admin/tokens",
         )
     except UserError as exc:
-        session.rollback()
-        return _page(request, session, problems={"token_name": exc.problem}, status_code=422)
-    return _page(request, session, token=token, token_user=user.username)
+        return _refused(request, session, {f"token_{exc.field}": exc.problem}, form)
+
+
+@router.get("/admin/tokens/issued/{token_id}")
+def issued(request: Request, session: DB, principal: Admin, token_id: int) -> Response:
+    return reveal_page(request, session, token_id=token_id, user_id=None, back="/admin/users")
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke(request: Request, session: DB, principal: Admin, token_id: int) -> Response:
+    try:
+        revoke_token(
+            session, token_id=token_id, actor=actor_of(principal, request), now=now(request)
+        )
+    except TokenNotFound as exc:
+        return _refused(request, session, {"token": str(exc)}, status=404)
+    return RedirectResponse("/admin/users?done=revoked#tokens", status_code=303)

@@ -17,10 +17,22 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from carepath.intake import intake_from_facts, observations_from_facts
 from carepath.pathway import definition_for
-from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
+from carepath.reauth import SignatureRefused, step_up
+from carepath.security import MAX_PASSWORD_LENGTH
+from carepath.web.deps import (
+    CARE_TEAM,
+    DB,
+    READERS,
+    actor_of,
+    allow,
+    clinic_date,
+    lockout,
+    now,
+    settings,
+)
 from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
 from carepath.web.planning import plan_new_patient
-from carepath.web.problems import InvalidInput
+from carepath.web.problems import InvalidInput, problem
 from models.base import require_id
 from models.observation import ObservationCreate, ObservationPublic
 from models.repositories.alerts import list_alerts
@@ -114,12 +126,40 @@ class ObservationsIn(Strict):
     observations: list[ObservationIn] = Field(min_length=1, max_length=500)
 
 
+class SignatureIn(Strict):
+    """The signing clinician's step-up: their own password, entered for this signature."""
+
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    attest: Literal[True] = Field(
+        description="The clinician classifies this response and signs it as themselves"
+    )
+
+
 class TransitionIn(Strict):
     event: str = Field(min_length=1, max_length=60)
     reason: str = Field(min_length=1, max_length=2000)
     signed_response: ResponseCategory | None = Field(
         default=None, description="The category the clinician signs with this transition (RESP-04)"
     )
+    signature: SignatureIn | None = Field(
+        default=None,
+        description="Required with signed_response: the password of the clinician the token "
+        "belongs to (a service account never signs)",
+    )
+
+
+SIGNING = (
+    'To sign a response category through the API, send "signature": {"password": "<your own '
+    'password>", "attest": true} with a token issued to you, the signing clinician. A token '
+    "alone never signs, and a service account's or another person's token cannot."
+)
+SIGNATURE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "signed_response without the signer's step-up (signature-required)"},
+    403: {
+        "description": "the step-up was refused: wrong password, lockout, not a person's "
+        "clinician token (signature-refused)"
+    },
+}
 
 
 class TransitionOut(BaseModel):
@@ -364,11 +404,52 @@ def api_transitions(
     return [PhaseEventOut.model_validate(e, from_attributes=True) for e in record.events]
 
 
-@router.post("/patients/{patient_id}/transitions", response_model=TransitionOut, status_code=201)
+@router.post(
+    "/patients/{patient_id}/transitions",
+    response_model=TransitionOut,
+    status_code=201,
+    responses=SIGNATURE_RESPONSES,
+)
 def api_transition(
     request: Request, session: DB, principal: Clinician, patient_id: int, body: TransitionIn
-) -> TransitionOut:
-    """A clinician confirms a phase change; a refused event changes nothing (409)."""
+) -> Any:
+    """A clinician confirms a phase change; a refused event changes nothing (409).
+
+    A response category signed with it (``signed_response``) needs the signer's
+    step-up in ``signature``; without it the answer is 401 and says how to sign.
+    """
+    signature = None
+    if body.signed_response is None and body.signature is not None:
+        raise InvalidInput({"signature": "only with signed_response (nothing else is signed)"})
+    if body.signed_response is not None:
+        if body.signature is None:
+            return problem(
+                401,
+                "A signature needs the signer's step-up",
+                SIGNING,
+                slug="signature-required",
+                instance=request.url.path,
+                headers={"WWW-Authenticate": 'Bearer error="insufficient_user_authentication"'},
+            )
+        try:
+            signature = step_up(
+                session,
+                principal=principal,
+                password=body.signature.password,
+                attested=body.signature.attest,
+                now=now(request),
+                lockout=lockout(request),
+                channel="api",
+            )
+        except SignatureRefused as exc:
+            return problem(
+                403,
+                "Signature refused",
+                f"{exc}. {SIGNING}",
+                slug="signature-refused",
+                instance=request.url.path,
+                errors={f"signature.{f}": p for f, p in exc.problems.items()},
+            )
     cfg = settings(request)
     result = apply_transition(
         session,
@@ -380,6 +461,7 @@ def api_transition(
         as_of=clinic_date(request),
         timezone=cfg.timezone,
         signed_response=body.signed_response,
+        signature=signature,
         at=now(request),
     )
     return TransitionOut(

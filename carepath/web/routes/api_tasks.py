@@ -1,4 +1,4 @@
-"""REST API v1: the task queue (list, claim, complete, cancel or skip, hand back)."""
+"""REST API v1: the task queue (list, claim, take over, complete, cancel or skip, hand back)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from models.repositories.tasks import (
     list_queue,
     queue_counts,
     release_task,
+    take_over_task,
 )
 from models.repositories.users import Principal
 from models.task import CareTaskPublic
@@ -61,6 +62,10 @@ class CompleteIn(Strict):
         default_factory=dict,
         description="The values the task asks for (its result_fields), plus an optional note",
     )
+
+
+class TakeOverIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000, description="Why you take it; they see it")
 
 
 class CloseIn(Strict):
@@ -157,6 +162,25 @@ def api_claim(request: Request, session: DB, principal: Worker, task_id: int) ->
     """Take the task with a lease; 409 when someone else holds it."""
     return _public(
         claim_task(session, task_id=task_id, actor=actor_of(principal, request), now=now(request))
+    )
+
+
+@router.post("/tasks/{task_id}/take-over", response_model=CareTaskPublic)
+def api_take_over(
+    request: Request, session: DB, principal: Worker, task_id: int, body: TakeOverIn
+) -> CareTaskPublic:
+    """Take a task a colleague holds, with a reason (audited; their queue shows it).
+
+    A claim on a held task is refused (409); this is the explicit way.
+    """
+    return _public(
+        take_over_task(
+            session,
+            task_id=task_id,
+            actor=actor_of(principal, request),
+            now=now(request),
+            reason=body.reason,
+        )
     )
 
 

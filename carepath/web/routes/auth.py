@@ -3,18 +3,20 @@
 The session cookie holds a random token (its digest is the row's key): HttpOnly,
 SameSite=Lax, and Secure outside development. The sign-in form, which has no
 session yet, is protected by a double-submit token: a cookie and a form field
-that must match.
+that must match. Sign-in attempts are limited per client address
+(``login_rate_per_minute``) and failures lock the account
+(``carepath.reauth``).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from carepath.security import digest, new_token, same, verify_password
+from carepath.reauth import Locked, check_password
+from carepath.security import new_token, same, session_digest
 from carepath.web.deps import (
     ALL_STAFF,
     DB,
@@ -23,19 +25,14 @@ from carepath.web.deps import (
     OptionalPrincipal,
     actor_of,
     allow,
+    count_client,
+    lockout,
     now,
     public,
     settings,
 )
 from carepath.web.templating import render
-from models.repositories.users import (
-    Principal,
-    end_session,
-    failed_sign_ins,
-    record_failed_sign_in,
-    start_session,
-    user_by_name,
-)
+from models.repositories.users import Principal, end_session, normalise_username, start_session
 from pathways.vocab import Role
 
 router = APIRouter(include_in_schema=False)
@@ -93,36 +90,61 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
+    config = settings(request)
+    wait = count_client(request, session, what="login", limit=config.login_rate_per_minute)
+    if wait is not None:
+        response = _login_page(
+            request,
+            error=f"Too many sign-in attempts from this computer; try again in {wait} seconds.",
+            next_=next,
+            status=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not csrf_token or not same(cookie, csrf_token):
         return _login_page(
             request, error="The sign-in form expired; please try again.", next_=next, status=400
         )
-    name = username.strip()[:120]
-    user = user_by_name(session, username=username) if name else None
-    config = settings(request)
-    at = now(request)
-    window = timedelta(minutes=config.login_lockout_minutes)
-    if name and failed_sign_ins(session, username=name, since=at - window) >= (
-        config.login_max_failures
-    ):
+    name = normalise_username(username)[:120]
+    if not name:
+        return _login_page(request, error="Wrong username or password.", next_=next, status=401)
+    try:
+        user = check_password(
+            session,
+            username=name,
+            password=password,
+            now=now(request),
+            lockout=lockout(request),
+            purpose="sign_in",
+            channel="web",
+        )
+    except Locked:
         # Guessing stops here: the password is not even checked until the window has passed.
-        record_failed_sign_in(session, username=name, user=user, now=at, locked=True)
-        minutes = config.login_lockout_minutes
+        minutes = lockout(request).minutes
         return _login_page(
             request,
-            error=f"Too many failed sign-ins under this name; try again within {minutes} minutes.",
+            error=(
+                "Too many failed sign-ins or signature passwords for this account; "
+                f"try again within {minutes} minutes."
+            ),
             next_=next,
             status=429,
         )
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        if name:
-            record_failed_sign_in(session, username=name, user=user, now=at, locked=False)
+    if user is None:
         return _login_page(request, error="Wrong username or password.", next_=next, status=401)
     token = new_token()
-    start_session(session, user=user, token_digest=digest(token), csrf_token=new_token(), now=at)
-    response = RedirectResponse(_safe_next(next) or HOME[Role(user.role)], status_code=303)
+    start_session(
+        session,
+        user=user,
+        token_digest=session_digest(token, config.secret_key),
+        csrf_token=new_token(),
+        now=now(request),
+    )
+    target = "/account/password" if user.must_change_password else None
+    response = RedirectResponse(
+        target or _safe_next(next) or HOME[Role(user.role)], status_code=303
+    )
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/"
     )

@@ -16,8 +16,18 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from carepath.pathway import definition_for
-from carepath.security import verify_password
-from carepath.web.deps import CARE_TEAM, DB, FormFields, actor_of, allow, clinic_date, now, settings
+from carepath.reauth import SignatureRefused, step_up
+from carepath.web.deps import (
+    CARE_TEAM,
+    DB,
+    FormFields,
+    actor_of,
+    allow,
+    clinic_date,
+    lockout,
+    now,
+    settings,
+)
 from carepath.web.engine import response_suggestion
 from carepath.web.routes.patients import patient_page
 from models.repositories.alerts import AlertError, acknowledge_alert
@@ -31,7 +41,7 @@ from models.repositories.responses import (
     sign_response,
 )
 from models.repositories.transitions import apply_transition
-from models.repositories.users import Principal, user_by_name
+from models.repositories.users import Principal, Signature
 from models.snapshots import load_snapshots
 from pathways.errors import PathwayError
 from pathways.facts import CentreFacts
@@ -65,21 +75,28 @@ def _refused(
     )
 
 
-def _signature_problems(
-    session: Session, principal: Principal, values: dict[str, str]
-) -> dict[str, str]:
+def _signature(
+    request: Request, session: Session, principal: Principal, values: dict[str, str]
+) -> tuple[Signature | None, dict[str, str]]:
     """A signature is the signer's act: the box ticked and their password entered again.
 
     The session alone is not enough: a workstation left signed in must not sign
-    a response in someone else's name.
+    a response in someone else's name. A wrong password counts toward the
+    account's lockout (``carepath.reauth``).
     """
-    problems = {}
-    if values.get("attest") != "yes":
-        problems["attest"] = "tick the box to sign as yourself"
-    user = user_by_name(session, username=principal.username)
-    if not verify_password(user.password_hash if user else None, values.get("password", "")):
-        problems["password"] = "enter your own password to sign"  # noqa: S105 - a message
-    return problems
+    try:
+        signature = step_up(
+            session,
+            principal=principal,
+            password=values.get("password"),
+            attested=values.get("attest") == "yes",
+            now=now(request),
+            lockout=lockout(request),
+            channel="web",
+        )
+    except SignatureRefused as exc:
+        return None, exc.problems
+    return signature, {}
 
 
 def _assessment(
@@ -188,7 +205,7 @@ def sign(
     values: FormFields,
 ) -> Response:
     form_id = f"sign-{assessment_id}"
-    unsigned = _signature_problems(session, principal, values)
+    signature, unsigned = _signature(request, session, principal, values)
     if unsigned:
         return _refused(request, session, principal, patient_id, form_id, unsigned, values)
     try:
@@ -199,6 +216,7 @@ def sign(
             category=values.get("category"),
             reason=values.get("reason"),
             actor=actor_of(principal, request),
+            signature=signature,
             now=now(request),
             suggestion=_current_suggestion(request, session, patient_id, assessment_id, principal),
         )
@@ -221,7 +239,7 @@ def amend(
     values: FormFields,
 ) -> Response:
     form_id = f"amend-{assessment_id}"
-    unsigned = _signature_problems(session, principal, values)
+    signature, unsigned = _signature(request, session, principal, values)
     if unsigned:
         return _refused(request, session, principal, patient_id, form_id, unsigned, values)
     try:
@@ -232,6 +250,7 @@ def amend(
             category=values.get("category"),
             reason=values.get("reason"),
             actor=actor_of(principal, request),
+            signature=signature,
             now=now(request),
         )
     except ResponseError as exc:
@@ -264,6 +283,11 @@ def transition(
             signed = ResponseCategory(values["response"])
         except ValueError:
             problems["response"] = "unknown category"
+    signature = None
+    if signed is not None and not problems:
+        # A category signed with the transition is a signature like any other.
+        signature, unsigned = _signature(request, session, principal, values)
+        problems |= unsigned
     if problems:
         return _refused(request, session, principal, patient_id, "transition", problems, values)
     cfg = settings(request)
@@ -278,6 +302,7 @@ def transition(
             as_of=clinic_date(request),
             timezone=cfg.timezone,
             signed_response=signed,
+            signature=signature,
             at=now(request),
         )
     except PathwayError as exc:

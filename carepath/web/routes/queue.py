@@ -1,4 +1,5 @@
-"""The queue page and the task actions: claim, complete, skip, cancel, hand back, reassign.
+"""The queue page and the task actions: claim, take over, complete, skip, cancel, hand back,
+reassign.
 
 Handlers parse the request, call ``models.repositories.tasks`` and redirect
 (post/redirect/get); a refused action shows the task again with the reason,
@@ -7,6 +8,7 @@ and the transaction is rolled back so nothing is half-written.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -26,6 +28,12 @@ from carepath.web.deps import (
 )
 from carepath.web.templating import render
 from models.repositories.alerts import open_alerts
+from models.repositories.handovers import (
+    HandoverNotFound,
+    dismiss_handover,
+    task_handovers,
+    unseen_handovers,
+)
 from models.repositories.tasks import (
     UPCOMING_DAYS,
     Bucket,
@@ -41,6 +49,7 @@ from models.repositories.tasks import (
     queue_counts,
     reassign_task,
     release_task,
+    take_over_task,
 )
 from models.repositories.users import Principal, users_with_role
 from pathways.clock import end_of_day
@@ -142,6 +151,7 @@ def queue_page(request: Request, session: DB, principal: Worker) -> Response:
             "alerts": alerts,
             "alert_total": alert_total,
             "upcoming_days": UPCOMING_DAYS,
+            "handovers": unseen_handovers(session, username=principal.username),
         },
     )
 
@@ -186,6 +196,7 @@ def _task_page(
             "problems": problems or {},
             "values": values or {},
             "colleagues": colleagues,
+            "handovers": task_handovers(session, task_id=task_id),
             "now": now(request),
             "today": clinic_date(request),
         },
@@ -202,6 +213,41 @@ def task_page(request: Request, session: DB, principal: Worker, task_id: int) ->
 def claim(request: Request, session: DB, principal: Worker, task_id: int) -> Response:
     claim_task(session, task_id=task_id, actor=actor_of(principal, request), now=now(request))
     return RedirectResponse(f"/tasks/{task_id}?done=claimed", status_code=303)
+
+
+@router.post("/tasks/{task_id}/take-over")
+def take_over(
+    request: Request, session: DB, principal: Worker, task_id: int, form: FormFields
+) -> Response:
+    """Take a task a colleague holds: a reason is required, and they are told."""
+    try:
+        take_over_task(
+            session,
+            task_id=task_id,
+            actor=actor_of(principal, request),
+            now=now(request),
+            reason=form.get("reason"),
+        )
+    except TaskInputError as exc:
+        session.rollback()
+        return _task_page(
+            request,
+            session,
+            principal,
+            task_id,
+            problems={"take_over_reason": exc.problems.get("reason", str(exc))},
+            status_code=422,
+        )
+    return RedirectResponse(f"/tasks/{task_id}?done=taken_over", status_code=303)
+
+
+@router.post("/handovers/{handover_id}/seen")
+def handover_seen(request: Request, session: DB, principal: Worker, handover_id: int) -> Response:
+    with contextlib.suppress(HandoverNotFound):  # someone else's, or gone: nothing to dismiss
+        dismiss_handover(
+            session, handover_id=handover_id, username=principal.username, now=now(request)
+        )
+    return RedirectResponse("/queue", status_code=303)
 
 
 @router.post("/tasks/{task_id}/complete")
