@@ -19,7 +19,7 @@ create; a later append-only table must revoke UPDATE and DELETE itself. When
 no such role exists (a single-role installation) the grants are skipped.
 
 Revision ID: 0010_run_leases
-Revises: 0005_plan_speed
+Revises: 0007_identity
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_run_leases"
-down_revision: str | None = "0005_plan_speed"
+down_revision: str | None = "0007_identity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
