@@ -30,6 +30,7 @@ from carepath.settings import Settings
 
 SUPERVISOR_ENV = "CAREPATH_SERVE_SUPERVISOR"
 READY_POLL_SECONDS = 1.0
+STOP_JOBS_SECONDS = 120
 SLOW_READY_SECONDS = 60  # then the console says what readiness still waits for
 
 
@@ -63,14 +64,20 @@ class Background:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the clock, letting running jobs finish; a start still under way is abandoned
+        (nothing of ours is half-done before the clock runs; the Prefect server dies with us)."""
         self._stop.set()
-        self._thread.join(timeout=60)
+        if self.clock is not None:
+            say("stopping the clock: waiting for the jobs that are running to finish")
+        self._thread.join(timeout=STOP_JOBS_SECONDS if self.clock is not None else 5)
 
     def _run(self) -> None:
         from carepath.scheduler import running_clock
 
         try:
-            with running_clock(self.settings, say=say) as clock:
+            with running_clock(self.settings, say=say, stop=self._stop) as clock:
+                if clock is None:  # stopped while the Prefect server was starting
+                    return
                 self.clock = clock
                 self._announce_ready()
                 self._stop.wait()

@@ -6,7 +6,8 @@ error; carepath answers every refusal as an RFC 9457 problem document
 the bearer scheme, and for each operation the refusals it can give — 401 and
 403 (every operation needs a token of a permitted role), 404 where a path
 names a record, 409 where a request can conflict with the record's state, 422
-for bad input — each as ``application/problem+json``.
+for bad input, 400 for a body that cannot be read — each as
+``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 REFUSALS = {
+    "400": "The body could not be read (not the content type the operation takes)",
     "401": "No valid bearer token",
     "403": "The token's role may not do this",
     "404": "No such record",
@@ -52,6 +54,8 @@ REFUSALS = {
 
 def _refusals(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     statuses = ["401", "403", "422"]
+    if "requestBody" in operation:
+        statuses.append("400")
     if "{" in path:
         statuses.append("404")
     # Writes meet the record's state (a claimed task, a duplicate MRN, a transition the

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carepath import __version__
@@ -85,6 +86,8 @@ class HeadersAndAccessLog:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if status == 405:
+                    headers["Allow"] = allowed_methods(scope)
                 if not static:
                     # Pages and API answers hold patient data: no shared or browser cache.
                     headers.setdefault("Cache-Control", "no-store")
@@ -102,6 +105,16 @@ class HeadersAndAccessLog:
                     status,
                     (time.perf_counter() - started) * 1000,
                 )
+
+
+def allowed_methods(scope: Scope) -> str:
+    """Every method some route takes on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in scope["app"].routes:
+        match, _ = route.matches({**scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def create_app(

@@ -78,6 +78,7 @@ class Carepath:
         self.log = root / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
+        self.first_answer: float | None = None  # seconds from start to the sign-in page's 200
         self._engine: Engine | None = None
         self._users = 0
         base = {
@@ -107,6 +108,7 @@ class Carepath:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, stopped whole
             )
+        self.first_answer = self.wait_for("/login")
         if ready:
             self.wait_ready()
         return self

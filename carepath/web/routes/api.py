@@ -19,6 +19,7 @@ from carepath.intake import intake_from_facts, observations_from_facts
 from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
 from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
+from carepath.web.params import Offset, RecordId
 from carepath.web.planning import plan_new_patient
 from carepath.web.problems import InvalidInput
 from models.base import require_id
@@ -180,7 +181,7 @@ def api_list_patients(
     principal: Reader,
     phase: Phase | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> PatientList:
     rows, total = list_patients(
         session,
@@ -222,7 +223,7 @@ def api_create_patient(
 
 @router.get("/patients/{patient_id}", response_model=PatientDetail)
 def api_get_patient(
-    request: Request, session: DB, principal: Reader, patient_id: int
+    request: Request, session: DB, principal: Reader, patient_id: RecordId
 ) -> PatientDetail:
     return _patient_detail(
         get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
@@ -242,7 +243,9 @@ def _snapshot(request: Request, session: DB, patient_id: int, principal: Princip
 
 
 @router.get("/patients/{patient_id}/facts")
-def api_facts(request: Request, session: DB, principal: Reader, patient_id: int) -> dict[str, Any]:
+def api_facts(
+    request: Request, session: DB, principal: Reader, patient_id: RecordId
+) -> dict[str, Any]:
     """The facts the engine sees for this patient today (rows become engine values)."""
     snapshot, problems = _snapshot(request, session, patient_id, principal)
     return {
@@ -257,7 +260,7 @@ def api_observations(
     request: Request,
     session: DB,
     principal: Reader,
-    patient_id: int,
+    patient_id: RecordId,
     code: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[ObservationPublic]:
@@ -274,7 +277,7 @@ def api_observations(
     status_code=201,
 )
 def api_add_observations(
-    request: Request, session: DB, principal: Worker, patient_id: int, body: ObservationsIn
+    request: Request, session: DB, principal: Worker, patient_id: RecordId, body: ObservationsIn
 ) -> list[ObservationPublic]:
     """Record lab results; all are validated first, and one bad result writes none."""
     late = [i for i, o in enumerate(body.observations) if o.observed_at > now(request)]
@@ -292,7 +295,9 @@ def api_add_observations(
 
 
 @router.get("/patients/{patient_id}/evaluation", response_model=Evaluation)
-def api_evaluation(request: Request, session: DB, principal: Reader, patient_id: int) -> Evaluation:
+def api_evaluation(
+    request: Request, session: DB, principal: Reader, patient_id: RecordId
+) -> Evaluation:
     """What the engine suggests today: nothing here is applied until a clinician signs it."""
     actor = actor_of(principal, request)
     record = get_record(session, patient_id=patient_id, actor=actor)
@@ -358,7 +363,7 @@ def api_evaluation(request: Request, session: DB, principal: Reader, patient_id:
 
 @router.get("/patients/{patient_id}/transitions", response_model=list[PhaseEventOut])
 def api_transitions(
-    request: Request, session: DB, principal: Reader, patient_id: int
+    request: Request, session: DB, principal: Reader, patient_id: RecordId
 ) -> list[PhaseEventOut]:
     record = get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
     return [PhaseEventOut.model_validate(e, from_attributes=True) for e in record.events]
@@ -366,7 +371,7 @@ def api_transitions(
 
 @router.post("/patients/{patient_id}/transitions", response_model=TransitionOut, status_code=201)
 def api_transition(
-    request: Request, session: DB, principal: Clinician, patient_id: int, body: TransitionIn
+    request: Request, session: DB, principal: Clinician, patient_id: RecordId, body: TransitionIn
 ) -> TransitionOut:
     """A clinician confirms a phase change; a refused event changes nothing (409)."""
     cfg = settings(request)
