@@ -31,6 +31,7 @@ from carepath.settings import Settings
 SUPERVISOR_ENV = "CAREPATH_SERVE_SUPERVISOR"
 READY_POLL_SECONDS = 1.0
 STOP_JOBS_SECONDS = 120
+RETRY_SECONDS = 30
 SLOW_READY_SECONDS = 60  # then the console says what readiness still waits for
 
 
@@ -74,15 +75,21 @@ class Background:
     def _run(self) -> None:
         from carepath.scheduler import running_clock
 
-        try:
-            with running_clock(self.settings, say=say, stop=self._stop) as clock:
-                if clock is None:  # stopped while the Prefect server was starting
+        while not self._stop.is_set():
+            try:
+                with running_clock(self.settings, say=say, stop=self._stop) as clock:
+                    if clock is None:  # stopped while the Prefect server was starting
+                        return
+                    self.clock = clock
+                    self._announce_ready()
+                    self._stop.wait()
                     return
-                self.clock = clock
-                self._announce_ready()
-                self._stop.wait()
-        except Exception as exc:  # the web app keeps serving; /readyz says the jobs do not run
-            say(f"the clock did not start ({type(exc).__name__}: {exc}); /readyz answers 503")
+            except Exception as exc:  # the web app keeps serving; /readyz says the jobs do not run
+                say(
+                    f"the clock did not start ({type(exc).__name__}: {exc}); /readyz answers 503; "
+                    f"trying again in {RETRY_SECONDS} s"
+                )
+                self._stop.wait(RETRY_SECONDS)
 
     def _announce_ready(self) -> None:
         """Say when /readyz would answer 200, or, if that takes long, what it waits for."""
