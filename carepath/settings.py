@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # One line per request (method, route template, status, ms; never ids or values)
     # on stderr from `carepath serve`.
     access_log: bool = True
+    # The largest request body the web app and API read (413 past it); 1 MiB holds the
+    # API's largest batch (500 lab results) several times over.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     batch_size: int = 2000
     # plan_care plans its pages in this many worker processes, each page end to
     # end in its own transaction (0: in the flow's own threads, under one GIL).

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from carepath.cli.common import fail
+from carepath.cli.common import fail, fail_fields
 
 
 def evaluate(
@@ -44,7 +44,7 @@ def evaluate(
     try:
         facts = parse_case_text(text)
     except CaseFormatError as exc:
-        fail(str(exc))
+        fail_fields(exc.problems)
     try:
         definition = active_definition(pathway_version)
     except DefinitionError as exc:

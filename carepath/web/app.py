@@ -33,7 +33,7 @@ from carepath.settings import Settings, get_settings
 from carepath.timeutil import now as wall_clock
 from carepath.web import api_doc, problems
 from carepath.web.deps import check_every_route_has_a_rule, public
-from carepath.web.json_door import FiniteJsonNumbers
+from carepath.web.guard import InputGuard
 from carepath.web.routes import (
     adherence,
     admin,
@@ -190,6 +190,7 @@ def create_app(
     api_doc.install(app)
     check_every_route_has_a_rule(app.routes)
 
-    app.add_middleware(FiniteJsonNumbers)
-    app.add_middleware(HeadersAndAccessLog)  # outermost: its headers go on every answer
+    # Outermost last: every answer, the guard's refusals included, gets the headers and a log line.
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadersAndAccessLog)
     return app

@@ -282,7 +282,7 @@ def api_add_observations(
     """Record lab results; all are validated first, and one bad result writes none."""
     late = [i for i, o in enumerate(body.observations) if o.observed_at > now(request)]
     if late:
-        raise InvalidInput({f"observations.{late[0]}.observed_at": "is in the future"})
+        raise InvalidInput({f"observations[{late[0]}].observed_at": "is in the future"})
     actor = actor_of(principal, request)
     get_record(session, patient_id=patient_id, actor=actor)
     rows = add_observations(
