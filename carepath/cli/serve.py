@@ -32,6 +32,7 @@ SUPERVISOR_ENV = "CAREPATH_SERVE_SUPERVISOR"
 READY_POLL_SECONDS = 1.0
 STOP_JOBS_SECONDS = 120
 RETRY_SECONDS = 30
+HEAD_START_SECONDS = 5.0
 SLOW_READY_SECONDS = 60  # then the console says what readiness still waits for
 
 
@@ -55,6 +56,9 @@ class Background:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clock: Any = None  # the running Clock, once it runs
+        # Set when the web app has answered (single process): the clock's start (Prefect's
+        # imports, in this process) waits for it, or HEAD_START_SECONDS, not to slow that answer.
+        self.answered = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="carepath-clock", daemon=True)
 
@@ -73,6 +77,7 @@ class Background:
         self._thread.join(timeout=STOP_JOBS_SECONDS if self.clock is not None else 5)
 
     def _run(self) -> None:
+        self.answered.wait(HEAD_START_SECONDS)
         from carepath.scheduler import running_clock
 
         while not self._stop.is_set():
@@ -107,6 +112,19 @@ class Background:
                 return
             if second == SLOW_READY_SECONDS:
                 say("not ready yet: " + "; ".join(reasons))
+
+
+class SignalFirstAnswer:
+    """Tells the background services when the web app has sent its first answer."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+        background = getattr(scope.get("app").state, "background", None) if "app" in scope else None
+        if scope["type"] == "http" and background is not None:
+            background.answered.set()
 
 
 def background_lifespan(settings: Settings) -> Callable[[Any], Any]:
@@ -212,6 +230,7 @@ def serve(
 
         configure_access_log(settings)
         app = create_app(settings, lifespans=[background_lifespan(settings)])
+        app.add_middleware(SignalFirstAnswer)
 
         class Server(uvicorn.Server):
             async def startup(self, sockets: Any = None) -> None:

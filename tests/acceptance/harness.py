@@ -40,6 +40,9 @@ SHOTS = ROOT / "test-output" / "acceptance"
 NOW = "2026-11-24T10:00:00-05:00"
 TODAY = "2026-11-24"
 PASSWORD = "correct horse battery staple"
+# A real server on a busy 2-core machine: a page (the adherence dashboard computes every
+# indicator) may take more than the browser tests' 10 s.
+PAGE_TIMEOUT_MS = 90_000
 READY_SECONDS = 600  # a cold start on a busy 2-core machine: Prefect's server, then every job
 # Left out of a journey's fresh start: the schema and the clock's ledger of runs
 # (readiness reads it; it is the installation's, not a journey's).

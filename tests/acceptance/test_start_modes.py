@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.harness import CARE_PATH, Carepath, sign_in
+from tests.acceptance.harness import CARE_PATH, PAGE_TIMEOUT_MS, Carepath, sign_in
 from tests.pathways.factories import case
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.browser, pytest.mark.timeout(1500)]
@@ -104,7 +104,7 @@ def test_every_role_signs_in_and_opens_every_page_and_the_api_answers(
         user = coordinator if role == "coordinator" else server.add_user(role)
         context = browser.new_context(viewport={"width": 1366, "height": 900})
         page = context.new_page()
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
         try:
             sign_in(page, server, user)
             links = page.locator("nav[aria-label=Main] a").evaluate_all(
