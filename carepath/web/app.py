@@ -22,10 +22,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carepath import __version__
@@ -110,10 +110,10 @@ class HeadersAndAccessLog:
 def allowed_methods(scope: Scope) -> str:
     """Every method some route takes on this path (Starlette names only the first route's)."""
     methods: set[str] = set()
-    for route in scope["app"].routes:
-        match, _ = route.matches({**scope, "method": "GET"})
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    for context in iter_route_contexts(scope["app"].routes):
+        pattern = getattr(context, "path_regex", None)
+        if pattern is not None and pattern.match(scope["path"]):
+            methods |= set(context.methods or ())
     return ", ".join(sorted(methods))
 
 

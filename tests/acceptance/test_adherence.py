@@ -61,7 +61,7 @@ def headline(page: Any) -> dict[str, tuple[int, int]]:
 def bars(figure: Any) -> dict[str, tuple[int, int, bool]]:
     """Month -> (numerator, denominator, live) of a trend chart, from each bar's title."""
     out = {}
-    for title in figure.locator("svg.chart.rate title").all_inner_texts():
+    for title in figure.locator("svg.chart.rate title").all_text_contents():
         match = BAR.match(title.strip())
         if match:
             out[match[1]] = (int(match[2]), int(match[3]), bool(match[4]))
@@ -113,7 +113,6 @@ def test_every_view_of_an_indicator_shows_the_same_figures(
                 assert "frozen" in note
                 explained += 1
                 shots(page, f"{ind}-snapshot-note")
-        # The dashboard's chart of the indicator carries the same notes.
     print(f"journey d: {len(touched)} indicators agree; {explained} snapshot differences explained")
 
 
