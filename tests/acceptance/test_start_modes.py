@@ -57,7 +57,11 @@ def mode(
             yield name, installation
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # not ours to judge here; never left running
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
             log.close()
 
 
