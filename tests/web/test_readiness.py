@@ -58,12 +58,14 @@ def test_ready_only_once_every_job_has_run_within_its_period(web: Web) -> None:
     ]
 
 
-def test_a_failed_last_run_and_an_old_schema_are_named(web: Web) -> None:
+def test_a_failed_last_run_and_an_old_schema_are_named(web: Web, owner_database_url: str) -> None:
+    from models.session import engine_for
+
     for spec in JOBS:
         ran(web, spec.name, ago=timedelta(seconds=10))
     ran(web, "plan_care", ago=timedelta(seconds=5), status="failed", error="OperationalError")
-    with web.db() as session:
-        session.execute(text("UPDATE alembic_version SET version_num = '0004_old'"))
+    with engine_for(owner_database_url).begin() as conn:  # the schema is the owner's
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004_old'"))
     answer = web.client().get("/readyz")
     assert answer.status_code == 503
     reasons = answer.json()["reasons"]
