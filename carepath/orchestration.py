@@ -29,6 +29,8 @@ from typing import Any
 
 from carepath.settings import Settings
 
+STARTUP_SECONDS = 300
+
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -165,7 +167,8 @@ def prefect_api(settings: Settings) -> Iterator[str]:
     level = quiet.level
     quiet.setLevel(logging.WARNING)
     try:
-        server.start(timeout=60)
+        # Minutes, not seconds: on a busy 2-core machine its imports and migrations alone take one.
+        server.start(timeout=STARTUP_SECONDS)
         with (
             prefect.settings.temporary_settings(
                 updates={prefect.settings.PREFECT_API_URL: server.api_url}

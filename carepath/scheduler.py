@@ -13,6 +13,7 @@ decides which of the two owns them; this clock starts only for
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
@@ -107,8 +108,13 @@ def describe(jobs: Sequence[JobSpec]) -> str:
 
 
 @contextmanager
-def running_clock(settings: Settings, say: Callable[[str], None] = log.info) -> Iterator[Clock]:
-    """The flow runtime, a Prefect API and the clock, for as long as the block runs."""
+def running_clock(
+    settings: Settings,
+    say: Callable[[str], None] = log.info,
+    stop: threading.Event | None = None,
+) -> Iterator[Clock | None]:
+    """The flow runtime, a Prefect API and the clock, for as long as the block runs
+    (None, and no clock, when ``stop`` was set while the Prefect API was starting)."""
     from carepath.orchestration import prefect_api, prepare_prefect
 
     prepare_prefect(settings)
@@ -121,6 +127,9 @@ def running_clock(settings: Settings, say: Callable[[str], None] = log.info) -> 
         stack.callback(configure, None)
         api = stack.enter_context(prefect_api(settings))
         say(f"the flows' Prefect API is up at {api}")
+        if stop is not None and stop.is_set():
+            yield None
+            return
         clock = Clock(runtime)
         clock.start()
         stack.callback(clock.shutdown)

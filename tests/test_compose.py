@@ -91,6 +91,21 @@ def test_service_commands_are_carepath_commands_that_exist() -> None:
             group = group.commands[word]  # type: ignore[attr-defined]
 
 
+def test_the_app_is_healthy_only_when_ready() -> None:
+    check = " ".join(SERVICES["app"]["healthcheck"]["test"])
+    assert "/readyz" in check and "/healthz" not in check
+    from carepath.web.app import create_app
+
+    paths = {getattr(r, "path", None) for r in create_app(engine=_no_engine()).routes}
+    assert "/readyz" in paths
+
+
+def _no_engine() -> object:
+    from sqlalchemy import create_engine
+
+    return create_engine("postgresql+psycopg://nobody@/none?host=/nonexistent")
+
+
 def test_the_roles_and_databases_are_created_on_first_start() -> None:
     from carepath.embedded_db import APP_ROLE, OWNER_ROLE
 

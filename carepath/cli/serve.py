@@ -30,6 +30,9 @@ from carepath.settings import Settings
 
 SUPERVISOR_ENV = "CAREPATH_SERVE_SUPERVISOR"
 READY_POLL_SECONDS = 1.0
+STOP_JOBS_SECONDS = 120
+RETRY_SECONDS = 30
+HEAD_START_SECONDS = 5.0
 SLOW_READY_SECONDS = 60  # then the console says what readiness still waits for
 
 
@@ -53,6 +56,9 @@ class Background:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clock: Any = None  # the running Clock, once it runs
+        # Set when the web app has answered (single process): the clock's start (Prefect's
+        # imports, in this process) waits for it, or HEAD_START_SECONDS, not to slow that answer.
+        self.answered = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="carepath-clock", daemon=True)
 
@@ -63,19 +69,32 @@ class Background:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the clock, letting running jobs finish; a start still under way is abandoned
+        (nothing of ours is half-done before the clock runs; the Prefect server dies with us)."""
         self._stop.set()
-        self._thread.join(timeout=60)
+        if self.clock is not None:
+            say("stopping the clock: waiting for the jobs that are running to finish")
+        self._thread.join(timeout=STOP_JOBS_SECONDS if self.clock is not None else 5)
 
     def _run(self) -> None:
+        self.answered.wait(HEAD_START_SECONDS)
         from carepath.scheduler import running_clock
 
-        try:
-            with running_clock(self.settings, say=say) as clock:
-                self.clock = clock
-                self._announce_ready()
-                self._stop.wait()
-        except Exception as exc:  # the web app keeps serving; /readyz says the jobs do not run
-            say(f"the clock did not start ({type(exc).__name__}: {exc}); /readyz answers 503")
+        while not self._stop.is_set():
+            try:
+                with running_clock(self.settings, say=say, stop=self._stop) as clock:
+                    if clock is None:  # stopped while the Prefect server was starting
+                        return
+                    self.clock = clock
+                    self._announce_ready()
+                    self._stop.wait()
+                    return
+            except Exception as exc:  # the web app keeps serving; /readyz says the jobs do not run
+                say(
+                    f"the clock did not start ({type(exc).__name__}: {exc}); /readyz answers 503; "
+                    f"trying again in {RETRY_SECONDS} s"
+                )
+                self._stop.wait(RETRY_SECONDS)
 
     def _announce_ready(self) -> None:
         """Say when /readyz would answer 200, or, if that takes long, what it waits for."""
@@ -93,6 +112,19 @@ class Background:
                 return
             if second == SLOW_READY_SECONDS:
                 say("not ready yet: " + "; ".join(reasons))
+
+
+class SignalFirstAnswer:
+    """Tells the background services when the web app has sent its first answer."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+        background = getattr(scope.get("app").state, "background", None) if "app" in scope else None
+        if scope["type"] == "http" and background is not None:
+            background.answered.set()
 
 
 def background_lifespan(settings: Settings) -> Callable[[Any], Any]:
@@ -198,6 +230,7 @@ def serve(
 
         configure_access_log(settings)
         app = create_app(settings, lifespans=[background_lifespan(settings)])
+        app.add_middleware(SignalFirstAnswer)
 
         class Server(uvicorn.Server):
             async def startup(self, sockets: Any = None) -> None:

@@ -40,9 +40,14 @@ def worker() -> None:
             f"({', '.join(d.name for d in deployments)}) to {url}",
             highlight=False,
         )
+        from prefect.deployments import run_deployment
+
         runner = _runner()
         for deployment in deployments:
-            runner.add_deployment(deployment)
+            # One run of each now, as the clock of `carepath serve` does at start-up: the
+            # periods missed while no worker ran are caught up (the ledger still runs a
+            # period once), and readiness need not wait for tonight's report.
+            run_deployment(runner.add_deployment(deployment), timeout=0)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runner.start())
         console.print("carepath worker: stopped", highlight=False)

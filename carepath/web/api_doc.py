@@ -6,7 +6,9 @@ error; carepath answers every refusal as an RFC 9457 problem document
 the bearer scheme, and for each operation the refusals it can give — 401 and
 403 (every operation needs a token of a permitted role), 404 where a path
 names a record, 409 where a request can conflict with the record's state, 422
-for bad input — each as ``application/problem+json``.
+for bad input, 400 for a body that cannot be read and 413 for one too
+large — each as
+``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -34,14 +36,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["field", "problem"],
-                "properties": {"field": {"type": "string"}, "problem": {"type": "string"}},
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
             },
         },
     },
 }
 
 REFUSALS = {
+    "400": "The body could not be read (not the content type the operation takes)",
+    "413": "The body is larger than CAREPATH_MAX_BODY_BYTES",
     "401": "No valid bearer token",
     "403": "The token's role may not do this",
     "404": "No such record",
@@ -53,6 +57,8 @@ REFUSALS = {
 
 def _refusals(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     statuses = ["401", "403", "422", "429"]
+    if "requestBody" in operation:
+        statuses += ["400", "413"]
     if "{" in path:
         statuses.append("404")
     # Writes meet the record's state (a claimed task, a duplicate MRN, a transition the

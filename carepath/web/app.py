@@ -22,6 +22,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
@@ -86,6 +87,8 @@ class HeadersAndAccessLog:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if status == 405:
+                    headers["Allow"] = allowed_methods(scope)
                 if not static:
                     # Pages and API answers hold patient data: no shared or browser cache.
                     headers.setdefault("Cache-Control", "no-store")
@@ -103,6 +106,16 @@ class HeadersAndAccessLog:
                     status,
                     (time.perf_counter() - started) * 1000,
                 )
+
+
+def allowed_methods(scope: Scope) -> str:
+    """Every method some route takes on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(scope["app"].routes):
+        pattern = getattr(context, "path_regex", None)
+        if pattern is not None and pattern.match(scope["path"]):
+            methods |= set(context.methods or ())
+    return ", ".join(sorted(methods))
 
 
 def create_app(

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.harness import SHOTS, Carepath, User
-from tests.browser.conftest import browser, page
+from tests.acceptance.harness import PAGE_TIMEOUT_MS, SHOTS, Carepath, User
+from tests.browser.conftest import browser
 
-__all__ = ["browser", "page"]
+__all__ = ["browser"]
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +76,15 @@ def quality(server: Carepath) -> User:
 @pytest.fixture
 def admin(server: Carepath) -> User:
     return server.add_user("admin")
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(PAGE_TIMEOUT_MS)
+    yield tab
+    context.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from tests.acceptance.harness import Carepath, User, sign_in
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.browser]
+pytestmark = [pytest.mark.acceptance, pytest.mark.browser, pytest.mark.timeout(900)]
 
 INTAKE = {
     "mrn": "ACC-0001",

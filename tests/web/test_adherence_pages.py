@@ -77,8 +77,14 @@ def test_filters_by_regimen_and_month_and_a_not_computable_indicator(web: Web) -
     assert qm11.status_code == 200 and "Not computable." in qm11.text
     assert client.get("/adherence/QM-99").status_code == 404
     bad = client.get("/adherence/QM-13?from=last+week&show=everything")
-    assert bad.status_code == 200
+    # The errors, and no figures of a period nobody asked for (issue 10, journey d).
+    assert bad.status_code == 422
     assert "from: must be a date" in bad.text and "show: one of" in bad.text
+    assert "No figures" in bad.text and "on time (" not in bad.text
+    reversed_ = client.get("/adherence?from=2026-11-01&to=2026-10-01")
+    assert reversed_.status_code == 422
+    assert "the period ends before it starts" in reversed_.text
+    assert "No figures" in reversed_.text and "QM-13" not in reversed_.text
 
 
 def test_trends_read_stored_snapshots_so_later_edits_do_not_move_them(web: Web) -> None:

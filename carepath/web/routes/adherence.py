@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -90,30 +91,67 @@ def _period(request: Request) -> tuple[date, date, dict[str, str]]:
     return start, end, problems
 
 
-def _trends(session: Session, report: AdherenceReport) -> dict[str, list[RatePoint]]:
-    """Per indicator, one point per month: the stored snapshot where there is one, else live."""
-    stored: dict[tuple[str, str], tuple[int, int]] = {}
+@dataclass(frozen=True, slots=True)
+class SnapshotNote:
+    """A month whose stored (frozen) snapshot differs from what today's records count."""
+
+    month: str
+    stored: tuple[int, int]
+    stored_on: date
+    live: tuple[int, int]
+    partial: bool  # the period holds only part of the month
+
+    def text(self) -> str:
+        why = (
+            "the snapshot counts the whole month, the period only part of it"
+            if self.partial
+            else "records changed after it was stored (a task done late, excused or cancelled since)"
+        )
+        return (
+            f"{self.month}: the chart shows the snapshot stored on {self.stored_on}, "
+            f"{self.stored[0]}/{self.stored[1]}; today's records count "
+            f"{self.live[0]}/{self.live[1]} — {why}. Snapshots are frozen on purpose: "
+            "the trend does not move with later edits; the figures and tables count today's records."
+        )
+
+
+def _trends(
+    session: Session, report: AdherenceReport
+) -> tuple[dict[str, list[RatePoint]], dict[str, list[SnapshotNote]]]:
+    """Per indicator, one point per month (the stored snapshot where there is one, else live),
+    and the months whose snapshot differs from the live figure the tables show."""
+    stored: dict[tuple[str, str], Any] = {}
     for snap in snapshots_between(session, start=month_of(report.start)[0], end=report.end):
         if (snap.period_start, snap.period_end) == month_of(snap.period_start):
-            stored[(snap.indicator_id, f"{snap.period_start:%Y-%m}")] = (
-                snap.numerator,
-                snap.denominator,
-            )
+            stored[(snap.indicator_id, f"{snap.period_start:%Y-%m}")] = snap
     months = months_between(report)
     trends: dict[str, list[RatePoint]] = {}
+    notes: dict[str, list[SnapshotNote]] = {}
     for result in report.results:
         if result.counts is None:
             continue
         live = {p.label: p for p in live_trend(report, result)}
         points = []
         for month in months:
-            frozen = stored.get((result.indicator.id, month))
-            if frozen is not None:
-                points.append(RatePoint(month, frozen[0], frozen[1], frozen=True))
-            else:
+            snap = stored.get((result.indicator.id, month))
+            if snap is None:
                 points.append(live[month])
+                continue
+            points.append(RatePoint(month, snap.numerator, snap.denominator, frozen=True))
+            now_counts = (live[month].numerator, live[month].denominator)
+            if (snap.numerator, snap.denominator) != now_counts:
+                first, last = month_of(snap.period_start)
+                notes.setdefault(result.indicator.id, []).append(
+                    SnapshotNote(
+                        month=month,
+                        stored=(snap.numerator, snap.denominator),
+                        stored_on=snap.computed_at.date(),
+                        live=now_counts,
+                        partial=first < report.start or last > report.end,
+                    )
+                )
         trends[result.indicator.id] = points
-    return trends
+    return trends, notes
 
 
 def _read(
@@ -136,6 +174,11 @@ def _read(
     )
 
 
+def _typed(request: Request) -> dict[str, str]:
+    """The period as the person typed it, to show back beside its error."""
+    return {name: request.query_params.get(name, "") for name in ("from", "to")}
+
+
 def _link(base: str, **params: Any) -> str:
     return f"{base}?{urlencode({k: v for k, v in params.items() if v is not None})}"
 
@@ -143,8 +186,16 @@ def _link(base: str, **params: Any) -> str:
 @router.get("/adherence")
 def dashboard(request: Request, session: DB, principal: Viewer) -> Response:
     start, end, problems = _period(request)
+    period = {"from": start.isoformat(), "to": end.isoformat()}
+    if problems:  # the error, and no figures of a period nobody asked for
+        return render(
+            request,
+            "adherence.html",
+            {"report": None, "period": _typed(request), "problems": problems},
+            status_code=422,
+        )
     report = _read(request, session, principal, start, end)
-    trends = _trends(session, report)
+    trends, notes = _trends(session, report)
     charts = {
         r.indicator.id: rate_chart(
             f"{r.indicator.id} by month", trends[r.indicator.id], target=r.indicator.target
@@ -152,7 +203,6 @@ def dashboard(request: Request, session: DB, principal: Viewer) -> Response:
         for r in report.results
         if r.counts is not None
     }
-    period = {"from": start.isoformat(), "to": end.isoformat()}
     return render(
         request,
         "adherence.html",
@@ -160,6 +210,7 @@ def dashboard(request: Request, session: DB, principal: Viewer) -> Response:
             "report": report,
             "summary": summary_chart(report),
             "charts": charts,
+            "notes": notes,
             "period": period,
             "problems": problems,
             "pct": pct,
@@ -178,7 +229,7 @@ def export(request: Request, session: DB, principal: Viewer) -> Response:
     definition = definition_for(settings(request))
     report = _read(request, session, principal, start, end, {"format": fmt, "export": True})
     if fmt == "html":
-        body = report_html(report, definition, trends=_trends(session, report))
+        body = report_html(report, definition, trends=_trends(session, report)[0])
     elif fmt == "csv":
         body = report_csv(report)
     else:
@@ -216,6 +267,7 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
     if show not in SHOWS:
         problems["show"] = f"one of {', '.join(SHOWS)}"
         show = "denominator"
+    period_problems = {k: v for k, v in problems.items() if k in ("from", "to")}
     regimen = params.get("regimen")
     month = params.get("month") or None
     if month is not None and (
@@ -243,6 +295,11 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
     }
     if not ind.computable:
         return render(request, "adherence_indicator.html", context | {"drill": None})
+    if period_problems:  # the error, and no figures of a period nobody asked for
+        context["period"] = _typed(request)
+        return render(
+            request, "adherence_indicator.html", context | {"result": None}, status_code=422
+        )
     tz, instant = settings(request).timezone, now(request)
     prepare(session, definition=definition, timezone=tz, now=instant)
     report = compute_report(
@@ -256,6 +313,7 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
         prepared=True,
     )
     result = report.result(indicator_id)
+    trends, notes = _trends(session, report)
     drill = drill_down(
         session,
         definition=definition,
@@ -281,10 +339,9 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
         | {
             "result": result,
             "chart": rate_chart(
-                f"{indicator_id} by month",
-                _trends(session, report)[indicator_id],
-                target=ind.target,
+                f"{indicator_id} by month", trends[indicator_id], target=ind.target
             ),
+            "notes": notes.get(indicator_id, []),
             "drill": drill,
             "page": page,
             "pages": max(1, (drill.total + PAGE_SIZE - 1) // PAGE_SIZE),

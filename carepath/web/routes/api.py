@@ -31,6 +31,7 @@ from carepath.web.deps import (
     settings,
 )
 from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
+from carepath.web.params import Offset, RecordId
 from carepath.web.planning import plan_new_patient
 from carepath.web.problems import InvalidInput, problem
 from models.base import require_id
@@ -220,7 +221,7 @@ def api_list_patients(
     principal: Reader,
     phase: Phase | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> PatientList:
     rows, total = list_patients(
         session,
@@ -262,7 +263,7 @@ def api_create_patient(
 
 @router.get("/patients/{patient_id}", response_model=PatientDetail)
 def api_get_patient(
-    request: Request, session: DB, principal: Reader, patient_id: int
+    request: Request, session: DB, principal: Reader, patient_id: RecordId
 ) -> PatientDetail:
     return _patient_detail(
         get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
@@ -282,7 +283,9 @@ def _snapshot(request: Request, session: DB, patient_id: int, principal: Princip
 
 
 @router.get("/patients/{patient_id}/facts")
-def api_facts(request: Request, session: DB, principal: Reader, patient_id: int) -> dict[str, Any]:
+def api_facts(
+    request: Request, session: DB, principal: Reader, patient_id: RecordId
+) -> dict[str, Any]:
     """The facts the engine sees for this patient today (rows become engine values)."""
     snapshot, problems = _snapshot(request, session, patient_id, principal)
     return {
@@ -297,7 +300,7 @@ def api_observations(
     request: Request,
     session: DB,
     principal: Reader,
-    patient_id: int,
+    patient_id: RecordId,
     code: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[ObservationPublic]:
@@ -314,7 +317,7 @@ def api_observations(
     status_code=201,
 )
 def api_add_observations(
-    request: Request, session: DB, principal: Worker, patient_id: int, body: ObservationsIn
+    request: Request, session: DB, principal: Worker, patient_id: RecordId, body: ObservationsIn
 ) -> list[ObservationPublic]:
     """Record lab results; all are validated first, and one bad result writes none."""
     late = [i for i, o in enumerate(body.observations) if o.observed_at > now(request)]
@@ -332,7 +335,9 @@ def api_add_observations(
 
 
 @router.get("/patients/{patient_id}/evaluation", response_model=Evaluation)
-def api_evaluation(request: Request, session: DB, principal: Reader, patient_id: int) -> Evaluation:
+def api_evaluation(
+    request: Request, session: DB, principal: Reader, patient_id: RecordId
+) -> Evaluation:
     """What the engine suggests today: nothing here is applied until a clinician signs it."""
     actor = actor_of(principal, request)
     record = get_record(session, patient_id=patient_id, actor=actor)
@@ -398,7 +403,7 @@ def api_evaluation(request: Request, session: DB, principal: Reader, patient_id:
 
 @router.get("/patients/{patient_id}/transitions", response_model=list[PhaseEventOut])
 def api_transitions(
-    request: Request, session: DB, principal: Reader, patient_id: int
+    request: Request, session: DB, principal: Reader, patient_id: RecordId
 ) -> list[PhaseEventOut]:
     record = get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
     return [PhaseEventOut.model_validate(e, from_attributes=True) for e in record.events]
@@ -411,7 +416,7 @@ def api_transitions(
     responses=SIGNATURE_RESPONSES,
 )
 def api_transition(
-    request: Request, session: DB, principal: Clinician, patient_id: int, body: TransitionIn
+    request: Request, session: DB, principal: Clinician, patient_id: RecordId, body: TransitionIn
 ) -> Any:
     """A clinician confirms a phase change; a refused event changes nothing (409).
 

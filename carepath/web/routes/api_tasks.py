@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, reference_uln
+from carepath.web.params import IdFilter, Offset, RecordId
 from carepath.web.routes.queue import queue_window
 from models.repositories.tasks import (
     COUNT_LIMIT,
@@ -87,10 +88,10 @@ def api_tasks(
     principal: Worker,
     bucket: Literal["overdue", "today", "upcoming", "mine"] = "overdue",
     kind: TaskKind | None = None,
-    patient: int | None = None,
+    patient: IdFilter = None,
     regimen: OptionId | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """My role's open tasks and mine, by bucket, soonest due first, with the counts of every bucket."""
     filters = QueueFilters(
@@ -153,12 +154,14 @@ def api_claim_next(
 
 
 @router.get("/tasks/{task_id}", response_model=CareTaskPublic)
-def api_task(request: Request, session: DB, principal: Worker, task_id: int) -> CareTaskPublic:
+def api_task(request: Request, session: DB, principal: Worker, task_id: RecordId) -> CareTaskPublic:
     return _public(get_task(session, task_id=task_id, actor=actor_of(principal, request)).task)
 
 
 @router.post("/tasks/{task_id}/claim", response_model=CareTaskPublic)
-def api_claim(request: Request, session: DB, principal: Worker, task_id: int) -> CareTaskPublic:
+def api_claim(
+    request: Request, session: DB, principal: Worker, task_id: RecordId
+) -> CareTaskPublic:
     """Take the task with a lease; 409 when someone else holds it."""
     return _public(
         claim_task(session, task_id=task_id, actor=actor_of(principal, request), now=now(request))
@@ -167,7 +170,7 @@ def api_claim(request: Request, session: DB, principal: Worker, task_id: int) ->
 
 @router.post("/tasks/{task_id}/take-over", response_model=CareTaskPublic)
 def api_take_over(
-    request: Request, session: DB, principal: Worker, task_id: int, body: TakeOverIn
+    request: Request, session: DB, principal: Worker, task_id: RecordId, body: TakeOverIn
 ) -> CareTaskPublic:
     """Take a task a colleague holds, with a reason (audited; their queue shows it).
 
@@ -186,7 +189,7 @@ def api_take_over(
 
 @router.post("/tasks/{task_id}/complete", response_model=CareTaskPublic)
 def api_complete(
-    request: Request, session: DB, principal: Worker, task_id: int, body: CompleteIn
+    request: Request, session: DB, principal: Worker, task_id: RecordId, body: CompleteIn
 ) -> CareTaskPublic:
     """Complete a task you hold with the result it asks for; any bad field writes nothing (422)."""
     task = complete_task(
@@ -203,7 +206,7 @@ def api_complete(
 
 @router.post("/tasks/{task_id}/cancel", response_model=CareTaskPublic)
 def api_cancel(
-    request: Request, session: DB, principal: Worker, task_id: int, body: CloseIn
+    request: Request, session: DB, principal: Worker, task_id: RecordId, body: CloseIn
 ) -> CareTaskPublic:
     """Cancel (no longer applies) or skip (not done this time, on purpose), with a reason."""
     task = close_task(
@@ -218,7 +221,9 @@ def api_cancel(
 
 
 @router.post("/tasks/{task_id}/release", response_model=CareTaskPublic)
-def api_release(request: Request, session: DB, principal: Worker, task_id: int) -> CareTaskPublic:
+def api_release(
+    request: Request, session: DB, principal: Worker, task_id: RecordId
+) -> CareTaskPublic:
     """Hand a task you hold back to its queue."""
     return _public(
         release_task(session, task_id=task_id, actor=actor_of(principal, request), now=now(request))
