@@ -97,7 +97,7 @@ def test_production_refuses_a_database_url_without_tls(
     monkeypatch: pytest.MonkeyPatch, url: str, accepted: bool
 ) -> None:
     monkeypatch.setenv("CAREPATH_ENVIRONMENT", "production")
-    monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", secrets.token_urlsafe(32))
     monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
     monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql+psycopg://app:p@db/c?sslmode=require")
     monkeypatch.setenv("CAREPATH_MIGRATION_DATABASE_URL", url)

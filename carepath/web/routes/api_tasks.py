@@ -153,7 +153,9 @@ def api_claim_next(
     return _public(task)
 
 
-@router.get("/tasks/{task_id}", response_model=CareTaskPublic)
+# ``:int`` so that /tasks/claim-next is not also a task id: otherwise a GET there
+# answers 422 about task_id and its 405 lists GET among the allowed methods.
+@router.get("/tasks/{task_id:int}", response_model=CareTaskPublic)
 def api_task(request: Request, session: DB, principal: Worker, task_id: RecordId) -> CareTaskPublic:
     return _public(get_task(session, task_id=task_id, actor=actor_of(principal, request)).task)
 
