@@ -101,6 +101,9 @@ def observations_from_facts(facts: CaseFacts, *, source: str) -> list[Observatio
             value=lab.value,
             unit=lab.unit,
             uln=lab.uln,
+            lln=lab.lln,
+            entered_value=lab.entered_value,
+            entered_unit=lab.entered_unit,
             observed_at=lab.at,
             source=source,
         )

@@ -20,8 +20,8 @@ from carepath.web.deps import (
     actor_of,
     allow,
     clinic_date,
+    lab_catalogue,
     now,
-    reference_uln,
     settings,
 )
 from carepath.web.templating import render
@@ -170,7 +170,7 @@ def _task_page(
         session,
         task_id=task_id,
         actor=actor_of(principal, request),
-        reference_uln=reference_uln(request),
+        labs=lab_catalogue(request),
     )
     colleagues = [
         u
@@ -216,7 +216,7 @@ def complete(
             actor=actor_of(principal, request),
             now=now(request),
             clinic_date=clinic_date(request),
-            reference_uln=reference_uln(request),
+            labs=lab_catalogue(request),
         )
     except TaskInputError as exc:
         session.rollback()
