@@ -34,6 +34,8 @@ from pathways.facts import (
     PatientFacts,
     ResponseAssessment,
 )
+from pathways.field_errors import field_errors
+from pathways.text import unsafe_strings
 from pathways.vocab import (
     Antigen,
     CnsStatus,
@@ -190,46 +192,38 @@ class _Case(_Strict):
         return value
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(case)"
+UNKNOWN_FIELD = "unknown field (see CASE-FORMAT.md for the fields of carepath.case/1)"
 
 
-def _problem(error: Any) -> str:
-    kind = error.get("type", "")
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field (see CASE-FORMAT.md for the fields of carepath.case/1)"
-    message = str(error.get("msg", "invalid value"))
-    return message.removeprefix("Value error, ")
-
-
-def _convert_lab(index: int, lab: _Lab, labs: LabCatalogue) -> LabResult:
-    """One result through the lab catalogue: canonical unit, plausible, a real time."""
-    try:
-        m = labs.measure(lab.test, lab.value, lab.unit, uln=lab.uln, lln=lab.lln)
-    except LabValueRefused as exc:
-        part, problem = next(iter(exc.problems.items()))
-        raise CaseFormatError(f"labs[{index}].{part}", problem) from None
-    late = labs.result_time_problem(lab.at, now=None)
-    if late:
-        raise CaseFormatError(f"labs[{index}].at", late)
-    return LabResult(
-        test=m.test,
-        value=m.value,
-        unit=m.unit,
-        at=lab.at,
-        uln=m.uln,
-        lln=m.lln,
-        entered_value=m.entered_value,
-        entered_unit=m.entered_unit,
-    )
+def _convert_labs(labs: list[_Lab], catalogue: LabCatalogue) -> tuple[LabResult, ...]:
+    """Each result through the lab catalogue (canonical unit, plausible, a real time);
+    every bad one is reported at once."""
+    results: list[LabResult] = []
+    problems: dict[str, str] = {}
+    for index, lab in enumerate(labs):
+        late = catalogue.result_time_problem(lab.at, now=None)
+        if late:
+            problems[f"labs[{index}].at"] = late
+        try:
+            m = catalogue.measure(lab.test, lab.value, lab.unit, uln=lab.uln, lln=lab.lln)
+        except LabValueRefused as exc:
+            problems |= {f"labs[{index}].{part}": text for part, text in exc.problems.items()}
+            continue
+        results.append(
+            LabResult(
+                test=m.test,
+                value=m.value,
+                unit=m.unit,
+                at=lab.at,
+                uln=m.uln,
+                lln=m.lln,
+                entered_value=m.entered_value,
+                entered_unit=m.entered_unit,
+            )
+        )
+    if problems:
+        raise CaseFormatError.of(problems)
+    return tuple(results)
 
 
 def _check_dates(case: _Case) -> None:
@@ -275,14 +269,16 @@ def parse_case(data: Any, *, labs: LabCatalogue | None = None) -> CaseFacts:
         raise CaseFormatError("(case)", "must be a JSON object")
     if "format" in data and data["format"] != FORMAT:
         raise CaseFormatError("format", f"must be {FORMAT!r}, got {data['format']!r}")
+    problems = unsafe_strings(data)
     try:
         case = _Case.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CaseFormatError(_field_path(tuple(first["loc"])), _problem(first)) from None
+        problems |= field_errors(exc, unknown_field=UNKNOWN_FIELD, skip=frozenset(), whole="(case)")
+    if problems:
+        raise CaseFormatError.of(problems)
     _check_dates(case)
     catalogue = labs if labs is not None else shipped_definition().labs
-    results = tuple(_convert_lab(i, lab, catalogue) for i, lab in enumerate(case.labs))
+    results = _convert_labs(case.labs, catalogue)
     return _facts(case, results)
 
 

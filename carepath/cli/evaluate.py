@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from carepath.cli.common import fail
+from carepath.cli.common import fail, fail_fields
 
 
 def evaluate(
@@ -52,6 +52,6 @@ def evaluate(
     try:
         facts = parse_case_text(text, labs=definition.labs)
     except CaseFormatError as exc:
-        fail(str(exc))
+        fail_fields(exc.problems)
     document = evaluation_document(run(facts, definition))
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

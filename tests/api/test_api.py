@@ -83,7 +83,7 @@ def test_lab_results_are_validated_as_a_whole(web: Web) -> None:
         },
     )
     assert bad.status_code == 422
-    assert bad.json()["field"] == "observations.1.unit"
+    assert bad.json()["field"] == "observations[1].unit"
     assert count(web, Observation) == 0
     naive = api.post(
         f"/api/v1/patients/{pid}/observations",
@@ -93,7 +93,7 @@ def test_lab_results_are_validated_as_a_whole(web: Web) -> None:
             ]
         },
     )
-    assert naive.status_code == 422 and naive.json()["field"] == "observations.0.observed_at"
+    assert naive.status_code == 422 and naive.json()["field"] == "observations[0].observed_at"
     ok = api.post(
         f"/api/v1/patients/{pid}/observations",
         json={
@@ -155,7 +155,7 @@ def test_every_bad_lab_value_is_refused_with_422_naming_the_field_and_nothing_is
     response = post_one(api, pid, **(body | observation))
     assert response.status_code == 422, response.text
     found = {e["field"]: e["problem"] for e in response.json()["errors"]}
-    assert problem in found[f"observations.0.{field}"]
+    assert problem in found[f"observations[0].{field}"]
     assert "e+" not in response.text
     assert count(web, Observation) == 0
 

@@ -19,6 +19,7 @@ from carepath.intake import intake_from_facts, observations_from_facts
 from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
 from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
+from carepath.web.planning import plan_new_patient
 from carepath.web.problems import InvalidInput
 from models.base import require_id
 from models.observation import ObservationCreate, ObservationPublic
@@ -197,7 +198,7 @@ def api_create_patient(
     facts = parse_case(body.case, labs=definition.labs)
     skew = timedelta(minutes=float(definition.default(SKEW_SETTING)))
     late = {
-        f"case.labs.{i}.at": problem
+        f"case.labs[{i}].at": problem
         for i, lab in enumerate(facts.labs)
         if (problem := definition.labs.result_time_problem(lab.at, now=now(request), skew=skew))
     }
@@ -220,6 +221,7 @@ def api_create_patient(
             observations=observations_from_facts(facts, source="api"),
             actor=actor,
         )
+    plan_new_patient(request, session, pid)
     return _patient_detail(get_record(session, patient_id=pid, actor=actor))
 
 
@@ -358,11 +360,11 @@ def api_add_observations(
         try:
             m = labs.measure(o.code, o.value, o.unit, uln=o.uln, lln=o.lln)
         except LabValueRefused as exc:
-            problems |= {f"observations.{i}.{part}": text for part, text in exc.problems.items()}
+            problems |= {f"observations[{i}].{part}": text for part, text in exc.problems.items()}
             m = None
         late = labs.result_time_problem(o.observed_at, now=now(request), skew=skew)
         if late:
-            problems[f"observations.{i}.observed_at"] = late
+            problems[f"observations[{i}].observed_at"] = late
         if m is not None:
             rows.append(_observation(m, o.observed_at, "api"))
     if problems:
