@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from pathways.core.labs import LLN_SETTING, ULN_SETTING, LabCatalogue, References, parse_catalogue
+from pathways.core.labs import LLN_SETTING, ULN_SETTING, LabCatalogue
+from pathways.core.labs_file import References, parse_catalogue
 from pathways.errors import DefinitionError
 from pathways.guards import GUARDS
 from pathways.machine import Machine, Transition, check_machine

@@ -29,13 +29,13 @@ from decimal import Decimal
 from typing import Any
 
 from pathways.clock import local_date
-from pathways.core.labs import LOCAL, LabCatalogue, Limit, fmt
+from pathways.core.labs import fmt
 from pathways.decisions import Alert
 from pathways.definition import Definition
 from pathways.dosing import on_strong_cyp3a4_inhibitor, revumenib_dose
 from pathways.facts import CaseFacts, LabResult
+from pathways.monitoring_labs import Limits, inotuzumab_dose_concerned, lab_inputs, uln_text
 from pathways.policy import Policy
-from pathways.schedules.compiled import compiled_schedules
 from pathways.schedules.context import first_treatment_day
 from pathways.vocab import (
     CnsStatus,
@@ -59,7 +59,7 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
     thresholds themselves are read through ``policy`` (recorded as used).
     """
     labs = _results_by_test(facts)
-    limits = _Limits(definition.labs, policy)
+    limits = Limits(definition.labs, policy)
     alerts: list[Alert] = []
     alerts += _inotuzumab(facts, policy, labs, limits, definition)
     alerts += _revumenib(facts, policy, labs, limits)
@@ -105,56 +105,6 @@ def _above(value: float, factor: float, limit: float) -> bool:
     return _dec(value) > _dec(factor) * _dec(limit)
 
 
-class _Limits:
-    """The ULN/LLN each rule compares against, recording a local default as used."""
-
-    def __init__(self, catalogue: LabCatalogue, policy: Policy) -> None:
-        self.catalogue = catalogue
-        self.policy = policy
-
-    def _used(self, limit: Limit | None) -> Limit | None:
-        if limit is not None and limit.source == LOCAL and limit.setting:
-            self.policy(limit.setting)
-        return limit
-
-    def uln(self, result: LabResult) -> Limit | None:
-        return self._used(self.catalogue.uln_of(result.test, result.uln))
-
-    def lln(self, result: LabResult) -> Limit | None:
-        return self._used(self.catalogue.lln_of(result.test, result.lln))
-
-    def label(self, test: str) -> str:
-        known = self.catalogue.tests.get(test)
-        return known.label if known else test
-
-
-def _lab(
-    result: LabResult, *, uln: Limit | None = None, lln: Limit | None = None
-) -> dict[str, Any]:
-    """A result as an alert's input, with the limits the rule used and where they came from."""
-    entry: dict[str, Any] = {
-        "test": result.test,
-        "value": result.value,
-        "unit": result.unit,
-        "at": result.at.isoformat(),
-    }
-    if result.entered_unit is not None and result.entered_unit != result.unit:
-        entry["entered"] = {"value": result.entered_value, "unit": result.entered_unit}
-    if uln is not None:
-        entry |= uln.as_inputs("uln")
-    elif result.uln is not None:
-        entry["uln"] = result.uln
-    if lln is not None:
-        entry |= lln.as_inputs("lln")
-    elif result.lln is not None:
-        entry["lln"] = result.lln
-    return entry
-
-
-def _uln_text(limit: Limit, unit: str) -> str:
-    return f"ULN {fmt(limit.value)} {unit}: {limit.description}"
-
-
 def _latest_time(results: Iterable[LabResult]) -> datetime | None:
     times = [r.at for r in results]
     return max(times) if times else None
@@ -195,7 +145,7 @@ def _inotuzumab(
     facts: CaseFacts,
     policy: Policy,
     labs: dict[str, list[LabResult]],
-    limits: _Limits,
+    limits: Limits,
     definition: Definition,
 ) -> list[Alert]:
     alerts: list[Alert] = []
@@ -215,7 +165,7 @@ def _liver_hold(
     facts: CaseFacts,
     policy: Policy,
     labs: dict[str, list[LabResult]],
-    limits: _Limits,
+    limits: Limits,
     definition: Definition,
 ) -> list[Alert]:
     """INO-05 / MON-05: bilirubin >1.5 x ULN AND AST or ALT >2.5 x ULN -> hold the dose.
@@ -245,11 +195,11 @@ def _liver_hold(
         triggering = [bili, *high_trans]
         parts = [
             f"total bilirubin {fmt(bili.value)} {bili.unit} > {bili_x:g} x ULN "
-            f"({_uln_text(bili_uln, bili.unit)})"
+            f"({uln_text(bili_uln, bili.unit)})"
         ]
         parts += [
             f"{limits.label(r.test)} {fmt(r.value)} {r.unit} > {trans_x:g} x ULN "
-            f"({_uln_text(uln[r.test], r.unit)})"
+            f"({uln_text(uln[r.test], r.unit)})"
             for r in high_trans
         ]
         missing = (
@@ -258,7 +208,7 @@ def _liver_hold(
             if unknown and not high_trans
             else ""
         )
-        dose, dose_inputs = _dose_concerned(facts, definition, bili)
+        dose, dose_inputs = inotuzumab_dose_concerned(facts, definition, bili)
         alerts = [
             _alert(
                 "inotuzumab_liver_hold",
@@ -273,7 +223,7 @@ def _liver_hold(
                 "recover or VOD occurs. Does not apply as such with Gilbert syndrome or "
                 "hemolysis: the clinician judges.",
                 {
-                    "results": [_lab(r, uln=uln.get(r.test)) for r in triggering],
+                    "results": [lab_inputs(r, uln=uln.get(r.test)) for r in triggering],
                     **thresholds,
                     **({"not_resulted": unknown} if unknown and not high_trans else {}),
                     "dose": dose_inputs,
@@ -294,41 +244,15 @@ def _liver_hold(
             ("INO-05", "MON-05"),
             "Liver tests above the upper limit of normal on inotuzumab ("
             + "; ".join(
-                f"{limits.label(r.test)} {fmt(r.value)} {r.unit} ({_uln_text(uln[r.test], r.unit)})"
+                f"{limits.label(r.test)} {fmt(r.value)} {r.unit} ({uln_text(uln[r.test], r.unit)})"
                 for r in elevated
             )
             + "): may need interruption, dose reduction or discontinuation; clinician "
             "reviews before the next dose.",
-            {"results": [_lab(r, uln=uln[r.test]) for r in elevated], **thresholds},
+            {"results": [lab_inputs(r, uln=uln[r.test]) for r in elevated], **thresholds},
             _latest_time(elevated),
         )
     ]
-
-
-def _dose_concerned(
-    facts: CaseFacts, definition: Definition, result: LabResult
-) -> tuple[str, dict[str, Any]]:
-    """The inotuzumab dose a liver result decides on: the next dose day on or after it (INO-05)."""
-    course = facts.treatment
-    regimen = compiled_schedules(definition).regimens.get(OptionId.INOTUZUMAB)
-    blocked = {t.blocks for t in regimen.tasks if t.blocks} if regimen else set()
-    days = sorted(
-        {d for t in (regimen.tasks if regimen else ()) if t.slot in blocked for d in t.timing.days}
-    )
-    if course is None or not days:
-        return "the next inotuzumab dose", {}
-    on = local_date(result.at, facts.timezone)
-    for day in days:
-        when = course.cycle_start + timedelta(days=day - 1)
-        if when >= on:
-            return (
-                f"the cycle {course.cycle} day {day} inotuzumab dose ({when.isoformat()})",
-                {"cycle": course.cycle, "day": day, "date": when.isoformat()},
-            )
-    return (
-        f"the next inotuzumab dose (cycle {course.cycle + 1} day {days[0]})",
-        {"cycle": course.cycle + 1, "day": days[0]},
-    )
 
 
 def _cytoreduction(facts: CaseFacts, policy: Policy) -> list[Alert]:
@@ -358,7 +282,7 @@ def _cytoreduction(facts: CaseFacts, policy: Policy) -> list[Alert]:
 
 
 def _sos_bilirubin(
-    facts: CaseFacts, labs: dict[str, list[LabResult]], limits: _Limits
+    facts: CaseFacts, labs: dict[str, list[LabResult]], limits: Limits
 ) -> list[Alert]:
     """MON-07 (rising bilirubin, an SOS/VOD sign) and INO-11 (bilirubin >= ULN before HCT)."""
     alerts: list[Alert] = []
@@ -373,7 +297,7 @@ def _sos_bilirubin(
                 f"Rising total bilirubin after inotuzumab ({previous.value:g} -> "
                 f"{latest.value:g} {latest.unit}): a possible sign of hepatic SOS/VOD; "
                 "clinician and transplant team review the same day.",
-                {"results": [_lab(previous), _lab(latest)]},
+                {"results": [lab_inputs(previous), lab_inputs(latest)]},
                 latest.at,
             )
         )
@@ -391,11 +315,11 @@ def _sos_bilirubin(
                 Severity.INFO,
                 ("INO-11", "AMB-19"),
                 f"Total bilirubin {fmt(latest_bili.value)} {latest_bili.unit} is at or above "
-                f"the ULN ({_uln_text(uln, latest_bili.unit)}) in a possible HCT candidate "
+                f"the ULN ({uln_text(uln, latest_bili.unit)}) in a possible HCT candidate "
                 "exposed to inotuzumab: a listed SOS/VOD risk factor; share with the "
                 "transplant team.",
                 {
-                    "results": [_lab(latest_bili, uln=uln)],
+                    "results": [lab_inputs(latest_bili, uln=uln)],
                     "hct_eligible": facts.fitness.hct_eligible,
                 },
                 latest_bili.at,
@@ -408,7 +332,7 @@ def _sos_bilirubin(
 
 
 def _revumenib(
-    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]], limits: _Limits
+    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]], limits: Limits
 ) -> list[Alert]:
     if not _course_active(facts, OptionId.REVUMENIB):
         return []
@@ -467,13 +391,13 @@ def _qtcf(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) ->
     if not found:
         return []
     inputs: dict[str, Any] = {
-        "latest": _lab(latest),
+        "latest": lab_inputs(latest),
         "qtcf_above_ms": limit,
         "rise_above_ms": rise_limit,
         "baseline_basis": basis,
     }
     if baseline is not None:
-        inputs["baseline"] = _lab(baseline)
+        inputs["baseline"] = lab_inputs(baseline)
     return [
         _alert(
             "revumenib_qtcf_prolonged",
@@ -498,7 +422,7 @@ def _qtcf_baseline(facts: CaseFacts, results: list[LabResult]) -> tuple[LabResul
     return results[0], "earliest QTcF on record (no pre-treatment result identified)"
 
 
-def _electrolytes(labs: dict[str, list[LabResult]], limits: _Limits) -> list[Alert]:
+def _electrolytes(labs: dict[str, list[LabResult]], limits: Limits) -> list[Alert]:
     """REV-06: correct low potassium/magnesium before and while on revumenib (QTc risk)."""
     alerts: list[Alert] = []
     for test, name in (("potassium", "hypokalemia"), ("magnesium", "hypomagnesemia")):
@@ -514,7 +438,7 @@ def _electrolytes(labs: dict[str, list[LabResult]], limits: _Limits) -> list[Ale
                 f"{test.capitalize()} {fmt(latest.value)} {latest.unit} below the lower limit "
                 f"(LLN {fmt(lln.value)} {latest.unit}: {lln.description}) on revumenib: correct "
                 f"{name} (QTc risk); clinician decides.",
-                {"results": [_lab(latest, lln=lln)]},
+                {"results": [lab_inputs(latest, lln=lln)]},
                 latest.at,
             )
         )
@@ -572,7 +496,7 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
                 + "; ".join(f"{r.test} {r.value:g} {r.unit} (< {limit:g})" for r, limit in low)
                 + "; clinician reviews.",
                 {
-                    "results": [_lab(r) for r, _ in low],
+                    "results": [lab_inputs(r) for r, _ in low],
                     "anc_below": anc_limit,
                     "platelets_below": plt_limit,
                 },
@@ -626,7 +550,7 @@ def _lumbar_puncture(
                 f"Platelets {platelets.value:g}/microL (< {limit:g}, local default) before a "
                 "lumbar puncture: clinician decides on platelets and/or cryoprecipitate to "
                 "secure hemostasis.",
-                {"results": [_lab(platelets)], "platelets_below": limit},
+                {"results": [lab_inputs(platelets)], "platelets_below": limit},
                 platelets.at,
             )
         )
@@ -634,7 +558,7 @@ def _lumbar_puncture(
 
 
 def _tumour_lysis(
-    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]], limits: _Limits
+    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]], limits: Limits
 ) -> list[Alert]:
     """MON-26 / DEF-14: high burden at the start of induction -> tumour-lysis labs."""
     d = facts.disease
@@ -695,7 +619,7 @@ def _tumour_lysis(
                 ("MON-26", "DEF-14"),
                 f"Potassium {fmt(potassium.value)} {potassium.unit} outside its limits of "
                 "normal during the tumour-lysis watch: clinician reviews.",
-                {"results": [_lab(potassium, uln=uln, lln=lln)], **burden},
+                {"results": [lab_inputs(potassium, uln=uln, lln=lln)], **burden},
                 potassium.at,
             )
         )
