@@ -6,8 +6,9 @@ keep what the person or the feed gave. Rows written before this revision have
 none (NULL): their value was stored as given, in the unit of ``unit``.
 
 The checks refuse NaN and +/-infinity in the value and the limits of new rows.
-They are added ``NOT VALID``: a row an earlier version let through is left for
-a person to correct, not a reason for the upgrade to fail.
+They are added ``NOT VALID`` and validated at once when no stored row breaks
+them; a row an earlier version let through (the API stored NaN) leaves its
+check unvalidated, for a person to correct, rather than failing the upgrade.
 
 Revision ID: 0008_lab_units
 Revises: 0005_plan_speed
@@ -33,14 +34,16 @@ def upgrade() -> None:
     op.add_column("observation", sa.Column("entered_value", sa.Float(), nullable=True))
     op.add_column("observation", sa.Column("entered_unit", sa.String(length=20), nullable=True))
     for column in COLUMNS:
+        name, check = f"ck_observation_{column}_finite", FINITE.format(column)
+        op.execute(f"ALTER TABLE observation ADD CONSTRAINT {name} CHECK ({check}) NOT VALID")
         op.execute(
-            f"ALTER TABLE observation ADD CONSTRAINT ck_observation_{column}_finite "
-            f"CHECK ({FINITE.format(column)}) NOT VALID"
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM observation WHERE NOT ({check})) "  # noqa: S608 (constants)
+            f"THEN ALTER TABLE observation VALIDATE CONSTRAINT {name}; END IF; END $$"
         )
 
 
 def downgrade() -> None:
     for column in COLUMNS:
-        op.drop_constraint(f"ck_observation_{column}_finite", "observation", type_="check")
+        op.execute(f"ALTER TABLE observation DROP CONSTRAINT ck_observation_{column}_finite")
     op.drop_column("observation", "entered_unit")
     op.drop_column("observation", "entered_value")
