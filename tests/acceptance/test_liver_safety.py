@@ -24,7 +24,9 @@ import pytest
 
 from tests.acceptance.harness import NOW, TODAY, Carepath, User, sign_in
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.browser]
+# A journey runs CLI commands and a flow beside the server; on a busy 2-core machine the
+# first journey of a session also waits for the server to come up.
+pytestmark = [pytest.mark.acceptance, pytest.mark.browser, pytest.mark.timeout(900)]
 
 CASE = {
     "format": "carepath.case/1",
