@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from carepath.intake import intake_from_facts, observations_from_facts
+from carepath.intake import intake_from_facts, late_labs, observations_from_facts
 from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
 from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
@@ -196,14 +196,9 @@ def api_create_patient(
 ) -> PatientDetail:
     definition = definition_for(settings(request))
     facts = parse_case(body.case, labs=definition.labs)
-    skew = timedelta(minutes=float(definition.default(SKEW_SETTING)))
-    late = {
-        f"case.labs[{i}].at": problem
-        for i, lab in enumerate(facts.labs)
-        if (problem := definition.labs.result_time_problem(lab.at, now=now(request), skew=skew))
-    }
+    late = late_labs(facts, definition, now=now(request))
     if late:
-        raise InvalidInput(late)
+        raise InvalidInput({f"case.{field}": problem for field, problem in late.items()})
     intake = intake_from_facts(facts, mrn=body.mrn, display_name=body.display_name)
     actor = actor_of(principal, request)
     patient = create_patient(
