@@ -26,6 +26,7 @@ PUBLIC = "public"
 
 MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
@@ -65,6 +66,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/patients/{patient_id}"): READ,
     ("GET", "/api/v1/patients/{patient_id}/facts"): READ,
     ("GET", "/api/v1/patients/{patient_id}/observations"): READ,
+    ("GET", "/api/v1/labs"): READ,
     ("POST", "/api/v1/patients/{patient_id}/observations"): TEAM,
     ("GET", "/api/v1/patients/{patient_id}/evaluation"): READ,
     ("GET", "/api/v1/patients/{patient_id}/transitions"): READ,
