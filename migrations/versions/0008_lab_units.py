@@ -11,7 +11,7 @@ them; a row an earlier version let through (the API stored NaN) leaves its
 check unvalidated, for a person to correct, rather than failing the upgrade.
 
 Revision ID: 0008_lab_units
-Revises: 0005_plan_speed
+Revises: 0010_run_leases
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_lab_units"
-down_revision: str | None = "0005_plan_speed"
+down_revision: str | None = "0010_run_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
