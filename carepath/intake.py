@@ -7,6 +7,7 @@ validation of clinical facts and one vocabulary of field names
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,6 +20,8 @@ from models.patient import (
     PatientCreate,
 )
 from models.repositories.patients import PatientIntake
+from pathways.core.labs import SKEW_SETTING
+from pathways.definition import Definition
 from pathways.errors import CaseFormatError
 from pathways.facts import CaseFacts
 from pathways.field_errors import field_errors
@@ -86,6 +89,19 @@ def intake_from_facts(facts: CaseFacts, *, mrn: str, display_name: str) -> Patie
     )
 
 
+def late_labs(facts: CaseFacts, definition: Definition, *, now: datetime) -> dict[str, str]:
+    """Results of a case file timed in the future, by field (``labs[i].at``): refused at intake.
+
+    The engine ignores a result after ``as_of``; stored, it would be a result from the future.
+    """
+    skew = timedelta(minutes=float(definition.default(SKEW_SETTING)))
+    return {
+        f"labs[{i}].at": problem
+        for i, lab in enumerate(facts.labs)
+        if (problem := definition.labs.result_time_problem(lab.at, now=now, skew=skew))
+    }
+
+
 def observations_from_facts(facts: CaseFacts, *, source: str) -> list[ObservationCreate]:
     return [
         ObservationCreate(
@@ -93,6 +109,9 @@ def observations_from_facts(facts: CaseFacts, *, source: str) -> list[Observatio
             value=lab.value,
             unit=lab.unit,
             uln=lab.uln,
+            lln=lab.lln,
+            entered_value=lab.entered_value,
+            entered_unit=lab.entered_unit,
             observed_at=lab.at,
             source=source,
         )
@@ -157,5 +176,6 @@ __all__ = [
     "IntakeError",
     "case_document_from_options",
     "intake_from_facts",
+    "late_labs",
     "observations_from_facts",
 ]

@@ -88,8 +88,9 @@ class Settings(BaseSettings):
         default_factory=lambda: {"default": 24.0, "safety": 4.0}
     )
     # Hours a clinician has to review an alert of each severity (the review task's due).
+    # A critical alert (an INO-05 dose hold) is due the moment it is raised.
     alert_review_hours: dict[str, float] = Field(
-        default_factory=lambda: {"critical": 1.0, "warning": 24.0, "info": 72.0}
+        default_factory=lambda: {"critical": 0.0, "warning": 24.0, "info": 72.0}
     )
     web_host: str = "127.0.0.1"
     web_port: int = 8000

@@ -112,7 +112,7 @@ class Runtime:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     review_hours: Mapping[str, float] = field(
-        default_factory=lambda: {"critical": 1.0, "warning": 24.0, "info": 72.0, "response": 48.0}
+        default_factory=lambda: {"critical": 0.0, "warning": 24.0, "info": 72.0, "response": 48.0}
     )
     # The engine plans [as_of - past, as_of + future]; open planned tasks due in
     # that range and no longer planned are cancelled, older ones are left alone.

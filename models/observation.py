@@ -1,5 +1,11 @@
 """Lab results and other measured values.
 
+``code`` is a test of the pathway's lab catalogue (``pathways.core.labs``) and
+``value`` is in the test's canonical unit (``unit``); ``entered_value`` and
+``entered_unit`` keep what the person or the feed gave, before conversion.
+``uln``/``lln`` are the laboratory's own limits when it gave them (canonical
+unit), else NULL: the rules then use the local reference range and say so.
+
 ``evaluated_at`` is NULL until the ``evaluate_results`` flow has run the
 monitoring rules over the row; the flow claims unevaluated rows with
 ``FOR UPDATE SKIP LOCKED`` so two runs never evaluate one result twice.
@@ -14,30 +20,9 @@ from sqlmodel import Field, SQLModel
 
 from models.base import fk, ts_field
 
-LAB_CODES = frozenset(
-    {
-        "alt",
-        "ast",
-        "total_bilirubin",
-        "alp",
-        "ldh",
-        "anc",
-        "platelets",
-        "wbc",
-        "hemoglobin",
-        "peripheral_blasts",
-        "potassium",
-        "magnesium",
-        "creatinine",
-        "uric_acid",
-        "phosphorus",
-        "calcium",
-        "fibrinogen",
-        "qtcf_ms",
-        "igg",
-        "bcr_abl1_is",
-    }
-)
+# NaN sorts above every number in PostgreSQL, so this excludes NaN and both infinities.
+FINITE = "{0} IS NULL OR ({0} > '-Infinity'::float8 AND {0} < 'Infinity'::float8)"
+FINITE_COLUMNS = ("value", "entered_value", "uln", "lln")
 
 
 class ObservationBase(SQLModel):
@@ -48,6 +33,8 @@ class ObservationBase(SQLModel):
     lln: float | None = None
     observed_at: datetime = ts_field(nullable=False)
     source: str = Field(default="manual", max_length=40)
+    entered_value: float | None = None
+    entered_unit: str | None = Field(default=None, max_length=20)
 
 
 class ObservationCreate(ObservationBase):
@@ -59,6 +46,11 @@ class Observation(ObservationBase, table=True):
         sa.Index("ix_observation_patient_code_time", "patient_id", "code", "observed_at"),
         sa.Index(
             "ix_observation_unevaluated", "id", postgresql_where=sa.text("evaluated_at IS NULL")
+        ),
+        # No NaN or infinity reaches a rule, whichever door it came through (0008_lab_units).
+        *(
+            sa.CheckConstraint(FINITE.format(column), name=f"{column}_finite")
+            for column in FINITE_COLUMNS
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -4,8 +4,10 @@ Validation happens here, at the edge: the first problem found raises
 ``CaseFormatError`` naming the field (``patient.birth_date``, ``labs[2].unit``)
 and the problem. Unknown fields are refused rather than ignored, because a
 misspelt ``cd_22`` silently read as "unknown" would change the advice. Lab
-values are converted to one canonical unit per test; a unit the engine does
-not know is refused.
+results go through the pathway's lab catalogue (``pathways.core.labs``): a test
+is named by its code, an alias such as ``alt`` or its LOINC code; the value is
+converted to the test's canonical unit, and a unit the catalogue does not know,
+an implausible value or a result time before 1900 is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pathways.clock import UnknownTimezone, zone
+from pathways.core.labs import LabCatalogue, LabValueRefused
+from pathways.definition import shipped_definition
 from pathways.errors import CaseFormatError
 from pathways.facts import (
     CaseFacts,
@@ -47,45 +51,6 @@ from pathways.vocab import (
 )
 
 FORMAT: Final = "carepath.case/1"
-
-# Canonical unit per lab test, and factors from the units labs commonly report.
-# These are unit conversions (arithmetic), not clinical thresholds.
-CANONICAL_UNITS: dict[str, str] = {
-    "alt": "U/L",
-    "ast": "U/L",
-    "alp": "U/L",
-    "total_bilirubin": "mg/dL",
-    "anc": "/uL",
-    "platelets": "/uL",
-    "wbc": "/uL",
-    "potassium": "mmol/L",
-    "magnesium": "mmol/L",
-    "qtcf_ms": "ms",
-}
-_ENZYME = {"u/l": 1.0, "iu/l": 1.0, "ukat/l": 60.0, "µkat/l": 60.0}
-_COUNT = {
-    "/ul": 1.0,
-    "/µl": 1.0,
-    "/microl": 1.0,
-    "cells/ul": 1.0,
-    "/mm3": 1.0,
-    "k/ul": 1000.0,
-    "10^3/ul": 1000.0,
-    "10^9/l": 1000.0,
-    "x10^9/l": 1000.0,
-}
-UNIT_FACTORS: dict[str, dict[str, float]] = {
-    "alt": _ENZYME,
-    "ast": _ENZYME,
-    "alp": _ENZYME,
-    "total_bilirubin": {"mg/dl": 1.0, "umol/l": 1 / 17.1, "µmol/l": 1 / 17.1},
-    "anc": _COUNT,
-    "platelets": _COUNT,
-    "wbc": _COUNT,
-    "potassium": {"mmol/l": 1.0, "meq/l": 1.0},
-    "magnesium": {"mmol/l": 1.0, "meq/l": 0.5, "mg/dl": 0.4114},
-    "qtcf_ms": {"ms": 1.0},
-}
 
 
 class _Strict(BaseModel):
@@ -156,22 +121,13 @@ class _Treatment(_Strict):
 
 
 class _Lab(_Strict):
-    test: Literal[
-        "alt",
-        "ast",
-        "total_bilirubin",
-        "alp",
-        "anc",
-        "platelets",
-        "wbc",
-        "potassium",
-        "magnesium",
-        "qtcf_ms",
-    ]
+    # A test of the lab catalogue (labs.yaml): its code, an alias such as alt, or its
+    # LOINC code; units, plausibility and conversions are checked there (``_convert_lab``).
+    test: str = Field(max_length=40)
     value: float
-    unit: str
-    uln: float | None = Field(default=None, gt=0)
-    lln: float | None = Field(default=None, ge=0)
+    unit: str = Field(max_length=20)
+    uln: float | None = None
+    lln: float | None = None
     at: datetime
 
     @field_validator("at")
@@ -239,23 +195,35 @@ class _Case(_Strict):
 UNKNOWN_FIELD = "unknown field (see CASE-FORMAT.md for the fields of carepath.case/1)"
 
 
-def _convert_lab(index: int, lab: _Lab) -> LabResult:
-    factors = UNIT_FACTORS[lab.test]
-    unit_key = lab.unit.strip().lower().replace(" ", "")
-    factor = factors.get(unit_key)
-    if factor is None:
-        raise CaseFormatError(
-            f"labs[{index}].unit",
-            f"unit {lab.unit!r} is not known for {lab.test} (known: {', '.join(sorted(factors))})",
+def _convert_labs(labs: list[_Lab], catalogue: LabCatalogue) -> tuple[LabResult, ...]:
+    """Each result through the lab catalogue (canonical unit, plausible, a real time);
+    every bad one is reported at once."""
+    results: list[LabResult] = []
+    problems: dict[str, str] = {}
+    for index, lab in enumerate(labs):
+        late = catalogue.result_time_problem(lab.at, now=None)
+        if late:
+            problems[f"labs[{index}].at"] = late
+        try:
+            m = catalogue.measure(lab.test, lab.value, lab.unit, uln=lab.uln, lln=lab.lln)
+        except LabValueRefused as exc:
+            problems |= {f"labs[{index}].{part}": text for part, text in exc.problems.items()}
+            continue
+        results.append(
+            LabResult(
+                test=m.test,
+                value=m.value,
+                unit=m.unit,
+                at=lab.at,
+                uln=m.uln,
+                lln=m.lln,
+                entered_value=m.entered_value,
+                entered_unit=m.entered_unit,
+            )
         )
-    return LabResult(
-        test=lab.test,
-        value=lab.value * factor,
-        unit=CANONICAL_UNITS[lab.test],
-        at=lab.at,
-        uln=None if lab.uln is None else lab.uln * factor,
-        lln=None if lab.lln is None else lab.lln * factor,
-    )
+    if problems:
+        raise CaseFormatError.of(problems)
+    return tuple(results)
 
 
 def _check_dates(case: _Case) -> None:
@@ -291,8 +259,12 @@ def _check_dates(case: _Case) -> None:
         raise CaseFormatError("treatment.cycle_start", "is before patient.birth_date")
 
 
-def parse_case(data: Any) -> CaseFacts:
-    """Validate one decoded case document and return the engine's facts."""
+def parse_case(data: Any, *, labs: LabCatalogue | None = None) -> CaseFacts:
+    """Validate one decoded case document and return the engine's facts.
+
+    ``labs`` is the lab catalogue the results are read with (default: that of the
+    shipped pathway definition).
+    """
     if not isinstance(data, dict):
         raise CaseFormatError("(case)", "must be a JSON object")
     if "format" in data and data["format"] != FORMAT:
@@ -305,16 +277,17 @@ def parse_case(data: Any) -> CaseFacts:
     if problems:
         raise CaseFormatError.of(problems)
     _check_dates(case)
-    labs = tuple(_convert_lab(i, lab) for i, lab in enumerate(case.labs))
-    return _facts(case, labs)
+    catalogue = labs if labs is not None else shipped_definition().labs
+    results = _convert_labs(case.labs, catalogue)
+    return _facts(case, results)
 
 
-def parse_case_text(text: str) -> CaseFacts:
+def parse_case_text(text: str, *, labs: LabCatalogue | None = None) -> CaseFacts:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseFormatError("(case)", f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    return parse_case(data)
+    return parse_case(data, labs=labs)
 
 
 def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from pathways.core.labs import LLN_SETTING, ULN_SETTING, LabCatalogue
+from pathways.core.labs_file import References, parse_catalogue
 from pathways.errors import DefinitionError
 from pathways.guards import GUARDS
 from pathways.machine import Machine, Transition, check_machine
@@ -77,6 +79,7 @@ class Definition:
     machines: Mapping[str, Machine]
     defaults: Mapping[str, DefaultSetting]
     sections: Mapping[str, Any] = field(default_factory=dict)
+    labs: LabCatalogue = field(default_factory=LabCatalogue)
 
     @property
     def ref(self) -> str:
@@ -122,7 +125,7 @@ SectionValidator = Callable[[Any, ValidationContext], None]
 # Sections other than meta, machines and defaults, each with the function that
 # validates it. Engine modules add their sections here.
 SECTION_VALIDATORS: dict[str, SectionValidator] = {}
-CORE_SECTIONS = frozenset({"name", "version", "source", "machines", "defaults"})
+CORE_SECTIONS = frozenset({"name", "version", "source", "machines", "defaults", "labs"})
 
 
 @lru_cache(maxsize=1)
@@ -254,6 +257,20 @@ def _same_type(shipped: Any, value: Any) -> bool:
     return isinstance(value, type(shipped))
 
 
+def _compile_labs(
+    raw: Any, defaults: Mapping[str, DefaultSetting], ctx: ValidationContext
+) -> LabCatalogue:
+    """The lab catalogue, with the local reference range as the (possibly overridden) defaults."""
+    uln, lln = defaults.get(ULN_SETTING), defaults.get(LLN_SETTING)
+    references = References(
+        uln=uln.value if uln else {},
+        lln=lln.value if lln else {},
+        uln_overridden=bool(uln and uln.overridden),
+        lln_overridden=bool(lln and lln.overridden),
+    )
+    return parse_catalogue(raw, references, ctx.rule_ids, ctx.problems)
+
+
 def _compile_machines(raw: Any, ctx: ValidationContext) -> dict[str, Machine]:
     problems = ctx.problems
     machines: dict[str, Machine] = {}
@@ -348,7 +365,9 @@ def load_definition(
         problems.append(f"version: file says {raw['version']!r}, folder says {version!r}")
     machines = _compile_machines(raw.get("machines"), ctx)
     defaults = _compile_defaults(raw.get("defaults") or {}, overrides or {}, ctx)
-    sections: dict[str, Any] = {}
+    labs = _compile_labs(raw.get("labs"), defaults, ctx)
+    # Kept as read too: other sections name its panels (result_fields, indicators).
+    sections: dict[str, Any] = {"labs": raw.get("labs")}
     for key, value in raw.items():
         if key in CORE_SECTIONS:
             continue
@@ -370,6 +389,7 @@ def load_definition(
         machines=machines,
         defaults=defaults,
         sections=sections,
+        labs=labs,
     )
 
 

@@ -144,6 +144,9 @@ class LabResult:
     at: datetime  # timezone-aware
     uln: float | None = None
     lln: float | None = None
+    # The value and unit as given, before conversion to the canonical unit (lab catalogue).
+    entered_value: float | None = None
+    entered_unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pathways.core.labs import expand_panels, raw_panels
 from pathways.definition import Definition, ValidationContext
 from pathways.errors import DefinitionError
 from pathways.vocab import CoursePhase, OptionId, TaskKind
@@ -292,6 +293,8 @@ class _Planned:
     slots: dict[str, set[str]] = field(default_factory=dict)
     kinds: dict[str, set[str]] = field(default_factory=dict)
     results: dict[str, set[str]] = field(default_factory=dict)
+    # The lab catalogue's panels: a result_fields entry may name one (labs.yaml).
+    panels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def add(self, spec: Any, slot: Any) -> None:
         if not isinstance(spec, dict) or not isinstance(spec.get("rule"), str):
@@ -300,13 +303,12 @@ class _Planned:
         self.slots.setdefault(rule, set()).add(str(slot))
         self.kinds.setdefault(rule, set()).add(str(spec.get("kind")))
         fields = spec.get("result_fields")
-        self.results.setdefault(rule, set()).update(
-            str(f) for f in (fields if isinstance(fields, list) else ())
-        )
+        names = [str(f) for f in (fields if isinstance(fields, list) else ())]
+        self.results.setdefault(rule, set()).update(expand_panels(names, self.panels))
 
 
 def _planned(raw: Mapping[str, Any]) -> _Planned:
-    planned = _Planned()
+    planned = _Planned(panels=raw_panels(raw.get("labs")))
     regimens = raw.get("regimens")
     if isinstance(regimens, dict):
         for regimen in regimens.values():
@@ -568,7 +570,9 @@ class _Compiler:
             return replace(evidence, options=medications, tasks=tasks)
         if kind == "labs_before":
             self._keys(at, value, {"codes", "hours", "rules", "slots"})
-            codes = self.names(f"{at}.codes", value.get("codes"))
+            codes = expand_panels(
+                self.names(f"{at}.codes", value.get("codes")), self.planned.panels
+            )
             if not codes:
                 self.problem(at, "needs lab codes")
             companion = self.task_filter(

@@ -10,7 +10,12 @@ are ignored. A "current" check uses the most recent result of each test, so an
 older abnormal result is superseded only by a later result *of the same test*;
 a normal result of one test never hides an abnormal result of another, and a
 check is never skipped because an earlier result was normal. Values arrive in
-canonical units (``pathways.casefile.CANONICAL_UNITS``).
+the canonical units of the lab catalogue (``definition.labs``).
+
+Limits of normal: a rule compares a result against the laboratory's own ULN
+(or LLN) when the result came with one, else against the local reference range
+of the catalogue (defaults ``lab_reference_uln`` / ``lab_reference_lln``); the
+alert's inputs say which (``uln_source``), so a ULN is never silently missing.
 
 Thresholds the source does not give are defaults (``defaults-decisions.yaml``),
 read through the policy so the output can list them as local policy.
@@ -24,10 +29,12 @@ from decimal import Decimal
 from typing import Any
 
 from pathways.clock import local_date
+from pathways.core.labs import fmt
 from pathways.decisions import Alert
 from pathways.definition import Definition
 from pathways.dosing import on_strong_cyp3a4_inhibitor, revumenib_dose
 from pathways.facts import CaseFacts, LabResult
+from pathways.monitoring_labs import Limits, inotuzumab_dose_concerned, lab_inputs, uln_text
 from pathways.policy import Policy
 from pathways.schedules.context import first_treatment_day
 from pathways.vocab import (
@@ -43,7 +50,6 @@ from pathways.vocab import (
 # [SRC] NEL-01/NEL-02: a nelarabine dose is given only for patients >= 16 years.
 NELARABINE_MIN_AGE_YEARS = 16
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-LFT_TESTS = ("total_bilirubin", "ast", "alt", "alp")
 
 
 def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy) -> list[Alert]:
@@ -52,14 +58,14 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
     ``definition`` is the pinned pathway version the thresholds belong to; the
     thresholds themselves are read through ``policy`` (recorded as used).
     """
-    del definition  # thresholds come through the policy made from it
     labs = _results_by_test(facts)
+    limits = Limits(definition.labs, policy)
     alerts: list[Alert] = []
-    alerts += _inotuzumab(facts, policy, labs)
-    alerts += _revumenib(facts, policy, labs)
+    alerts += _inotuzumab(facts, policy, labs, limits, definition)
+    alerts += _revumenib(facts, policy, labs, limits)
     alerts += _nelarabine(facts, policy, labs)
     alerts += _lumbar_puncture(facts, policy, labs)
-    alerts += _tumour_lysis(facts, policy, labs)
+    alerts += _tumour_lysis(facts, policy, labs, limits)
     alerts += _testicular_risk(facts)
     return sorted(alerts, key=lambda a: (SEVERITY_ORDER[a.severity], a.id))
 
@@ -99,20 +105,6 @@ def _above(value: float, factor: float, limit: float) -> bool:
     return _dec(value) > _dec(factor) * _dec(limit)
 
 
-def _lab(result: LabResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "test": result.test,
-        "value": result.value,
-        "unit": result.unit,
-        "at": result.at.isoformat(),
-    }
-    if result.uln is not None:
-        entry["uln"] = result.uln
-    if result.lln is not None:
-        entry["lln"] = result.lln
-    return entry
-
-
 def _latest_time(results: Iterable[LabResult]) -> datetime | None:
     times = [r.at for r in results]
     return max(times) if times else None
@@ -149,92 +141,118 @@ def _alert(
 # --------------------------------------------------------------------------- inotuzumab
 
 
-def _inotuzumab(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
+def _inotuzumab(
+    facts: CaseFacts,
+    policy: Policy,
+    labs: dict[str, list[LabResult]],
+    limits: Limits,
+    definition: Definition,
+) -> list[Alert]:
     alerts: list[Alert] = []
     on_ino = _course_active(facts, OptionId.INOTUZUMAB)
     if on_ino:
-        alerts += _liver_hold(facts, policy, labs)
+        alerts += _liver_hold(facts, policy, labs, limits, definition)
         alerts += _cytoreduction(facts, policy)
     course_is_ino = facts.treatment is not None and facts.treatment.regimen == OptionId.INOTUZUMAB
     prior = facts.history.prior_therapies
     exposed = course_is_ino or (prior is not None and OptionId.INOTUZUMAB in prior)
     if exposed:
-        alerts += _sos_bilirubin(facts, labs)
+        alerts += _sos_bilirubin(facts, labs, limits)
     return alerts
 
 
-def _liver_hold(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
-    """INO-05 / MON-05: bilirubin >1.5 x ULN AND AST or ALT >2.5 x ULN -> hold the dose."""
+def _liver_hold(
+    facts: CaseFacts,
+    policy: Policy,
+    labs: dict[str, list[LabResult]],
+    limits: Limits,
+    definition: Definition,
+) -> list[Alert]:
+    """INO-05 / MON-05: bilirubin >1.5 x ULN AND AST or ALT >2.5 x ULN -> hold the dose.
+
+    Each result is compared against its own ULN or the local reference range. A
+    high bilirubin without an AST and ALT result is held too: the rule cannot be
+    excluded until they are resulted (the dose waits for the LFT panel, INO-05).
+    """
     bili_x = float(policy("ino_hold_bilirubin_x_uln_above"))
     trans_x = float(policy("ino_hold_transaminase_x_uln_above"))
-    latest = {test: _latest(labs, test) for test in LFT_TESTS}
+    panel = limits.catalogue.panel_tests("lft")
+    latest = {test: r for test in panel if (r := _latest(labs, test)) is not None}
+    uln = {test: limit for test, r in latest.items() if (limit := limits.uln(r)) is not None}
     thresholds = {"bilirubin_x_uln_above": bili_x, "ast_alt_x_uln_above": trans_x}
-    no_uln = [r for r in latest.values() if r is not None and r.uln is None]
-    alerts: list[Alert] = []
-    if no_uln:
-        alerts.append(
-            _alert(
-                "lft_uln_missing",
-                Severity.WARNING,
-                ("INO-05", "MON-05"),
-                "Liver test without the lab's upper limit of normal ("
-                + ", ".join(r.test for r in no_uln)
-                + "): the inotuzumab hold rule cannot be applied to it; clinician reviews "
-                "the result before the dose.",
-                {"results": [_lab(r) for r in no_uln], **thresholds},
-                _latest_time(no_uln),
-            )
-        )
-    bili = latest["total_bilirubin"]
-    high_bili = bili is not None and bili.uln is not None and _above(bili.value, bili_x, bili.uln)
+    bili, bili_uln = latest.get("total_bilirubin"), uln.get("total_bilirubin")
+    high_bili = (
+        bili is not None and bili_uln is not None and _above(bili.value, bili_x, bili_uln.value)
+    )
+    transaminases = limits.catalogue.panel_tests("transaminases")
     high_trans = [
-        r
-        for r in (latest["ast"], latest["alt"])
-        if r is not None and r.uln is not None and _above(r.value, trans_x, r.uln)
+        latest[t]
+        for t in transaminases
+        if t in uln and _above(latest[t].value, trans_x, uln[t].value)
     ]
-    if bili is not None and high_bili and high_trans:
+    unknown = [t for t in transaminases if t not in latest]
+    if bili is not None and bili_uln is not None and high_bili and (high_trans or unknown):
         triggering = [bili, *high_trans]
-        parts = [f"total bilirubin {bili.value:g} {bili.unit} (> {bili_x:g} x ULN {bili.uln:g})"]
+        parts = [
+            f"total bilirubin {fmt(bili.value)} {bili.unit} > {bili_x:g} x ULN "
+            f"({uln_text(bili_uln, bili.unit)})"
+        ]
         parts += [
-            f"{r.test.upper()} {r.value:g} {r.unit} (> {trans_x:g} x ULN {r.uln:g})"
+            f"{limits.label(r.test)} {fmt(r.value)} {r.unit} > {trans_x:g} x ULN "
+            f"({uln_text(uln[r.test], r.unit)})"
             for r in high_trans
         ]
-        alerts.append(
+        missing = (
+            f"; {' and '.join(limits.label(t) for t in unknown)} not resulted, so the hold "
+            "cannot be excluded until they are"
+            if unknown and not high_trans
+            else ""
+        )
+        dose, dose_inputs = inotuzumab_dose_concerned(facts, definition, bili)
+        alerts = [
             _alert(
                 "inotuzumab_liver_hold",
                 Severity.CRITICAL,
                 ("INO-05", "MON-05"),
-                "Hold the inotuzumab dose, clinician decides: "
-                + " with ".join(parts)
-                + ". Local-policy rule (label): interrupt until bilirubin <= "
-                f"{bili_x:g} x ULN and AST/ALT <= {trans_x:g} x ULN; stop if it does not "
+                f"Hold {dose}, clinician decides: "
+                + " and ".join(parts)
+                + missing
+                + ". INO-05/MON-05, local-policy rule (label): interrupt inotuzumab when total "
+                f"bilirubin > {bili_x:g} x ULN and AST/ALT > {trans_x:g} x ULN, until bilirubin "
+                f"<= {bili_x:g} x ULN and AST/ALT <= {trans_x:g} x ULN; stop if it does not "
                 "recover or VOD occurs. Does not apply as such with Gilbert syndrome or "
                 "hemolysis: the clinician judges.",
-                {"results": [_lab(r) for r in triggering], **thresholds},
+                {
+                    "results": [lab_inputs(r, uln=uln.get(r.test)) for r in triggering],
+                    **thresholds,
+                    **({"not_resulted": unknown} if unknown and not high_trans else {}),
+                    "dose": dose_inputs,
+                },
                 _latest_time(triggering),
             )
-        )
+        ]
         return alerts
     elevated = [
-        r
-        for r in latest.values()
-        if r is not None and r.uln is not None and _above(r.value, 1.0, r.uln)
+        r for test, r in latest.items() if test in uln and _above(r.value, 1.0, uln[test].value)
     ]
-    if elevated:
-        alerts.append(
-            _alert(
-                "lft_elevated_on_inotuzumab",
-                Severity.WARNING,
-                ("INO-05", "MON-05"),
-                "Liver tests above the upper limit of normal on inotuzumab ("
-                + ", ".join(f"{r.test} {r.value:g} {r.unit}, ULN {r.uln:g}" for r in elevated)
-                + "): may need interruption, dose reduction or discontinuation; clinician "
-                "reviews before the next dose.",
-                {"results": [_lab(r) for r in elevated], **thresholds},
-                _latest_time(elevated),
+    if not elevated:
+        return []
+    return [
+        _alert(
+            "lft_elevated_on_inotuzumab",
+            Severity.WARNING,
+            ("INO-05", "MON-05"),
+            "Liver tests above the upper limit of normal on inotuzumab ("
+            + "; ".join(
+                f"{limits.label(r.test)} {fmt(r.value)} {r.unit} ({uln_text(uln[r.test], r.unit)})"
+                for r in elevated
             )
+            + "): may need interruption, dose reduction or discontinuation; clinician "
+            "reviews before the next dose.",
+            {"results": [lab_inputs(r, uln=uln[r.test]) for r in elevated], **thresholds},
+            _latest_time(elevated),
         )
-    return alerts
+    ]
 
 
 def _cytoreduction(facts: CaseFacts, policy: Policy) -> list[Alert]:
@@ -263,7 +281,9 @@ def _cytoreduction(facts: CaseFacts, policy: Policy) -> list[Alert]:
     ]
 
 
-def _sos_bilirubin(facts: CaseFacts, labs: dict[str, list[LabResult]]) -> list[Alert]:
+def _sos_bilirubin(
+    facts: CaseFacts, labs: dict[str, list[LabResult]], limits: Limits
+) -> list[Alert]:
     """MON-07 (rising bilirubin, an SOS/VOD sign) and INO-11 (bilirubin >= ULN before HCT)."""
     alerts: list[Alert] = []
     results = labs.get("total_bilirubin") or []
@@ -277,15 +297,16 @@ def _sos_bilirubin(facts: CaseFacts, labs: dict[str, list[LabResult]]) -> list[A
                 f"Rising total bilirubin after inotuzumab ({previous.value:g} -> "
                 f"{latest.value:g} {latest.unit}): a possible sign of hepatic SOS/VOD; "
                 "clinician and transplant team review the same day.",
-                {"results": [_lab(previous), _lab(latest)]},
+                {"results": [lab_inputs(previous), lab_inputs(latest)]},
                 latest.at,
             )
         )
     latest_bili = results[-1] if results else None
+    uln = None if latest_bili is None else limits.uln(latest_bili)
     if (
         latest_bili is not None
-        and latest_bili.uln is not None
-        and latest_bili.value >= latest_bili.uln
+        and uln is not None
+        and latest_bili.value >= uln.value
         and facts.fitness.hct_eligible in (HctEligible.YES, HctEligible.PENDING)
     ):
         alerts.append(
@@ -293,10 +314,14 @@ def _sos_bilirubin(facts: CaseFacts, labs: dict[str, list[LabResult]]) -> list[A
                 "sos_risk_bilirubin_before_hct",
                 Severity.INFO,
                 ("INO-11", "AMB-19"),
-                f"Total bilirubin {latest_bili.value:g} {latest_bili.unit} is at or above the "
-                f"ULN ({latest_bili.uln:g}) in a possible HCT candidate exposed to inotuzumab: "
-                "a listed SOS/VOD risk factor; share with the transplant team.",
-                {"results": [_lab(latest_bili)], "hct_eligible": facts.fitness.hct_eligible},
+                f"Total bilirubin {fmt(latest_bili.value)} {latest_bili.unit} is at or above "
+                f"the ULN ({uln_text(uln, latest_bili.unit)}) in a possible HCT candidate "
+                "exposed to inotuzumab: a listed SOS/VOD risk factor; share with the "
+                "transplant team.",
+                {
+                    "results": [lab_inputs(latest_bili, uln=uln)],
+                    "hct_eligible": facts.fitness.hct_eligible,
+                },
                 latest_bili.at,
             )
         )
@@ -306,11 +331,13 @@ def _sos_bilirubin(facts: CaseFacts, labs: dict[str, list[LabResult]]) -> list[A
 # --------------------------------------------------------------------------- revumenib
 
 
-def _revumenib(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
+def _revumenib(
+    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]], limits: Limits
+) -> list[Alert]:
     if not _course_active(facts, OptionId.REVUMENIB):
         return []
     alerts = _qtcf(facts, policy, labs)
-    alerts += _electrolytes(labs)
+    alerts += _electrolytes(labs, limits)
     if on_strong_cyp3a4_inhibitor(facts, policy):
         dose = revumenib_dose(facts, policy)
         listed = [
@@ -364,13 +391,13 @@ def _qtcf(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) ->
     if not found:
         return []
     inputs: dict[str, Any] = {
-        "latest": _lab(latest),
+        "latest": lab_inputs(latest),
         "qtcf_above_ms": limit,
         "rise_above_ms": rise_limit,
         "baseline_basis": basis,
     }
     if baseline is not None:
-        inputs["baseline"] = _lab(baseline)
+        inputs["baseline"] = lab_inputs(baseline)
     return [
         _alert(
             "revumenib_qtcf_prolonged",
@@ -395,39 +422,26 @@ def _qtcf_baseline(facts: CaseFacts, results: list[LabResult]) -> tuple[LabResul
     return results[0], "earliest QTcF on record (no pre-treatment result identified)"
 
 
-def _electrolytes(labs: dict[str, list[LabResult]]) -> list[Alert]:
+def _electrolytes(labs: dict[str, list[LabResult]], limits: Limits) -> list[Alert]:
     """REV-06: correct low potassium/magnesium before and while on revumenib (QTc risk)."""
     alerts: list[Alert] = []
     for test, name in (("potassium", "hypokalemia"), ("magnesium", "hypomagnesemia")):
         latest = _latest(labs, test, low_is_bad=True)
-        if latest is None:
+        lln = None if latest is None else limits.lln(latest)
+        if latest is None or lln is None or not latest.value < lln.value:
             continue
-        if latest.lln is None:
-            alerts.append(
-                _alert(
-                    f"revumenib_{test}_threshold_local",
-                    Severity.INFO,
-                    ("REV-06", "MON-13"),
-                    f"{test.capitalize()} {latest.value:g} {latest.unit} on revumenib: no lower "
-                    f"limit from the lab; the {name} threshold is local. Clinician reviews "
-                    f"(correct {name} before and during revumenib).",
-                    {"results": [_lab(latest)]},
-                    latest.at,
-                )
+        alerts.append(
+            _alert(
+                f"revumenib_{test}_low",
+                Severity.WARNING,
+                ("REV-06", "MON-13"),
+                f"{test.capitalize()} {fmt(latest.value)} {latest.unit} below the lower limit "
+                f"(LLN {fmt(lln.value)} {latest.unit}: {lln.description}) on revumenib: correct "
+                f"{name} (QTc risk); clinician decides.",
+                {"results": [lab_inputs(latest, lln=lln)]},
+                latest.at,
             )
-        elif latest.value < latest.lln:
-            alerts.append(
-                _alert(
-                    f"revumenib_{test}_low",
-                    Severity.WARNING,
-                    ("REV-06", "MON-13"),
-                    f"{test.capitalize()} {latest.value:g} {latest.unit} below the lab's lower "
-                    f"limit ({latest.lln:g}) on revumenib: correct {name} (QTc risk); "
-                    "clinician decides.",
-                    {"results": [_lab(latest)]},
-                    latest.at,
-                )
-            )
+        )
     return alerts
 
 
@@ -482,7 +496,7 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
                 + "; ".join(f"{r.test} {r.value:g} {r.unit} (< {limit:g})" for r, limit in low)
                 + "; clinician reviews.",
                 {
-                    "results": [_lab(r) for r, _ in low],
+                    "results": [lab_inputs(r) for r, _ in low],
                     "anc_below": anc_limit,
                     "platelets_below": plt_limit,
                 },
@@ -536,7 +550,7 @@ def _lumbar_puncture(
                 f"Platelets {platelets.value:g}/microL (< {limit:g}, local default) before a "
                 "lumbar puncture: clinician decides on platelets and/or cryoprecipitate to "
                 "secure hemostasis.",
-                {"results": [_lab(platelets)], "platelets_below": limit},
+                {"results": [lab_inputs(platelets)], "platelets_below": limit},
                 platelets.at,
             )
         )
@@ -544,7 +558,7 @@ def _lumbar_puncture(
 
 
 def _tumour_lysis(
-    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]
+    facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]], limits: Limits
 ) -> list[Alert]:
     """MON-26 / DEF-14: high burden at the start of induction -> tumour-lysis labs."""
     d = facts.disease
@@ -592,18 +606,20 @@ def _tumour_lysis(
         )
     ]
     potassium = _latest(labs, "potassium")
+    uln = None if potassium is None else limits.uln(potassium)
+    lln = None if potassium is None else limits.lln(potassium)
     if potassium is not None and (
-        (potassium.uln is not None and potassium.value > potassium.uln)
-        or (potassium.lln is not None and potassium.value < potassium.lln)
+        (uln is not None and potassium.value > uln.value)
+        or (lln is not None and potassium.value < lln.value)
     ):
         alerts.append(
             _alert(
                 "tumour_lysis_potassium_abnormal",
                 Severity.WARNING,
                 ("MON-26", "DEF-14"),
-                f"Potassium {potassium.value:g} {potassium.unit} outside the lab's limits during "
-                "the tumour-lysis watch: clinician reviews.",
-                {"results": [_lab(potassium)], **burden},
+                f"Potassium {fmt(potassium.value)} {potassium.unit} outside its limits of "
+                "normal during the tumour-lysis watch: clinician reviews.",
+                {"results": [lab_inputs(potassium, uln=uln, lln=lln)], **burden},
                 potassium.at,
             )
         )

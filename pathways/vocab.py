@@ -198,20 +198,6 @@ class TaskKind(StrEnum):
     CLINICIAN_REVIEW = "clinician_review"
 
 
-class LabPanel(StrEnum):
-    LFT = "lft"
-    CBC = "cbc"
-    ELECTROLYTES = "electrolytes"
-    # Added for the schedules (additive): tumour-lysis labs (MON-26), IgG
-    # (CART-06), quantitative BCR::ABL1 PCR (PH-07), CSF cytology + flow
-    # (MON-19), pregnancy test (REV-09).
-    TLS = "tls"
-    IGG = "igg"
-    BCR_ABL1 = "bcr_abl1"
-    CSF = "csf"
-    PREGNANCY = "pregnancy"
-
-
 class Role(StrEnum):
     """Who a task or alert is routed to (RULES.md §0.3 'Who')."""
 

@@ -22,11 +22,13 @@ from carepath.cli.common import (
 from carepath.intake import (
     case_document_from_options,
     intake_from_facts,
+    late_labs,
     observations_from_facts,
 )
-from carepath.timeutil import clinic_today
+from carepath.timeutil import clinic_today, now
 from models.base import require_id
 from pathways.casefile import parse_case, parse_case_text
+from pathways.definition import Definition
 from pathways.errors import CaseFormatError
 from pathways.field_errors import field_errors
 
@@ -40,7 +42,7 @@ def _split(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _definition():  # type: ignore[no-untyped-def]
+def _definition() -> Definition:
     from carepath.pathway import active_definition
 
     return active_definition()
@@ -94,7 +96,11 @@ def add(
         if case is not None:
             if not case.is_file():
                 fail(f"--case: file {str(case)!r} not found")
-            facts = parse_case_text(case.read_text(encoding="utf-8"))
+            definition = _definition()
+            facts = parse_case_text(case.read_text(encoding="utf-8"), labs=definition.labs)
+            late = late_labs(facts, definition, now=now())
+            if late:
+                fail_fields(late)
         else:
             options = {
                 "birth_date": birth_date,

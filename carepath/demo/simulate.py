@@ -46,7 +46,7 @@ from flows.escalate_overdue import escalate_now
 from flows.evaluate_results import evaluate_all
 from flows.plan_care import plan_all
 from flows.runtime import Runtime, current_runtime
-from models.observation import LAB_CODES, ObservationCreate
+from models.observation import ObservationCreate
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor
 from models.repositories.observations import add_observations
@@ -60,24 +60,25 @@ from pathways.vocab import ResponseCategory
 COORDINATOR = Actor("demo.coordinator", "coordinator", "cli")
 LAB = Actor("demo.lab", "coordinator", "cli")
 
-# Synthetic values of the invented cohort's labs: unit, usual range, LLN, ULN (the ULN
-# of the liver tests and LDH comes from the pathway's lab_reference_uln default).
-LABS: dict[str, tuple[str, float, float, float | None, float | None]] = {
-    "alt": ("U/L", 12, 38, None, 40),
-    "ast": ("U/L", 12, 34, None, 40),
-    "alp": ("U/L", 45, 110, None, 120),
-    "total_bilirubin": ("mg/dL", 0.3, 1.0, None, 1.2),
-    "wbc": ("/uL", 2500, 8000, 4000, 11000),
-    "anc": ("/uL", 900, 4000, 1500, None),
-    "platelets": ("/uL", 60000, 280000, 150000, 400000),
-    "potassium": ("mmol/L", 3.6, 4.8, 3.5, 5.1),
-    "magnesium": ("mmol/L", 0.75, 0.95, 0.7, 1.0),
-    "qtcf_ms": ("ms", 400, 455, None, None),
-    "uric_acid": ("mg/dL", 3.5, 6.5, None, 7.0),
-    "phosphorus": ("mg/dL", 2.7, 4.2, 2.5, 4.5),
-    "calcium": ("mg/dL", 8.8, 10.0, 8.5, 10.5),
-    "creatinine": ("mg/dL", 0.6, 1.1, None, 1.3),
-    "ldh": ("U/L", 140, 260, None, 280),
+# Synthetic values of the invented cohort's labs, in each test's canonical unit (the lab
+# catalogue): the usual range of a patient on treatment. Their limits of normal are the
+# catalogue's local reference range, as for any result entered without the laboratory's own.
+LABS: dict[str, tuple[float, float]] = {
+    "alt": (12, 38),
+    "ast": (12, 34),
+    "alp": (45, 110),
+    "total_bilirubin": (0.3, 1.0),
+    "wbc": (2500, 8000),
+    "anc": (900, 4000),
+    "platelets": (60000, 280000),
+    "potassium": (3.6, 4.8),
+    "magnesium": (0.75, 0.95),
+    "qtcf_ms": (400, 455),
+    "uric_acid": (3.5, 6.5),
+    "phosphorus": (2.7, 4.2),
+    "calcium": (8.8, 10.0),
+    "creatinine": (0.6, 1.1),
+    "ldh": (140, 260),
 }
 # How a value looks when it is out of range.
 ABNORMAL: dict[str, Callable[[random.Random], float]] = {
@@ -155,11 +156,7 @@ class Clinic:
         self.seed = seed
         self.arrivals = arrivals or {}
         self.tally = Tally()
-        # The laboratory's own limits for the tests the pathway keeps them for (local policy).
-        defaults = rt.definition(None).defaults
-        self.reference_uln: dict[str, float] = (
-            dict(defaults["lab_reference_uln"].value) if "lab_reference_uln" in defaults else {}
-        )
+        self.labs = rt.definition(None).labs
         # Response marrows resulted and waiting for the clinician: patient -> (day to sign, category).
         self.to_sign: dict[int, tuple[date, ResponseCategory]] = {}
         self.snapshot_months: set[str] = set()
@@ -278,10 +275,10 @@ class Clinic:
             return None
         rng = random.Random(f"{self.seed}:{t.id}")
         result: dict[str, Any] = {}
-        for name in t.result_fields:
-            if name in LAB_CODES and name in LABS:
-                unit, low, high, lln, uln = LABS[name]
-                uln = self.reference_uln.get(name, uln)
+        for name in self.labs.expand(t.result_fields):
+            test = self.labs.tests.get(name)
+            if test is not None and name in LABS:
+                low, high = LABS[name]
                 if name in ABNORMAL and rng.random() < ABNORMAL_SHARE:
                     value = ABNORMAL[name](rng)
                     self.tally.abnormal_results += 1
@@ -291,9 +288,9 @@ class Clinic:
                     ObservationCreate(
                         code=name,
                         value=value,
-                        unit=unit,
-                        uln=uln,
-                        lln=lln,
+                        unit=test.canonical.code,
+                        entered_value=value,
+                        entered_unit=test.canonical.code,
                         observed_at=moment,
                         source="demo-lab",
                     )

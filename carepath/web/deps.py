@@ -29,6 +29,7 @@ from models.repositories.audit import Actor, record
 from models.repositories.tokens import count_request, token_principal
 from models.repositories.users import Principal, session_principal
 from pathways.clock import local_date
+from pathways.core.labs import LabCatalogue
 from pathways.vocab import Role
 
 SESSION_COOKIE = "carepath_session"
@@ -268,8 +269,8 @@ CARE_TEAM = (Role.COORDINATOR, Role.CLINICIAN)
 READERS = (Role.COORDINATOR, Role.CLINICIAN, Role.QUALITY)
 
 
-def reference_uln(request: Request) -> dict[str, float]:
-    """The local laboratory's upper limits of normal (pathway default ``lab_reference_uln``)."""
+def lab_catalogue(request: Request) -> LabCatalogue:
+    """The pathway's lab catalogue, with the clinic's reference ranges (policy file applied)."""
     from carepath.pathway import definition_for
 
-    return dict(definition_for(settings(request)).default("lab_reference_uln"))
+    return definition_for(settings(request)).labs

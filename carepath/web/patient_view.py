@@ -24,7 +24,6 @@ from models.repositories.courses import list_courses
 from models.repositories.observations import list_observations
 from models.repositories.patients import PatientRecord, get_record
 from models.repositories.responses import list_assessments
-from models.repositories.task_results import FIELDS
 from models.repositories.tasks import list_patient_tasks
 from models.snapshots import load_snapshots
 from models.task import CareTask, ClinicalAlert
@@ -34,8 +33,6 @@ from pathways.facts import CentreFacts
 from pathways.vocab import OPEN_TASK_STATUSES
 
 CHART_DAYS = 45
-LFT_CODES = ("alt", "ast", "total_bilirubin", "alp")
-COUNT_CODES = ("anc", "platelets")
 TRACK_COLUMNS = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
 
 
@@ -83,6 +80,15 @@ class PatientPage:
     advice: dict[str, Any] | None
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def open_alerts(self) -> list[ClinicalAlert]:
+        """Unacknowledged alerts, most severe first, then newest: the page's header shows them."""
+        rank = {"critical": 0, "warning": 1}
+        waiting = [a for a in self.alerts if a.acknowledged_at is None]
+        return sorted(
+            waiting, key=lambda a: (rank.get(a.severity.value, 2), -a.raised_at.timestamp())
+        )
+
 
 def _spans(record: PatientRecord, definition: Definition) -> list[PhaseSpan]:
     states = definition.machines["main"].states
@@ -112,29 +118,31 @@ def _charts(
     today: date,
     definition: Definition,
 ) -> list[Markup]:
+    labs = definition.labs
+    lft = labs.panel_tests("lft")
+    anc, platelets = labs.tests["anc"], labs.tests["platelets"]
     observations = list_observations(
-        session, patient_id=patient_id, actor=actor, codes=LFT_CODES + COUNT_CODES
+        session, patient_id=patient_id, actor=actor, codes=[*lft, anc.code, platelets.code]
     )
     start = start_of_day(today - timedelta(days=CHART_DAYS), tz)
     end = start_of_day(today + timedelta(days=1), tz)
     recent = [o for o in observations if start <= o.observed_at <= end]
-    # Results are drawn as multiples of their own ULN, or of the local reference
-    # limit (default lab_reference_uln) when the lab gave none.
-    reference = definition.default("lab_reference_uln")
+    # Results are drawn as multiples of the ULN the INO-05 rule compares them against:
+    # their own, else the local reference range of the lab catalogue (one function).
     bilirubin_limit = float(definition.default("ino_hold_bilirubin_x_uln_above"))
     transaminase_limit = float(definition.default("ino_hold_transaminase_x_uln_above"))
-    lft = []
-    for code in LFT_CODES:
+    lft_series = []
+    for code in lft:
         points = [
-            (o.observed_at, o.value / uln)
+            (o.observed_at, o.value / uln.value)
             for o in recent
-            if o.code == code and (uln := o.uln or reference.get(code))
+            if o.code == code and (uln := labs.uln_of(code, o.uln)) is not None
         ]
-        lft.append(Series(FIELDS[code].label, points))
+        lft_series.append(Series(labs.tests[code].label, points))
     charts = [
         line_chart(
             "Liver tests against ULN",
-            lft,
+            lft_series,
             [
                 Threshold(
                     bilirubin_limit, f"bilirubin {bilirubin_limit:g}×ULN (MON-05, local policy)"
@@ -150,9 +158,9 @@ def _charts(
         ),
         line_chart(
             "Neutrophils (ANC)",
-            [Series("ANC", [(o.observed_at, o.value) for o in recent if o.code == "anc"])],
+            [Series(anc.label, [(o.observed_at, o.value) for o in recent if o.code == anc.code])],
             [Threshold(1000, "1000: CR (DEF-03)"), Threshold(500, "500: CRh (DEF-04)")],
-            unit="/uL",
+            unit=anc.canonical.label,
             start=start,
             end=end,
             tz=tz,
@@ -161,14 +169,15 @@ def _charts(
             "Platelets",
             [
                 Series(
-                    "Platelets", [(o.observed_at, o.value) for o in recent if o.code == "platelets"]
+                    platelets.label,
+                    [(o.observed_at, o.value) for o in recent if o.code == platelets.code],
                 )
             ],
             [
                 Threshold(100000, "100k: CR (DEF-03)"),
                 Threshold(50000, "50k: CRh; LP (MON-22)"),
             ],
-            unit="/uL",
+            unit=platelets.canonical.label,
             start=start,
             end=end,
             tz=tz,

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from models.repositories.planning import DATA_PROBLEM_RULE
 from pathways.clock import zone
+from pathways.core.labs import fmt
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -62,6 +63,8 @@ def _d(value: date | None) -> str:
 
 TEMPLATES.env.filters["yn"] = _yn
 TEMPLATES.env.filters["d"] = _d
+# Numbers as people write them (3,000,000; never 3e+06).
+TEMPLATES.env.filters["num"] = fmt
 # A data-problem task is the tracker's own, not a clinical rule: pages must not cite RULES.md for it.
 TEMPLATES.env.globals["DATA_PROBLEM_RULE"] = DATA_PROBLEM_RULE
 

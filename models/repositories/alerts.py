@@ -1,4 +1,11 @@
-"""Clinical alerts: listing them and a clinician's acknowledgement (who, when, why)."""
+"""Clinical alerts: listing them and a clinician's acknowledgement (who, when, why).
+
+An alert and its review task (``clinical_alert.task_id``) never disagree: a
+clinician completing the review task with a decision acknowledges every alert
+routed to it, with that decision as the reason; acknowledging an alert on the
+patient page completes its review task once no alert of that task is left
+unacknowledged.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.patient import Patient
 from models.repositories.audit import Actor, record, record_many
-from models.task import ClinicalAlert
-from pathways.vocab import Role, Severity
+from models.task import CareTask, ClinicalAlert
+from pathways.vocab import OPEN_TASK_STATUSES, Role, Severity, TaskStatus
 
 
 class AlertNotFound(LookupError):
@@ -104,17 +111,87 @@ def acknowledge_alert(
         raise AlertNotFound(alert_id)
     if alert.acknowledged_at is not None:
         raise AlertError("alert", f"already acknowledged by {alert.acknowledged_by}", status=409)
+    _acknowledge(session, alert, text, actor, now)
+    session.flush()
+    if alert.task_id is not None:
+        _complete_review_task(session, alert.task_id, text, actor, now)
+    return alert
+
+
+def _acknowledge(
+    session: Session, alert: ClinicalAlert, reason: str, actor: Actor, now: datetime
+) -> None:
     alert.acknowledged_by = actor.name
     alert.acknowledged_at = now
-    alert.acknowledge_reason = text
+    alert.acknowledge_reason = reason[:2000]
     session.add(alert)
     record(
         session,
         actor=actor,
         action="acknowledge",
         entity="clinical_alert",
-        patient_id=patient_id,
-        entity_id=alert_id,
+        patient_id=alert.patient_id,
+        entity_id=alert.id,
+    )
+
+
+def _task_alerts(session: Session, task_id: int) -> list[ClinicalAlert]:
+    return list(
+        session.execute(
+            select(ClinicalAlert)
+            .where(
+                col(ClinicalAlert.task_id) == task_id, col(ClinicalAlert.acknowledged_at).is_(None)
+            )
+            .order_by(col(ClinicalAlert.id))
+            .with_for_update()
+        ).scalars()
+    )
+
+
+def open_task_alerts(session: Session, *, task_id: int) -> int:
+    """How many unacknowledged alerts are routed to this review task."""
+    return len(_task_alerts(session, task_id))
+
+
+def acknowledge_task_alerts(
+    session: Session, *, task_id: int, reason: str, actor: Actor, now: datetime
+) -> list[int]:
+    """The review task was completed with ``reason``: its alerts are acknowledged with it."""
+    alerts = _task_alerts(session, task_id)
+    if alerts and actor.role != Role.CLINICIAN.value:
+        raise AlertError("role", "only a clinician decides on an alert", status=403)
+    for alert in alerts:
+        _acknowledge(session, alert, reason, actor, now)
+    session.flush()
+    return [a.id for a in alerts if a.id is not None]
+
+
+def _complete_review_task(
+    session: Session, task_id: int, reason: str, actor: Actor, now: datetime
+) -> None:
+    """The last open alert of a review task was acknowledged: the task is done too."""
+    if _task_alerts(session, task_id):
+        return
+    task = session.execute(
+        select(CareTask).where(col(CareTask.id) == task_id).with_for_update()
+    ).scalar_one_or_none()
+    if task is None or task.status not in OPEN_TASK_STATUSES:
+        return
+    task.status = TaskStatus.COMPLETED
+    task.status_reason = "alert acknowledged"
+    task.result = {"decision": reason}
+    task.completed_at = now
+    task.completed_by = actor.name
+    task.lease_expires_at = None
+    task.updated_at = now
+    session.add(task)
+    record(
+        session,
+        actor=actor,
+        action="complete",
+        entity="care_task",
+        patient_id=task.patient_id,
+        entity_id=task_id,
+        detail={"by": "alert acknowledgement"},
     )
     session.flush()
-    return alert

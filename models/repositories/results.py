@@ -302,13 +302,15 @@ def record_alerts(
                 dedupe_key=ALERT_PREFIX + key,
                 rule_id=a.rule_id,
                 role=Role(a.role).value,
-                title=f"Review a {severity} alert ({a.rule_id})",
+                title=f"Review a {severity} alert ({a.rule_id}): {_summary(a.message)}",
                 section="monitoring alert",
                 now=now,
                 due=due,
                 timezone=timezone,
                 safety=severity == Severity.CRITICAL.value,
                 detail=detail,
+                # The clinician's decision; completing the task acknowledges the alert.
+                result_fields=["decision"],
             )
         )
     task_ids = _insert_tasks(session, tasks)
@@ -441,6 +443,7 @@ def _review_task(
     timezone: str,
     safety: bool,
     detail: dict[str, Any],
+    result_fields: list[str] | None = None,
 ) -> dict[str, Any]:
     expires = due + timedelta(days=7)
     return {
@@ -462,11 +465,18 @@ def _review_task(
         "role_queue": role,
         "escalation_level": 0,
         "detail": detail,
+        "result_fields": result_fields,
         "plan_hash": hashlib.blake2b(dedupe_key.encode(), digest_size=16).hexdigest(),
         "planned_at": now,
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _summary(message: str) -> str:
+    """The alert's first clause, for the review task's title (the task shows it whole)."""
+    head = message.split(": ", 1)[0].split(". ", 1)[0]
+    return head if len(head) <= 150 else head[:149] + "…"
 
 
 def _insert_tasks(session: Session, rows: list[dict[str, Any]]) -> list[int]:

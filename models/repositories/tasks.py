@@ -30,12 +30,14 @@ from sqlmodel import Session
 from models.observation import Observation
 from models.pathway import ResponseAssessmentRecord
 from models.patient import Patient
+from models.repositories.alerts import acknowledge_task_alerts, open_task_alerts
 from models.repositories.audit import Actor, record, record_many
 from models.repositories.handovers import record_handover
 from models.repositories.task_results import MARROW_FIELDS, FieldSpec, parse_result, specs_for
 from models.repositories.users import normalise_username
 from models.task import CareTask
 from models.user import AccountKind, AppUser
+from pathways.core.labs import LabCatalogue
 from pathways.vocab import OPEN_TASK_STATUSES, Role, TaskKind, TaskStatus
 
 LEASE = timedelta(hours=4)
@@ -276,13 +278,7 @@ class TaskView:
     fields: list[FieldSpec]
 
 
-def get_task(
-    session: Session,
-    *,
-    task_id: int,
-    actor: Actor,
-    reference_uln: Mapping[str, float] | None = None,
-) -> TaskView:
+def get_task(session: Session, *, task_id: int, actor: Actor, labs: LabCatalogue) -> TaskView:
     row = session.execute(
         select(CareTask, Patient.mrn, Patient.display_name)
         .join(Patient, Patient.id == CareTask.patient_id)  # type: ignore[arg-type]
@@ -303,7 +299,7 @@ def get_task(
         task=task,
         mrn=mrn,
         patient_name=name,
-        fields=specs_for(task.result_fields, reference_uln),
+        fields=specs_for(task.result_fields, labs),
     )
 
 
@@ -448,55 +444,42 @@ def complete_task(
     actor: Actor,
     now: datetime,
     clinic_date: date,
-    reference_uln: Mapping[str, float] | None = None,
+    labs: LabCatalogue,
 ) -> CareTask:
     """Complete a task the actor holds, with the result it asks for.
 
-    Lab values become observations (so charts and the monitoring rules see
-    them); marrow findings become an unsigned response assessment, which a
-    clinician then signs. Any bad field refuses the whole completion.
+    Lab values become observations in their canonical unit beside the value and
+    unit as entered (so charts and the monitoring rules see them); marrow
+    findings become an unsigned response assessment, which a clinician then
+    signs; the decision on an alert's review task acknowledges its alerts. Any
+    bad field refuses the whole completion.
     """
     task = _locked(session, task_id)
     _check_open(task)
     if task.owner != actor.name:
         raise TaskConflict(f"claim task {task_id} before completing it")
-    specs = specs_for(task.result_fields, reference_uln)
-    result, problems = parse_result(specs, values)
-    if problems:
-        raise TaskInputError(problems)
-    labs = [s for s in specs if s.lab and s.name in result]
-    if labs:
-        session.add_all(
-            Observation(
-                patient_id=task.patient_id,
-                code=s.name,
-                value=result[s.name],
-                unit=s.unit,
-                uln=s.uln,
-                observed_at=now,
-                source=f"task:{task_id}",
-                recorded_by=actor.name,
-            )
-            for s in labs
-        )
-    assessment_id = None
-    if MARROW_FIELDS & result.keys():
-        mrd_value = result.get("mrd_value")
-        assessment = ResponseAssessmentRecord(
+    if open_task_alerts(session, task_id=task_id) and actor.role != Role.CLINICIAN.value:
+        raise TaskForbidden(f"task {task_id} decides on an alert: a clinician completes it")
+    parsed = parse_result(specs_for(task.result_fields, labs), values, labs)
+    if parsed.problems:
+        raise TaskInputError(parsed.problems)
+    result = parsed.values
+    session.add_all(
+        Observation(
             patient_id=task.patient_id,
-            course_id=task.course_id,
-            assessed_on=clinic_date,
-            marrow_blast_pct=result.get("marrow_blast_pct"),
-            trilineage_hematopoiesis=result.get("trilineage_hematopoiesis"),
-            circulating_blasts=result.get("circulating_blasts"),
-            mrd_method=result.get("mrd_method"),
-            mrd_value=mrd_value,
+            code=m.test,
+            value=m.value,
+            unit=m.unit,
+            entered_value=m.entered_value,
+            entered_unit=m.entered_unit,
+            uln=m.uln,
+            observed_at=now,
+            source=f"task:{task_id}",
             recorded_by=actor.name,
-            recorded_at=now,
         )
-        session.add(assessment)
-        session.flush()
-        assessment_id = assessment.id
+        for m in parsed.labs
+    )
+    assessment_id = _assessment(session, task, result, actor, now, clinic_date)
     task.result = result | ({"response_assessment_id": assessment_id} if assessment_id else {})
     task.status = TaskStatus.COMPLETED
     task.completed_at = now
@@ -514,7 +497,38 @@ def complete_task(
         detail={"fields": sorted(result)},
     )
     session.flush()
+    decision = result.get("decision") or result.get("note")
+    if decision:
+        acknowledge_task_alerts(session, task_id=task_id, reason=decision, actor=actor, now=now)
     return task
+
+
+def _assessment(
+    session: Session,
+    task: CareTask,
+    result: Mapping[str, Any],
+    actor: Actor,
+    now: datetime,
+    clinic_date: date,
+) -> int | None:
+    """Marrow findings of a completed task, as an unsigned response assessment."""
+    if not MARROW_FIELDS & result.keys():
+        return None
+    assessment = ResponseAssessmentRecord(
+        patient_id=task.patient_id,
+        course_id=task.course_id,
+        assessed_on=clinic_date,
+        marrow_blast_pct=result.get("marrow_blast_pct"),
+        trilineage_hematopoiesis=result.get("trilineage_hematopoiesis"),
+        circulating_blasts=result.get("circulating_blasts"),
+        mrd_method=result.get("mrd_method"),
+        mrd_value=result.get("mrd_value"),
+        recorded_by=actor.name,
+        recorded_at=now,
+    )
+    session.add(assessment)
+    session.flush()
+    return assessment.id
 
 
 def close_task(

@@ -59,6 +59,7 @@ def _compile(definition: Definition) -> CompiledSchedules:
         rule_ids=frozenset(definition.rules),
         values=values,
         citations={rule_id: info.citation for rule_id, info in definition.rules.items()},
+        lab_panels={name: panel.results for name, panel in definition.labs.panels.items()},
     )
     regimens = compiler.regimens(definition.section("regimens") or {})
     followup = compiler.named_templates(definition.section("followup") or {}, "followup")

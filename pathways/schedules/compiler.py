@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pathways.core.labs import expand_panels
 from pathways.schedules.doses import DOSE_RULES, DoseSpec
 from pathways.schedules.predicates import PREDICATES
 from pathways.schedules.templates import (
@@ -37,7 +38,7 @@ from pathways.schedules.templates import (
     Template,
     Timing,
 )
-from pathways.vocab import CoursePhase, LabPanel, Phase, Role, TaskKind
+from pathways.vocab import CoursePhase, Phase, Role, TaskKind
 
 # A bounded template expands to at most this many occurrences (a typo such as
 # ``to: 100000`` is refused instead of planned); open-ended repeats are bounded
@@ -53,6 +54,9 @@ class Compiler:
     values: Mapping[str, Any]
     citations: Mapping[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # The panels of the lab catalogue (labs.yaml) and their results: a lab_panel task
+    # names one, and result_fields may (compiled to the panel's results).
+    lab_panels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     # -- values ---------------------------------------------------------------
 
@@ -199,8 +203,10 @@ class Compiler:
             result_fields = []
         panel = raw.get("panel")
         if kind is TaskKind.LAB_PANEL:
-            if _enum(LabPanel, panel) is None:
-                self.problems.append(f"{where}: lab_panel needs a known panel, got {panel!r}")
+            if panel not in self.lab_panels:
+                self.problems.append(
+                    f"{where}: lab_panel needs a panel of the lab catalogue, got {panel!r}"
+                )
         elif panel is not None:
             self.problems.append(f"{where}: panel is only for lab_panel tasks")
         dose = None
@@ -266,7 +272,7 @@ class Compiler:
             regimens=frozenset(regimens) if regimens else None,
             safety=flags["safety"],
             blocks=blocks,
-            result_fields=tuple(result_fields),
+            result_fields=expand_panels(result_fields, self.lab_panels),
             panel=panel,
             dose=dose,
             while_on_treatment=flags["while_on_treatment"],

@@ -113,6 +113,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pathways.core.labs import raw_panels
 from pathways.definition import ValidationContext
 
 if TYPE_CHECKING:
@@ -309,7 +310,12 @@ def compiler_for(ctx: ValidationContext) -> Compiler:
         name: entry.get("value") if isinstance(entry, dict) else None
         for name, entry in ctx.defaults.items()
     }
-    return Compiler(rule_ids=ctx.rule_ids, values=values, problems=ctx.problems)
+    return Compiler(
+        rule_ids=ctx.rule_ids,
+        values=values,
+        problems=ctx.problems,
+        lab_panels=raw_panels(ctx.raw.get("labs")),
+    )
 
 
 def validate_regimens(raw: Any, ctx: ValidationContext) -> None:

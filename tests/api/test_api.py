@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
 from sqlalchemy import func, select
 
 from models.observation import Observation
@@ -74,7 +78,7 @@ def test_lab_results_are_validated_as_a_whole(web: Web) -> None:
         json={
             "observations": [
                 {"code": "alt", "value": 80, "unit": "U/L", "observed_at": at},
-                {"code": "total_bilirubin", "value": 2, "unit": "umol/L", "observed_at": at},
+                {"code": "total_bilirubin", "value": 2, "unit": "mmol/s", "observed_at": at},
             ]
         },
     )
@@ -107,6 +111,89 @@ def test_lab_results_are_validated_as_a_whole(web: Web) -> None:
         json={"observations": [{"code": "alt", "value": 80, "unit": "U/L", "observed_at": at}]},
     )
     assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+
+
+def post_one(api: Any, pid: int, **observation: Any) -> Any:
+    return api.post(
+        f"/api/v1/patients/{pid}/observations",
+        content=json.dumps({"observations": [observation]}),  # NaN and Infinity as JSON allows
+        headers={"content-type": "application/json"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("observation", "field", "problem"),
+    [
+        # NaN and the infinities are refused by the input guard before the catalogue sees them
+        ({"value": float("nan")}, "value", "finite number"),
+        ({"value": float("inf")}, "value", "finite number"),
+        ({"value": float("-inf")}, "value", "finite number"),
+        (
+            {"value": 1e308},
+            "value",
+            "This value is not plausible for potassium (at most 15 mmol/L)",
+        ),
+        ({"value": -3.1}, "value", "cannot be negative"),
+        ({"value": 3.9, "unit": "mg/dL"}, "unit", "is not a unit of potassium"),
+        ({"code": "sodium"}, "test", "is not a test the tracker knows"),
+        ({"uln": float("nan")}, "uln", "finite number"),
+        ({"observed_at": "1899-06-01T08:00:00-05:00"}, "observed_at", "is before 1900"),
+        ({"observed_at": "2026-11-24T15:00:00-05:00"}, "observed_at", "is in the future"),
+    ],
+)
+def test_every_bad_lab_value_is_refused_with_422_naming_the_field_and_nothing_is_stored(
+    web: Web, observation: dict[str, Any], field: str, problem: str
+) -> None:
+    # rule: REV-06, MON-13 — potassium through the API door: NaN, infinities, absurd, negative...
+    pid = web.patient()
+    api = web.api("coordinator")
+    body = {
+        "code": "potassium",
+        "value": 3.9,
+        "unit": "mmol/L",
+        "observed_at": web.clock().isoformat(),
+    }
+    response = post_one(api, pid, **(body | observation))
+    assert response.status_code == 422, response.text
+    # (the input guard names a field observations.0.value, the catalogue observations[0].value)
+    found = {e["field"].replace(".0.", "[0]."): e["message"] for e in response.json()["errors"]}
+    assert problem in found[f"observations[0].{field}"]
+    assert "e+" not in response.text
+    assert count(web, Observation) == 0
+
+
+def test_an_api_value_is_converted_to_the_canonical_unit_and_keeps_what_was_sent(web: Web) -> None:
+    # rule: DEF-03 — platelets 45 x10^9/L = 45,000/uL; a LOINC code names the test as well
+    pid = web.patient()
+    api = web.api("coordinator")
+    at = web.clock().isoformat()
+    response = api.post(
+        f"/api/v1/patients/{pid}/observations",
+        json={
+            "observations": [
+                {"code": "777-3", "value": 45, "unit": "10^9/L", "observed_at": at},
+                {"code": "total_bilirubin", "value": 54.7, "unit": "µmol/L", "observed_at": at},
+            ]
+        },
+    )
+    assert response.status_code == 201, response.text
+    platelets, bilirubin = response.json()
+    assert (platelets["code"], platelets["value"], platelets["unit"]) == (
+        "platelets",
+        45000.0,
+        "/uL",
+    )
+    assert (platelets["entered_value"], platelets["entered_unit"]) == (45.0, "10*9/L")
+    assert bilirubin["unit"] == "mg/dL" and round(bilirubin["value"], 2) == 3.2
+    listed = api.get("/api/v1/labs").json()
+    bili = next(t for t in listed["tests"] if t["code"] == "total_bilirubin")
+    assert bili["loinc"] == "1975-2" and bili["unit"] == "mg/dL"
+    assert {"code": "umol/L", "label": "µmol/L"} in bili["units"]
+    assert bili["uln"] == {
+        "value": 1.2,
+        "source": "local reference range",
+        "setting": "lab_reference_uln",
+    }
 
 
 def test_the_task_list_claim_complete_and_cancel(web: Web) -> None:

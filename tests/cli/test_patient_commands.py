@@ -97,6 +97,36 @@ def test_bad_input_names_the_field_exits_2_and_writes_nothing(
     assert patient_count(cli_env) == 0
 
 
+@pytest.mark.parametrize(
+    ("lab", "message"),
+    [
+        # rule: MON-22 — 45 platelets/uL from a K/uL report; a result from the future; 1890
+        (
+            {"test": "platelets", "value": 45, "unit": "/uL"},
+            "labs[0].value: 45 /µL is not plausible",
+        ),
+        (
+            {"test": "alt", "value": 40, "unit": "U/L", "at": "2099-01-01T08:00:00-05:00"},
+            "labs[0].at: is in the future",
+        ),
+        (
+            {"test": "alt", "value": 40, "unit": "U/L", "at": "1890-01-01T08:00:00-05:00"},
+            "labs[0].at: is before 1900",
+        ),
+    ],
+)
+def test_a_case_file_lab_result_is_checked_by_the_lab_catalogue(
+    cli_env: str, tmp_path: Path, lab: dict[str, object], message: str
+) -> None:
+    document = case(labs=[{"at": "2026-11-22T08:10:00-05:00", **lab}])
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(document))
+    result = run("patient", "add", "--mrn", "C-3", "--name", "Late Lab", "--case", str(path))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert patient_count(cli_env) == 0
+
+
 def test_unknown_case_field_is_refused(cli_env: str, tmp_path: Path) -> None:
     document = case(**{"disease.cd_22": "positive"})
     path = tmp_path / "case.json"

@@ -122,7 +122,11 @@ def test_ino05_mon05_bilirubin_exactly_1_5_uln_does_not_trigger_above_does(
 @pytest.mark.parametrize(("ast", "hold"), [(100, False), (101, True)])  # ULN 40: 2.5 x = 100
 def test_ino05_transaminase_exactly_2_5_uln_does_not_trigger(ast: float, hold: bool) -> None:
     # rule: INO-05, MON-05
-    alerts = evaluate(facts_for([lab("total_bilirubin", 2.0, uln=1.0), lab("ast", ast, uln=40)]))
+    alerts = evaluate(
+        facts_for(
+            [lab("total_bilirubin", 2.0, uln=1.0), lab("ast", ast, uln=40), lab("alt", 30, uln=40)]
+        )
+    )
     assert ("inotuzumab_liver_hold" in ids(alerts)) is hold
 
 
@@ -134,10 +138,14 @@ def test_ino05_hold_alert_is_critical_names_gilbert_and_its_inputs() -> None:
     hold = alert(alerts, "inotuzumab_liver_hold")
     assert hold.severity is Severity.CRITICAL
     assert hold.rule_id == "INO-05" and "MON-05" in hold.rule_ids
-    assert "Hold the inotuzumab dose, clinician decides" in hold.message
+    # the dose it concerns: the next dose day on or after the result (cycle 1 day 8 = 2026-03-09)
+    assert "Hold the cycle 1 day 8 inotuzumab dose (2026-03-09), clinician decides" in hold.message
+    assert hold.inputs["dose"] == {"cycle": 1, "day": 8, "date": "2026-03-09"}
     assert "Gilbert" in hold.message and "hemolysis" in hold.message
     tests = {r["test"]: r for r in hold.inputs["results"]}
     assert tests["total_bilirubin"]["uln"] == 1.0 and tests["alt"]["value"] == 150
+    assert tests["total_bilirubin"]["uln_source"] == "laboratory"
+    assert "ULN 1 mg/dL: the laboratory's own, given with the result" in hold.message
     assert hold.inputs["bilirubin_x_uln_above"] == 1.5
     assert hold.inputs["ast_alt_x_uln_above"] == 2.5
     assert hold.at == datetime.fromisoformat(T2)
@@ -195,11 +203,61 @@ def test_results_after_as_of_in_the_clinic_zone_are_ignored_across_dst() -> None
     assert evaluate(facts_for(future, as_of="2026-03-08")) == []
 
 
-def test_ino05_missing_uln_is_reported_not_silently_skipped() -> None:
-    # rule: INO-05, MON-05
-    alerts = evaluate(facts_for([lab("total_bilirubin", 3.0), lab("alt", 200, uln=40)]))
-    missing = alert(alerts, "lft_uln_missing")
-    assert missing.severity is Severity.WARNING and "total_bilirubin" in missing.message
+def test_ino05_without_its_own_uln_a_result_takes_the_local_reference_and_says_so() -> None:
+    # rule: INO-05, MON-05 — a ULN is never silently missing (lab_reference_uln, [DEFAULT])
+    definition = shipped_definition()
+    policy = Policy(definition)
+    facts = facts_for([lab("total_bilirubin", 3.0), lab("alt", 200, uln=40)])
+    hold = alert(evaluate_monitoring(facts, definition, policy), "inotuzumab_liver_hold")
+    bili = next(r for r in hold.inputs["results"] if r["test"] == "total_bilirubin")
+    assert bili["uln"] == 1.2 and bili["uln_source"] == "local reference range"
+    assert bili["uln_setting"] == "lab_reference_uln"
+    assert "ULN 1.2 mg/dL: the local reference range (lab_reference_uln, local policy" in (
+        hold.message
+    )
+    assert "lab_reference_uln" in policy.used  # listed among the local policy the output used
+
+
+def test_ino05_a_hand_entered_bilirubin_alone_holds_the_dose_until_ast_alt_are_resulted() -> None:
+    # rule: INO-05, MON-05 — 3.2 mg/dL > 1.5 x the local ULN 1.2; AST/ALT unknown: cannot exclude
+    alerts = evaluate(facts_for([lab("total_bilirubin", 3.2)]))
+    hold = alert(alerts, "inotuzumab_liver_hold")
+    assert hold.severity is Severity.CRITICAL and alerts[0] is hold
+    assert hold.inputs["not_resulted"] == ["ast", "alt"]
+    assert "total bilirubin 3.2 mg/dL > 1.5 x ULN (ULN 1.2 mg/dL: the local" in hold.message
+    assert "AST and ALT not resulted, so the hold cannot be excluded" in hold.message
+    assert "interrupt inotuzumab when total bilirubin > 1.5 x ULN" in hold.message  # the rule text
+    assert "cycle 1 day 8 inotuzumab dose (2026-03-09)" in hold.message
+
+
+def test_ino05_a_bilirubin_in_umol_per_litre_is_compared_in_mg_per_dl() -> None:
+    # rule: INO-05 — 54.7 umol/L = 3.2 mg/dL (the catalogue's conversion); 20.5 umol/L = 1.2
+    alerts = evaluate(facts_for([lab("total_bilirubin", 54.7, unit="µmol/L"), lab("alt", 30)]))
+    hold = alert(alerts, "inotuzumab_liver_hold")
+    bili = hold.inputs["results"][0]
+    assert round(bili["value"], 2) == 3.2 and bili["entered"] == {"value": 54.7, "unit": "umol/L"}
+    normal = evaluate(facts_for([lab("total_bilirubin", 20.5, unit="umol/L"), lab("alt", 30)]))
+    assert "inotuzumab_liver_hold" not in ids(normal)
+
+
+def test_ino05_an_institution_reference_range_overrides_the_default_and_is_named() -> None:
+    # rule: INO-05 — CAREPATH_POLICY_FILE sets lab_reference_uln; the alert says it came from there
+    ulns = {"alt": 45, "ast": 35, "total_bilirubin": 2.5, "alp": 130, "ldh": 250, "potassium": 5.1}
+    facts = facts_for([lab("total_bilirubin", 3.2), lab("alt", 200)])
+    assert "inotuzumab_liver_hold" not in ids(evaluate(facts, {"lab_reference_uln": ulns}))
+    stricter = evaluate(facts, {"lab_reference_uln": {**ulns, "total_bilirubin": 1.0}})
+    hold = alert(stricter, "inotuzumab_liver_hold")
+    assert "institution policy file" in hold.message
+
+
+def test_a_reference_range_without_the_uln_a_rule_needs_is_refused_when_the_definition_loads() -> (
+    None
+):
+    # rule: INO-05, MON-05 — a policy file cannot take away the ULN a x ULN rule compares against
+    from pathways.errors import DefinitionError
+
+    with pytest.raises(DefinitionError, match="no upper limit for total_bilirubin"):
+        load_definition(overrides={"lab_reference_uln": {"alt": 40, "ast": 40, "alp": 120}})
 
 
 def test_ino05_no_hold_alert_when_not_on_inotuzumab() -> None:
@@ -317,11 +375,15 @@ def test_rev06_low_potassium_against_the_labs_lower_limit() -> None:
     assert "revumenib_magnesium_low" not in ids(alerts)  # at the limit, not below
 
 
-def test_rev06_without_a_lab_lower_limit_the_threshold_is_local() -> None:
-    # rule: REV-06
+def test_rev06_without_a_lab_lower_limit_the_local_reference_applies_and_is_named() -> None:
+    # rule: REV-06 — lab_reference_lln (potassium 3.5, [DEFAULT])
     alerts = evaluate(facts_for([lab("potassium", 3.1)], treatment=REVUMENIB))
-    found = alert(alerts, "revumenib_potassium_threshold_local")
-    assert found.severity is Severity.INFO and "threshold is local" in found.message
+    found = alert(alerts, "revumenib_potassium_low")
+    assert found.severity is Severity.WARNING and "local reference range" in found.message
+    assert found.inputs["results"][0]["lln_source"] == "local reference range"
+    assert "revumenib_potassium_low" not in ids(
+        evaluate(facts_for([lab("potassium", 3.6)], treatment=REVUMENIB))
+    )
 
 
 def test_rev04_mon14_strong_cyp3a4_inhibitor_while_on_revumenib() -> None:

@@ -122,7 +122,7 @@ def test_every_problem_of_a_bad_regimen_file_is_reported_together(tmp_path: Path
         "task has no window",
         "invalid day range 10..2",
         "invalid day 0 for anchor cycle_day",
-        "needs a known panel, got 'urine'",
+        "needs a panel of the lab catalogue, got 'urine'",
         "role must be coordinator or clinician",
         "unknown title placeholder {weekday}",
         "blocks unknown slot 'nothing'",

@@ -80,6 +80,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/patients/{patient_id}"): READ,
     ("GET", "/api/v1/patients/{patient_id}/facts"): READ,
     ("GET", "/api/v1/patients/{patient_id}/observations"): READ,
+    ("GET", "/api/v1/labs"): READ,
     ("POST", "/api/v1/patients/{patient_id}/observations"): TEAM,
     ("GET", "/api/v1/patients/{patient_id}/evaluation"): READ,
     ("GET", "/api/v1/patients/{patient_id}/transitions"): READ,

@@ -136,23 +136,29 @@ def test_the_patient_page_shows_courses_tasks_and_lab_charts(web: Web) -> None:
         )
     web.task(pid, due_in_days=1, title="LFTs before day 8 dose")
     client = web.client("coordinator")
-    for code, value in (("total_bilirubin", "2.1"), ("alt", "130"), ("anc", "800")):
-        response = client.post(
-            f"/patients/{pid}/observations",
-            data={
-                "csrf_token": client.csrf,  # type: ignore[attr-defined]
-                "code": code,
-                "value": value,
-                "observed_on": web.clock.today.isoformat(),
-                "observed_time": "08:15",
-            },
-        )
-        assert response.status_code == 303
+    # One report typed at once, each value in the unit the report gives (ANC 0.8 x10^3/uL).
+    response = client.post(
+        f"/patients/{pid}/observations",
+        data={
+            "csrf_token": client.csrf,  # type: ignore[attr-defined]
+            "total_bilirubin": "2.1",
+            "total_bilirubin__unit": "mg/dL",
+            "alt": "130",
+            "alt__unit": "U/L",
+            "anc": "0.8",
+            "anc__unit": "10*3/uL",
+            "observed_on": web.clock.today.isoformat(),
+            "observed_time": "08:15",
+        },
+    )
+    assert response.status_code == 303
     bad = client.post(
         f"/patients/{pid}/observations",
-        data={"csrf_token": client.csrf, "code": "alt", "value": "x", "observed_on": "soon"},  # type: ignore[attr-defined]
+        data={"csrf_token": client.csrf, "alt": "x", "observed_on": "soon"},  # type: ignore[attr-defined]
     )
     assert bad.status_code == 422
+    assert "must be a number" in error_beside(bad.text, "alt")
+    assert "must be a date" in error_beside(bad.text, "observed_on")
     with web.db() as session:
         assert session.execute(select(func.count()).select_from(Observation)).scalar_one() == 3
     page = client.get(f"/patients/{pid}").text

@@ -106,10 +106,16 @@ def test_claim_then_complete_with_the_liver_tests_the_task_asks_for(web: Web) ->
         "note": "drawn 08:10",
     }
     with web.db() as session:
-        stored = {o.code: o.uln for o in session.execute(select(Observation)).scalars()}
-        assert set(stored) == {"alt", "ast", "total_bilirubin", "alp"}
-        # rule: INO-05 — the local reference limits come from the pathway default lab_reference_uln.
-        assert stored == {"alt": 40.0, "ast": 40.0, "total_bilirubin": 1.2, "alp": 120.0}
+        rows = {o.code: o for o in session.execute(select(Observation)).scalars()}
+        assert set(rows) == {"alt", "ast", "total_bilirubin", "alp"}
+        # rule: INO-05 — no ULN was typed: none is stored as if the laboratory gave it; the
+        # rules and the chart use the local reference range (lab_reference_uln) and say so.
+        assert {code: o.uln for code, o in rows.items()} == dict.fromkeys(rows)
+        assert (rows["alt"].unit, rows["alt"].entered_unit, rows["alt"].entered_value) == (
+            "U/L",
+            "U/L",
+            55.0,
+        )
         actions = list(
             session.execute(
                 select(AuditEvent.action)
@@ -297,3 +303,46 @@ def test_a_data_problem_task_says_it_is_not_a_clinical_rule(web: Web) -> None:
     assert "(RULES.md)" not in page
     ordinary = web.client("coordinator").get(f"/tasks/{web.task(pid)}").text
     assert "MON-05</abbr> (RULES.md)" in ordinary and "not a clinical rule" not in ordinary
+
+
+def test_a_cbc_is_completed_in_the_unit_the_report_gives_and_a_slip_is_refused(web: Web) -> None:
+    # rule: DEF-03, MON-22 — the lab catalogue at the task door (web form names and the API)
+    pid = web.patient()
+    tid = web.task(pid, result_fields=["cbc"], title="CBC before the day 8 dose")
+    api = web.api("coordinator", "coordinator1")
+    assert api.post(f"/api/v1/tasks/{tid}/claim").status_code == 200
+    slip = api.post(
+        f"/api/v1/tasks/{tid}/complete",
+        json={"result": {"wbc": 3.2, "wbc__unit": "10*3/uL", "anc": 1.5, "platelets": 45}},
+    )
+    assert slip.status_code == 422
+    errors = {e["field"]: e["message"] for e in slip.json()["errors"]}
+    assert errors["platelets"] == (
+        "45 /µL is not plausible for platelets (at least 1,000 /µL); did you mean 45 ×10³/µL?"
+    )
+    assert "did you mean 1.5 ×10³/µL?" in errors["anc"]  # a value sent without a unit: /µL
+    assert "wbc" not in errors
+    with web.db() as session:
+        assert session.execute(select(func.count()).select_from(Observation)).scalar_one() == 0
+    done = api.post(
+        f"/api/v1/tasks/{tid}/complete",
+        json={
+            "result": {
+                "wbc": 3.2,
+                "wbc__unit": "10*3/uL",
+                "anc": {"value": 1.5, "unit": "10^9/L"},
+                "platelets": 45,
+                "platelets__unit": "K/uL",
+            }
+        },
+    )
+    assert done.status_code == 200, done.text
+    with web.db() as session:
+        rows = {o.code: o for o in session.execute(select(Observation)).scalars()}
+    assert {c: (o.value, o.unit) for c, o in rows.items()} == {
+        "wbc": (3200.0, "/uL"),
+        "anc": (1500.0, "/uL"),
+        "platelets": (45000.0, "/uL"),
+    }
+    assert (rows["platelets"].entered_value, rows["platelets"].entered_unit) == (45.0, "10*3/uL")
+    assert done.json()["result"]["platelets"] == 45000.0

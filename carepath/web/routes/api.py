@@ -8,14 +8,14 @@ document naming the field. The OpenAPI document is ``/api/v1/openapi.json``.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from carepath.intake import intake_from_facts, observations_from_facts
+from carepath.intake import intake_from_facts, late_labs, observations_from_facts
 from carepath.pathway import definition_for
 from carepath.reauth import SignatureRefused, step_up
 from carepath.security import MAX_PASSWORD_LENGTH
@@ -39,13 +39,13 @@ from models.observation import ObservationCreate, ObservationPublic
 from models.repositories.alerts import list_alerts
 from models.repositories.observations import add_observations, list_observations
 from models.repositories.patients import create_patient, get_record, list_patients
-from models.repositories.task_results import FIELDS
 from models.repositories.tasks import list_patient_tasks
 from models.repositories.transitions import apply_transition
 from models.repositories.users import Principal
 from models.snapshots import load_snapshots
 from models.task import CareTaskPublic
 from pathways.casefile import parse_case
+from pathways.core.labs import SKEW_SETTING, LabValueRefused, Measurement
 from pathways.facts import CentreFacts
 from pathways.vocab import OPEN_TASK_STATUSES, Phase, ResponseCategory, Role
 
@@ -54,8 +54,6 @@ router = APIRouter(prefix="/api/v1", tags=["patients"])
 Reader = Annotated[Principal, allow(*READERS)]
 Worker = Annotated[Principal, allow(*CARE_TEAM)]
 Clinician = Annotated[Principal, allow(Role.CLINICIAN)]
-
-LAB_CODE = Literal[tuple(sorted(code for code, spec in FIELDS.items() if spec.lab))]  # type: ignore[valid-type]
 
 
 class Strict(BaseModel):
@@ -107,20 +105,18 @@ class PatientIn(Strict):
 
 
 class ObservationIn(Strict):
-    code: LAB_CODE  # type: ignore[valid-type]
-    value: float
-    unit: str
-    uln: float | None = Field(default=None, gt=0)
+    code: str = Field(
+        max_length=40,
+        description="A test of the lab catalogue: its code (e.g. total_bilirubin), "
+        "an alias or its LOINC code (e.g. 1975-2); GET /api/v1/labs lists them",
+    )
+    value: float = Field(description="The value as reported, in `unit`")
+    unit: str = Field(
+        max_length=20, description="One of the test's accepted units (UCUM, e.g. 10*3/uL)"
+    )
+    uln: float | None = Field(default=None, description="The laboratory's ULN, in `unit`")
+    lln: float | None = Field(default=None, description="The laboratory's LLN, in `unit`")
     observed_at: AwareDatetime
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, value: str, info: Any) -> str:
-        code = info.data.get("code")
-        expected = FIELDS[code].unit if code in FIELDS else None
-        if expected is not None and value != expected:
-            raise ValueError(f"must be {expected!r} for {code}")
-        return value
 
 
 class ObservationsIn(Strict):
@@ -239,14 +235,18 @@ def api_list_patients(
 def api_create_patient(
     request: Request, session: DB, principal: Worker, body: PatientIn
 ) -> PatientDetail:
-    facts = parse_case(body.case)
+    definition = definition_for(settings(request))
+    facts = parse_case(body.case, labs=definition.labs)
+    late = late_labs(facts, definition, now=now(request))
+    if late:
+        raise InvalidInput({f"case.{field}": problem for field, problem in late.items()})
     intake = intake_from_facts(facts, mrn=body.mrn, display_name=body.display_name)
     actor = actor_of(principal, request)
     patient = create_patient(
         session,
         intake=intake,
         actor=actor,
-        definition=definition_for(settings(request)),
+        definition=definition,
         at=now(request),
     )
     pid = require_id(patient)
@@ -295,6 +295,69 @@ def api_facts(
     }
 
 
+class LabUnitOut(BaseModel):
+    code: str = Field(description="UCUM code")
+    label: str
+
+
+class LabLimitOut(BaseModel):
+    value: float
+    source: str
+    setting: str | None
+
+
+class LabTestOut(BaseModel):
+    code: str
+    label: str
+    display: str
+    loinc: str | None
+    aliases: list[str]
+    unit: str = Field(description="The canonical UCUM unit: values are stored and compared in it")
+    units: list[LabUnitOut] = Field(description="The units a value may be sent in")
+    plausible: dict[str, float] = Field(description="low and high, in the canonical unit")
+    uln: LabLimitOut | None = Field(description="The local reference ULN, when one is kept")
+    lln: LabLimitOut | None
+    rule_ids: list[str]
+
+
+class LabCatalogueOut(BaseModel):
+    tests: list[LabTestOut]
+    panels: dict[str, list[str]]
+
+
+def _limit(limit: Any) -> LabLimitOut | None:
+    return (
+        None
+        if limit is None
+        else LabLimitOut(value=limit.value, source=limit.source, setting=limit.setting)
+    )
+
+
+@router.get("/labs", response_model=LabCatalogueOut)
+def api_labs(request: Request, principal: Reader) -> LabCatalogueOut:
+    """The lab catalogue: every test the tracker reads, its codes, units and reference range."""
+    labs = definition_for(settings(request)).labs
+    return LabCatalogueOut(
+        tests=[
+            LabTestOut(
+                code=t.code,
+                label=t.label,
+                display=t.display,
+                loinc=t.loinc,
+                aliases=list(t.aliases),
+                unit=t.canonical.code,
+                units=[LabUnitOut(code=u.code, label=u.label) for u in t.units],
+                plausible={"low": t.low, "high": t.high},
+                uln=_limit(t.uln),
+                lln=_limit(t.lln),
+                rule_ids=list(t.rule_ids),
+            )
+            for t in labs.tests.values()
+        ],
+        panels={name: list(p.tests) for name, p in labs.panels.items() if p.tests},
+    )
+
+
 @router.get("/patients/{patient_id}/observations", response_model=list[ObservationPublic])
 def api_observations(
     request: Request,
@@ -319,19 +382,49 @@ def api_observations(
 def api_add_observations(
     request: Request, session: DB, principal: Worker, patient_id: RecordId, body: ObservationsIn
 ) -> list[ObservationPublic]:
-    """Record lab results; all are validated first, and one bad result writes none."""
-    late = [i for i, o in enumerate(body.observations) if o.observed_at > now(request)]
-    if late:
-        raise InvalidInput({f"observations[{late[0]}].observed_at": "is in the future"})
+    """Record lab results; all are validated first, and one bad result writes none.
+
+    Each value is converted to its test's canonical unit and stored beside the
+    value and unit as sent. Refused with 422, naming each field: an unknown
+    test or unit, a value that is not a finite number, negative, or outside
+    the test's plausible range, and a result time before 1900 or in the future.
+    """
+    definition = definition_for(settings(request))
+    labs = definition.labs
+    skew = timedelta(minutes=float(definition.default(SKEW_SETTING)))
+    rows: list[ObservationCreate] = []
+    problems: dict[str, str] = {}
+    for i, o in enumerate(body.observations):
+        try:
+            m = labs.measure(o.code, o.value, o.unit, uln=o.uln, lln=o.lln)
+        except LabValueRefused as exc:
+            problems |= {f"observations[{i}].{part}": text for part, text in exc.problems.items()}
+            m = None
+        late = labs.result_time_problem(o.observed_at, now=now(request), skew=skew)
+        if late:
+            problems[f"observations[{i}].observed_at"] = late
+        if m is not None:
+            rows.append(_observation(m, o.observed_at, "api"))
+    if problems:
+        raise InvalidInput(problems)
     actor = actor_of(principal, request)
     get_record(session, patient_id=patient_id, actor=actor)
-    rows = add_observations(
-        session,
-        patient_id=patient_id,
-        observations=[ObservationCreate(**o.model_dump(), source="api") for o in body.observations],
-        actor=actor,
+    stored = add_observations(session, patient_id=patient_id, observations=rows, actor=actor)
+    return [ObservationPublic.model_validate(r, from_attributes=True) for r in stored]
+
+
+def _observation(m: Measurement, at: datetime, source: str) -> ObservationCreate:
+    return ObservationCreate(
+        code=m.test,
+        value=m.value,
+        unit=m.unit,
+        entered_value=m.entered_value,
+        entered_unit=m.entered_unit,
+        uln=m.uln,
+        lln=m.lln,
+        observed_at=at,
+        source=source,
     )
-    return [ObservationPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("/patients/{patient_id}/evaluation", response_model=Evaluation)

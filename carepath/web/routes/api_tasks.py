@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, reference_uln
+from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, lab_catalogue, now
 from carepath.web.params import IdFilter, Offset, RecordId
 from carepath.web.routes.queue import queue_window
 from models.repositories.tasks import (
@@ -157,7 +157,10 @@ def api_claim_next(
 # answers 422 about task_id and its 405 lists GET among the allowed methods.
 @router.get("/tasks/{task_id:int}", response_model=CareTaskPublic)
 def api_task(request: Request, session: DB, principal: Worker, task_id: RecordId) -> CareTaskPublic:
-    return _public(get_task(session, task_id=task_id, actor=actor_of(principal, request)).task)
+    view = get_task(
+        session, task_id=task_id, actor=actor_of(principal, request), labs=lab_catalogue(request)
+    )
+    return _public(view.task)
 
 
 @router.post("/tasks/{task_id}/claim", response_model=CareTaskPublic)
@@ -201,7 +204,7 @@ def api_complete(
         actor=actor_of(principal, request),
         now=now(request),
         clinic_date=clinic_date(request),
-        reference_uln=reference_uln(request),
+        labs=lab_catalogue(request),
     )
     return _public(task)
 

@@ -1,8 +1,8 @@
-"""Patients: the list, the patient page, intake, editing, and entering a lab result."""
+"""Patients: the list, the patient page, intake, editing, and entering lab results."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -37,9 +37,10 @@ from models.observation import ObservationCreate
 from models.repositories.observations import add_observations
 from models.repositories.patient_edits import update_patient
 from models.repositories.patients import DuplicateMrn, create_patient, get_record, list_patients
-from models.repositories.task_results import FIELDS
+from models.repositories.task_results import lab_form_specs, parse_result
 from models.repositories.users import Principal
 from pathways.clock import zone
+from pathways.core.labs import SKEW_SETTING, LabCatalogue
 from pathways.vocab import Phase, ResponseCategory
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +48,6 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, allow(*READERS)]
 Worker = Annotated[Principal, allow(*CARE_TEAM)]
 PAGE_SIZE = 50
-LAB_CHOICES = [spec for spec in FIELDS.values() if spec.lab]
 
 
 @router.get("/patients")
@@ -114,7 +114,7 @@ def patient_page(
             "today": clinic_date(request),
             "now": now(request),
             "categories": list(ResponseCategory),
-            "labs": LAB_CHOICES,
+            "labs": definition_for(cfg).labs,
             "problems": problems or {},
             "values": values or {},
         },
@@ -211,44 +211,56 @@ def edit(
     )
 
 
-def _lab_form(form: Any, tz: str, today: Any) -> tuple[ObservationCreate | None, dict[str, str]]:
-    problems: dict[str, str] = {}
-    code = form.get("code") or ""
-    spec = FIELDS.get(code)
-    if spec is None or not spec.lab:
-        problems["code"] = "choose a test"
-    value: float | None = None
-    try:
-        value = float(form.get("value") or "")
-        if spec is not None and not (spec.minimum or 0) <= value <= (spec.maximum or float("inf")):
-            problems["value"] = f"must be between {spec.minimum:g} and {spec.maximum:g}"
-    except ValueError:
-        problems["value"] = "must be a number"
+def _lab_form(
+    form: Any, labs: LabCatalogue, *, tz: str, now: datetime, skew: timedelta
+) -> tuple[list[ObservationCreate], dict[str, str]]:
+    """Lab results typed from a report: each value in the unit picked, all checked at once."""
+    parsed = parse_result(lab_form_specs(labs), form, labs)
+    problems = dict(parsed.problems)
+    problems.pop("note", None)
     observed: datetime | None = None
     try:
         day = date.fromisoformat(form.get("observed_on") or "")
         clock = time.fromisoformat(form.get("observed_time") or "08:00")
         observed = datetime.combine(day, clock, tzinfo=zone(tz))
-        if day > today:
-            problems["observed_on"] = "is in the future"
     except ValueError:
         problems["observed_on"] = "must be a date (YYYY-MM-DD) and a time (HH:MM)"
-    if problems or spec is None or value is None or observed is None:
-        return None, problems
-    return (
+    else:
+        late = labs.result_time_problem(observed, now=now, skew=skew)
+        if late:
+            problems["observed_on"] = late
+    if not parsed.labs and not problems:
+        problems["lab"] = "enter at least one result"
+    if problems or observed is None:
+        return [], problems
+    return [
         ObservationCreate(
-            code=code, value=value, unit=spec.unit, uln=spec.uln, observed_at=observed, source="web"
-        ),
-        {},
-    )
+            code=m.test,
+            value=m.value,
+            unit=m.unit,
+            entered_value=m.entered_value,
+            entered_unit=m.entered_unit,
+            uln=m.uln,
+            observed_at=observed,
+            source="web",
+        )
+        for m in parsed.labs
+    ], {}
 
 
 @router.post("/patients/{patient_id}/observations")
 def add_lab(
     request: Request, session: DB, principal: Worker, patient_id: int, form: FormFields
 ) -> Response:
-    observation, problems = _lab_form(form, settings(request).timezone, clinic_date(request))
-    if observation is None:
+    definition = definition_for(settings(request))
+    observations, problems = _lab_form(
+        form,
+        definition.labs,
+        tz=settings(request).timezone,
+        now=now(request),
+        skew=timedelta(minutes=float(definition.default(SKEW_SETTING))),
+    )
+    if problems:
         return patient_page(
             request,
             session,
@@ -262,7 +274,7 @@ def add_lab(
     add_observations(
         session,
         patient_id=patient_id,
-        observations=[observation],
+        observations=observations,
         actor=actor_of(principal, request),
     )
     return RedirectResponse(f"/patients/{patient_id}?done=recorded#labs", status_code=303)

@@ -22,8 +22,8 @@ from carepath.web.deps import (
     actor_of,
     allow,
     clinic_date,
+    lab_catalogue,
     now,
-    reference_uln,
     settings,
 )
 from carepath.web.templating import render
@@ -180,7 +180,7 @@ def _task_page(
         session,
         task_id=task_id,
         actor=actor_of(principal, request),
-        reference_uln=reference_uln(request),
+        labs=lab_catalogue(request),
     )
     colleagues = [
         u
@@ -262,7 +262,7 @@ def complete(
             actor=actor_of(principal, request),
             now=now(request),
             clinic_date=clinic_date(request),
-            reference_uln=reference_uln(request),
+            labs=lab_catalogue(request),
         )
     except TaskInputError as exc:
         session.rollback()
