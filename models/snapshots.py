@@ -31,6 +31,7 @@ from models.patient import (
     Relapse,
 )
 from pathways.clock import start_of_day
+from pathways.consistency import contradictions
 from pathways.facts import (
     CaseFacts,
     CentreFacts,
@@ -100,8 +101,14 @@ def load_snapshots(
     timezone: str,
     jurisdiction: Jurisdiction | None = None,
     centre: CentreFacts | None = None,
+    refuse_contradictions: bool = True,
 ) -> tuple[list[Snapshot], list[SnapshotProblem]]:
-    """Facts of the given patients as of ``as_of``; patients with unusable data come back as problems."""
+    """Facts of the given patients as of ``as_of``; patients with unusable data come back as problems.
+
+    Stored facts that contradict each other (``pathways.consistency``) are
+    unusable too: the engine never advises on them. A door checking what it is
+    about to store passes ``refuse_contradictions=False`` to see them.
+    """
     ids = list(patient_ids)
     if not ids:
         return [], []
@@ -299,6 +306,14 @@ def load_snapshots(
             )
         except ValueError as exc:
             problems.append(SnapshotProblem(pid, f"stored value not understood: {exc}"))
+            continue
+        found = contradictions(facts) if refuse_contradictions else []
+        if found:
+            problems.append(
+                SnapshotProblem(
+                    pid, "facts contradict each other: " + "; ".join(str(c) for c in found)
+                )
+            )
             continue
         snapshots.append(
             Snapshot(

@@ -5,7 +5,9 @@ Validation happens here, at the edge: the first problem found raises
 and the problem. Unknown fields are refused rather than ignored, because a
 misspelt ``cd_22`` silently read as "unknown" would change the advice. Lab
 values are converted to one canonical unit per test; a unit the engine does
-not know is refused.
+not know is refused. Facts that are each well-formed but contradict each
+other (``pathways.consistency``) are refused last, every one at once
+(``ContradictoryFacts``, one line per contradiction naming its fields).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pathways.clock import UnknownTimezone, zone
+from pathways.consistency import require_consistent
 from pathways.errors import CaseFormatError
 from pathways.facts import (
     CaseFacts,
@@ -29,6 +32,8 @@ from pathways.facts import (
     Mrd,
     PatientFacts,
     ResponseAssessment,
+    SignedResponse,
+    StoppedMedication,
 )
 from pathways.vocab import (
     Antigen,
@@ -40,6 +45,7 @@ from pathways.vocab import (
     Jurisdiction,
     Lineage,
     OptionId,
+    ResponseCategory,
     RRStatus,
     Sex,
 )
@@ -136,6 +142,8 @@ class _Fitness(_Strict):
     category: FitnessCategory | None = None
     ecog: int | None = Field(default=None, ge=0, le=5)
     hct_eligible: HctEligible | None = None
+    # FIT: the day the category was recorded (FIT-06's window counts from it).
+    assessed_on: date | None = None
 
 
 class _Centre(_Strict):
@@ -205,6 +213,19 @@ class _Response(_Strict):
     reference_extramedullary_sites: list[str] | None = None
     csf_clear_since_last_positive: bool | None = None
     testicular_exam_documented: bool | None = None
+    testicular_disease_resolved: bool | None = None
+
+
+class _Signed(_Strict):
+    """A category a clinician signed (RESP-04): partial response is only ever entered so."""
+
+    category: ResponseCategory
+    signed_on: date
+
+
+class _Stopped(_Strict):
+    name: str = Field(min_length=1, max_length=120)
+    stopped_on: date
 
 
 class _Case(_Strict):
@@ -222,7 +243,9 @@ class _Case(_Strict):
     treatment: _Treatment | None = None
     labs: list[_Lab] = Field(default_factory=list)
     response_assessment: _Response | None = None
+    signed_response: _Signed | None = None
     medications: list[str] = Field(default_factory=list)
+    medications_stopped: list[_Stopped] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -319,7 +342,8 @@ def parse_case(data: Any) -> CaseFacts:
         raise CaseFormatError(_field_path(tuple(first["loc"])), _problem(first)) from None
     _check_dates(case)
     labs = tuple(_convert_lab(i, lab) for i, lab in enumerate(case.labs))
-    return _facts(case, labs)
+    # Facts that contradict each other are refused, every one at once (ContradictoryFacts).
+    return require_consistent(_facts(case, labs))
 
 
 def parse_case_text(text: str) -> CaseFacts:
@@ -374,6 +398,7 @@ def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
             ),
             csf_clear_since_last_positive=r.csf_clear_since_last_positive,
             testicular_exam_documented=r.testicular_exam_documented,
+            testicular_disease_resolved=r.testicular_disease_resolved,
         )
     return CaseFacts(
         as_of=case.as_of,
@@ -411,7 +436,9 @@ def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
             prior_allogeneic_hct_date=h.prior_allogeneic_hct_date,
             rr_diagnosis_date=h.rr_diagnosis_date,
         ),
-        fitness=FitnessFacts(category=f.category, ecog=f.ecog, hct_eligible=f.hct_eligible),
+        fitness=FitnessFacts(
+            category=f.category, ecog=f.ecog, hct_eligible=f.hct_eligible, assessed_on=f.assessed_on
+        ),
         goal=case.goal,
         declines_therapy=case.declines_therapy,
         centre=CentreFacts(
@@ -421,5 +448,14 @@ def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
         treatment=treatment,
         labs=labs,
         response_assessment=response,
+        signed_response=(
+            None
+            if case.signed_response is None
+            else SignedResponse(case.signed_response.category, case.signed_response.signed_on)
+        ),
         medications=tuple(m.strip().lower() for m in case.medications),
+        stopped_medications=tuple(
+            StoppedMedication(m.name.strip().lower(), m.stopped_on)
+            for m in case.medications_stopped
+        ),
     )

@@ -35,6 +35,7 @@ from carepath.web.routes import (
     adherence,
     admin,
     api,
+    api_facts,
     api_tasks,
     audit,
     auth,
@@ -145,7 +146,8 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth, queue, patients, clinician, adherence, audit, admin, api, api_tasks):
+    routers = (auth, queue, patients, clinician, adherence, audit, admin, api, api_facts, api_tasks)
+    for module in routers:
         app.include_router(module.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from pathways.errors import ContradictoryFacts
 from pathways.vocab import Phase, ResponseCategory, TaskKind
 from tests.pathways.test_schedule_helpers import make_facts, of_rule, one, plan, plus
 
@@ -89,13 +92,12 @@ def test_test_03_mon_20_testicular_exam_at_the_end_of_induction() -> None:
     assert (exam.window_start, exam.window_end) == (marrow.window_start, marrow.window_end)
     assert {"MON-20", "RESP-06"} <= set(exam.detail["rule_ids"])
     assert not of_rule(course("inotuzumab_ozogamicin"), "TEST-03")
-    assert not of_rule(
+    # Testicular involvement without testes is a contradiction, refused at the door.
+    with pytest.raises(ContradictoryFacts):
         course(
             "inotuzumab_ozogamicin",
             **{"disease.testicular_involvement": True, "patient.has_testes": False},
-        ),
-        "TEST-03",
-    )
+        )
 
 
 def test_test_04_testicular_rt_concurrent_with_maintenance_cycle_1() -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from carepath.pathway import definition_for
+from carepath.web.contradictions import form_problems
 from carepath.web.deps import (
     CARE_TEAM,
     DB,
@@ -32,12 +33,14 @@ from carepath.web.forms import (
 from carepath.web.patient_view import load_page
 from carepath.web.templating import render
 from models.observation import ObservationCreate
+from models.repositories.consistency import require_consistent_patient
 from models.repositories.observations import add_observations
 from models.repositories.patient_edits import update_patient
 from models.repositories.patients import DuplicateMrn, create_patient, get_record, list_patients
 from models.repositories.task_results import FIELDS
 from models.repositories.users import Principal
 from pathways.clock import zone
+from pathways.errors import ContradictoryFacts
 from pathways.vocab import Phase, ResponseCategory
 
 router = APIRouter(include_in_schema=False)
@@ -188,6 +191,16 @@ def edit(
             update_patient(
                 session, patient_id=patient_id, edit=change, actor=actor, now=now(request)
             )
+            # The edited facts must fit together; otherwise nothing of the edit is kept.
+            require_consistent_patient(
+                session,
+                patient_id=patient_id,
+                as_of=clinic_date(request),
+                timezone=settings(request).timezone,
+            )
+        except ContradictoryFacts as exc:
+            session.rollback()
+            problems = form_problems(exc, (f.name for f in EDIT_FIELDS))
         except ValueError as exc:
             session.rollback()
             problems = {"display_name": str(exc)}
