@@ -53,13 +53,19 @@ def _day(value: date) -> str:
     return value.isoformat()
 
 
-def contradictions(facts: CaseFacts) -> list[Contradiction]:
-    """Every contradiction in ``facts``, in a fixed order (empty when they fit together)."""
+def contradictions(facts: CaseFacts, *, dated: bool = True) -> list[Contradiction]:
+    """Every contradiction in ``facts``, in a fixed order (empty when they fit together).
+
+    ``dated=False`` leaves out facts dated after ``as_of``: stored facts
+    evaluated as of an earlier day (a flow catching up, a report) are not
+    contradictions, only facts that were not known yet on that day.
+    """
+    as_of = facts.as_of if dated else None
     return [
-        *_response(facts.response_assessment, facts.as_of, facts.patient.has_testes),
+        *_response(facts.response_assessment, as_of, facts.patient.has_testes),
         *_signed(facts),
-        *_dates(facts),
-        *_history(facts),
+        *(_dates(facts) if dated else ()),
+        *_history(facts, as_of),
         *_disease(facts),
         *_treatment(facts),
     ]
@@ -120,7 +126,7 @@ def _signed(facts: CaseFacts) -> list[Contradiction]:
 
 
 def _response(
-    ra: ResponseAssessment | None, as_of: date, has_testes: bool | None
+    ra: ResponseAssessment | None, as_of: date | None, has_testes: bool | None
 ) -> Iterator[Contradiction]:
     if ra is None:
         return
@@ -133,7 +139,7 @@ def _response(
             "blasts/microL: a count above zero means blasts are circulating, which rules out "
             "CR (DEF-03)",
         )
-    if ra.date > as_of:
+    if as_of is not None and ra.date > as_of:
         yield Contradiction(
             (f"{path}date", "as_of"),
             f"the response assessment is dated {_day(ra.date)}, after the date of these facts "
@@ -187,15 +193,15 @@ def _dates(facts: CaseFacts) -> Iterator[Contradiction]:
             )
 
 
-def _history(facts: CaseFacts) -> Iterator[Contradiction]:
+def _history(facts: CaseFacts, as_of: date | None) -> Iterator[Contradiction]:
     hct = facts.history.prior_allogeneic_hct_date
     if hct is None:
         return
-    if hct > facts.as_of:
+    if as_of is not None and hct > as_of:
         yield Contradiction(
             ("history.prior_allogeneic_hct_date", "as_of"),
             f"the prior allogeneic HCT is dated {_day(hct)}, after the date of these facts "
-            f"(as_of {_day(facts.as_of)}): a prior transplant cannot be in the future",
+            f"(as_of {_day(as_of)}): a prior transplant cannot be in the future",
         )
     if hct < facts.patient.birth_date:
         yield Contradiction(
