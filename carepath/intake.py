@@ -21,20 +21,12 @@ from models.patient import (
 from models.repositories.patients import PatientIntake
 from pathways.errors import CaseFormatError
 from pathways.facts import CaseFacts
+from pathways.field_errors import field_errors
+from pathways.vocab import HctEligible
 
 
-class IntakeError(ValueError):
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-
-def _first(exc: ValidationError) -> IntakeError:
-    error = exc.errors()[0]
-    field = ".".join(str(p) for p in error["loc"]) or "patient"
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return IntakeError(field, message)
+class IntakeError(CaseFormatError):
+    """The patient's own fields (MRN, name, demographics) refused, every bad one by name."""
 
 
 def intake_from_facts(facts: CaseFacts, *, mrn: str, display_name: str) -> PatientIntake:
@@ -53,7 +45,7 @@ def intake_from_facts(facts: CaseFacts, *, mrn: str, display_name: str) -> Patie
             declines_therapy=facts.declines_therapy,
         )
     except ValidationError as exc:
-        raise _first(exc) from None
+        raise IntakeError.of(field_errors(exc, whole="patient")) from None
     disease = DiseaseFactsBase(
         lineage=d.lineage,
         cd19=d.cd19,
@@ -81,7 +73,7 @@ def intake_from_facts(facts: CaseFacts, *, mrn: str, display_name: str) -> Patie
         fitness = FitnessAssessmentBase(
             category=f.category,
             ecog=f.ecog,
-            hct_eligible=f.hct_eligible or "pending",
+            hct_eligible=f.hct_eligible or HctEligible.PENDING,
         )
     return PatientIntake(
         patient=patient,

@@ -16,6 +16,7 @@ from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_field, fk, json_field, ts_field
+from pathways.text import name_problem
 from pathways.vocab import (
     Antigen,
     CnsStatus,
@@ -62,10 +63,8 @@ class PatientCreate(PatientBase):
 
     @field_validator("display_name")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
+    def _a_name(cls, value: str) -> str:
+        return _person_name(value)
 
 
 class PatientUpdate(SQLModel):
@@ -77,6 +76,20 @@ class PatientUpdate(SQLModel):
     height_cm: float | None = Field(default=None, gt=0, le=260)
     goal: Goal | None = None
     declines_therapy: bool | None = None
+
+    @field_validator("display_name")
+    @classmethod
+    def _a_name(cls, value: str | None) -> str | None:
+        return None if value is None else _person_name(value)
+
+
+def _person_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is None and not value.strip():
+        problem = "must not be blank"
+    if problem is not None:
+        raise ValueError(problem)
+    return value.strip()
 
 
 class Patient(PatientBase, table=True):

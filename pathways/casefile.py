@@ -35,6 +35,8 @@ from pathways.facts import (
     SignedResponse,
     StoppedMedication,
 )
+from pathways.field_errors import field_errors
+from pathways.text import unsafe_strings
 from pathways.vocab import (
     Antigen,
     CnsStatus,
@@ -257,24 +259,7 @@ class _Case(_Strict):
         return value
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(case)"
-
-
-def _problem(error: Any) -> str:
-    kind = error.get("type", "")
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field (see CASE-FORMAT.md for the fields of carepath.case/1)"
-    message = str(error.get("msg", "invalid value"))
-    return message.removeprefix("Value error, ")
+UNKNOWN_FIELD = "unknown field (see CASE-FORMAT.md for the fields of carepath.case/1)"
 
 
 def _convert_lab(index: int, lab: _Lab) -> LabResult:
@@ -335,11 +320,13 @@ def parse_case(data: Any) -> CaseFacts:
         raise CaseFormatError("(case)", "must be a JSON object")
     if "format" in data and data["format"] != FORMAT:
         raise CaseFormatError("format", f"must be {FORMAT!r}, got {data['format']!r}")
+    problems = unsafe_strings(data)
     try:
         case = _Case.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CaseFormatError(_field_path(tuple(first["loc"])), _problem(first)) from None
+        problems |= field_errors(exc, unknown_field=UNKNOWN_FIELD, skip=frozenset(), whole="(case)")
+    if problems:
+        raise CaseFormatError.of(problems)
     _check_dates(case)
     labs = tuple(_convert_lab(i, lab) for i, lab in enumerate(case.labs))
     # Facts that contradict each other are refused, every one at once (ContradictoryFacts).

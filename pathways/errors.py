@@ -2,7 +2,7 @@
 
     PathwayError                      anything the engine refuses
     ├── DefinitionError               a pathway definition is invalid (lists every problem)
-    ├── CaseFormatError               a case file is invalid (names the field)
+    ├── CaseFormatError               a case file is invalid (names every bad field)
     ├── ContradictoryFacts            facts that cannot all be true (every contradiction, each
     │                                 naming its fields; pathways.consistency)
     ├── UnknownEvent                  an event the machine does not know
@@ -16,7 +16,7 @@ message carries patient data beyond the internal patient id.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 
 class PathwayError(Exception):
@@ -34,10 +34,18 @@ class DefinitionError(PathwayError):
 
 
 class CaseFormatError(PathwayError):
-    def __init__(self, field: str, problem: str) -> None:
+    """``field`` and ``problem`` name the first problem; ``problems`` holds every one, by field."""
+
+    def __init__(self, field: str, problem: str, *, problems: dict[str, str] | None = None) -> None:
         self.field = field
         self.problem = problem
-        super().__init__(f"{field}: {problem}")
+        self.problems = dict(problems) if problems else {field: problem}
+        super().__init__("; ".join(f"{f}: {p}" for f, p in self.problems.items()))
+
+    @classmethod
+    def of(cls, problems: dict[str, str]) -> Self:
+        field, problem = next(iter(problems.items()))
+        return cls(field, problem, problems=problems)
 
 
 class ContradictoryFacts(PathwayError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from carepath.cli.common import SafeArguments
 from carepath.cli.db import db_app
 from carepath.cli.demo import demo
 from carepath.cli.evaluate import evaluate
@@ -21,6 +22,7 @@ from carepath.cli.users import audit, user_app
 from carepath.cli.worker import worker
 
 app = typer.Typer(
+    cls=SafeArguments,
     name="carepath",
     help="Care-pathway tracker for adults with relapsed or refractory ALL.",
     no_args_is_help=True,

@@ -10,15 +10,17 @@ import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from sqlmodel import Session
+from typer.core import TyperGroup
 
 from carepath.settings import Settings, get_settings
 from models.repositories.audit import Actor
+from pathways.text import text_problem
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,14 +33,44 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     raise typer.Exit(code)
 
 
-def validation_message(exc: ValidationError, prefix: str = "") -> str:
-    first = exc.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    field = f"{prefix}{loc}" if loc else prefix.rstrip(".") or "input"
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    if first.get("type") == "missing":
-        message = "required field is missing"
-    return f"{field}: {message}"
+def fail_fields(problems: dict[str, str], code: int = EXIT_INVALID) -> NoReturn:
+    """One line per bad field, every field at once: ``carepath: error: FIELD: PROBLEM``.
+
+    ``pathways.field_errors.field_errors`` gives these problems for a ValidationError.
+    """
+    for field, problem in problems.items():
+        err_console.print(
+            f"carepath: error: {field}: {problem}", markup=False, highlight=False, soft_wrap=True
+        )
+    raise typer.Exit(code)
+
+
+def argument_problems(args: list[str]) -> dict[str, str]:
+    """The problem of every command-line argument that is not safe text (``pathways.text``).
+
+    Named by its option (``--name``), or by its position when it is not an option's value.
+    """
+    problems: dict[str, str] = {}
+    for index, arg in enumerate(args):
+        name, value = f"argument {index + 1}", arg
+        if arg.startswith("--") and "=" in arg:
+            name, value = arg.split("=", 1)
+        elif index > 0 and args[index - 1].startswith("-") and not arg.startswith("-"):
+            name = args[index - 1]
+        problem = text_problem(value)
+        if problem is not None:
+            problems.setdefault(name, problem)
+    return problems
+
+
+class SafeArguments(TyperGroup):
+    """The root command: every argument of every subcommand is checked before anything runs."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
+        problems = argument_problems(args)
+        if problems:
+            fail_fields(problems)
+        return super().parse_args(ctx, args)
 
 
 def settings_or_fail() -> Settings:

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from carepath.cli.common import fail
+from carepath.cli.common import fail, fail_fields
 
 
 def evaluate(
@@ -45,9 +45,9 @@ def evaluate(
     try:
         facts = parse_case_text(text)
     except CaseFormatError as exc:
-        fail(str(exc))
+        fail_fields(exc.problems)
     except ContradictoryFacts as exc:
-        # Every contradiction at once, one line each, so all can be fixed in one go.
+        # Every contradiction at once, one line each naming all its fields.
         fail("\ncarepath: error: ".join(str(c) for c in exc.contradictions))
     try:
         definition = active_definition(pathway_version)

@@ -16,11 +16,10 @@ from carepath.cli.common import (
     console,
     db_session,
     fail,
+    fail_fields,
     settings_or_fail,
-    validation_message,
 )
 from carepath.intake import (
-    IntakeError,
     case_document_from_options,
     intake_from_facts,
     observations_from_facts,
@@ -29,6 +28,7 @@ from carepath.timeutil import clinic_today
 from models.base import require_id
 from pathways.casefile import parse_case, parse_case_text
 from pathways.errors import CaseFormatError
+from pathways.field_errors import field_errors
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
 course_app = typer.Typer(help="Record courses of treatment.", no_args_is_help=True)
@@ -130,10 +130,10 @@ def add(
             )
             facts = parse_case(document)
         intake = intake_from_facts(facts, mrn=mrn, display_name=name)
-    except (CaseFormatError, IntakeError) as exc:
-        fail(str(exc))
+    except CaseFormatError as exc:  # an IntakeError too
+        fail_fields(exc.problems)
     except ValidationError as exc:
-        fail(validation_message(exc))
+        fail_fields(field_errors(exc))
 
     from models.repositories.observations import add_observations
     from models.repositories.patients import DuplicateMrn, create_patient
@@ -308,7 +308,7 @@ def start(
         )
     except ValueError as exc:
         if isinstance(exc, ValidationError):
-            fail(validation_message(exc))
+            fail_fields(field_errors(exc))
         fail(f"anchor: {exc}")
     try:
         with db_session() as session:

@@ -32,6 +32,7 @@ from pathways.errors import (
     TransitionNotAllowed,
     UnknownEvent,
 )
+from pathways.field_errors import field_errors
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -66,13 +67,37 @@ def problem(
         body["instance"] = instance
     if errors:
         body["field"] = next(iter(errors))
-        body["errors"] = [{"field": f, "problem": p} for f, p in errors.items()]
+        body["errors"] = [{"field": f, "message": m} for f, m in errors.items()]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_of_loc(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) or "body"
+def listing(errors: dict[str, str]) -> str:
+    return "; ".join(f"{field}: {message}" for field, message in errors.items())
+
+
+def refusal_response(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    slug: str,
+    errors: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A problem document for the API, a page for a person; ``errors`` lists every bad field."""
+    detail = detail or (listing(errors) if errors else None)
+    if is_api(request):
+        return problem(
+            status,
+            title,
+            detail,
+            slug=slug,
+            instance=request.url.path,
+            errors=errors,
+            headers=headers,
+        )
+    return _page(request, status, title, detail or "", errors)
 
 
 REFUSALS = {
@@ -98,7 +123,9 @@ def classify(exc: Exception) -> tuple[int, str, str, dict[str, str] | None]:
             return 422, "invalid-input", "The input is not valid", {exc.field: exc.problem}
         slug, title = REFUSALS.get(exc.status, ("refused", "Refused"))
         return exc.status, slug, title, None
-    if isinstance(exc, UserError | WeakPassword | IntakeError | CaseFormatError):
+    if isinstance(exc, CaseFormatError):  # an IntakeError too
+        return 422, "invalid-input", "The input is not valid", dict(exc.problems)
+    if isinstance(exc, UserError | WeakPassword):
         field = getattr(exc, "field", "input")
         text = str(exc).split(": ", 1)[-1]
         return 422, "invalid-input", "The input is not valid", {field: text}
@@ -139,19 +166,21 @@ HANDLED: tuple[type[Exception], ...] = (
 )
 
 
-def _page(request: Request, status: int, title: str, detail: str) -> Response:
-    return render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
+def _page(
+    request: Request, status: int, title: str, detail: str, errors: dict[str, str] | None = None
+) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"title": title, "detail": "" if errors else detail, "errors": errors or {}},
+        status_code=status,
+    )
 
 
 def install(app: FastAPI) -> None:
     async def refused(request: Request, exc: Exception) -> Response:
         status, slug, title, errors = classify(exc)
-        detail = str(exc)
-        if is_api(request):
-            return problem(
-                status, title, detail, slug=slug, instance=request.url.path, errors=errors
-            )
-        return _page(request, status, title, detail)
+        return refusal_response(request, status, title, str(exc), slug=slug, errors=errors)
 
     for kind in HANDLED:
         app.add_exception_handler(kind, refused)
@@ -179,23 +208,9 @@ def install(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, RequestValidationError):
             raise exc
-        errors: dict[str, str] = {}
-        for error in exc.errors():
-            errors.setdefault(_field_of_loc(error.get("loc", ())), str(error.get("msg", "invalid")))
-        if is_api(request):
-            return problem(
-                422,
-                "The input is not valid",
-                "; ".join(f"{f}: {p}" for f, p in errors.items()),
-                slug="invalid-input",
-                instance=request.url.path,
-                errors=errors,
-            )
-        return _page(
-            request,
-            422,
-            "The input is not valid",
-            "; ".join(f"{f}: {p}" for f, p in errors.items()),
+        errors = field_errors(exc.errors(), whole="body")
+        return refusal_response(
+            request, 422, "The input is not valid", slug="invalid-input", errors=errors
         )
 
     async def http_error(request: Request, exc: Exception) -> Response:

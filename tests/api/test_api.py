@@ -79,7 +79,7 @@ def test_lab_results_are_validated_as_a_whole(web: Web) -> None:
         },
     )
     assert bad.status_code == 422
-    assert bad.json()["field"] == "observations.1.unit"
+    assert bad.json()["field"] == "observations[1].unit"
     assert count(web, Observation) == 0
     naive = api.post(
         f"/api/v1/patients/{pid}/observations",
@@ -89,7 +89,7 @@ def test_lab_results_are_validated_as_a_whole(web: Web) -> None:
             ]
         },
     )
-    assert naive.status_code == 422 and naive.json()["field"] == "observations.0.observed_at"
+    assert naive.status_code == 422 and naive.json()["field"] == "observations[0].observed_at"
     ok = api.post(
         f"/api/v1/patients/{pid}/observations",
         json={

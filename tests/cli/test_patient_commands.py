@@ -75,7 +75,7 @@ def test_add_from_a_case_file_imports_facts_and_labs(cli_env: str, tmp_path: Pat
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (["--lineage", "X"], "disease.lineage: Input should be 'B' or 'T'"),
+        (["--lineage", "X"], "disease.lineage: must be 'B' or 'T'"),
         (["--birth-date", "1968-02-30"], "patient.birth_date:"),
         (["--relapses", "2026-11-02,2025-01-01"], "history.relapse_dates: must be in order"),
         (["--mrn", "bad mrn!"], "mrn: must be 1-32 letters"),

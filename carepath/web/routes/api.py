@@ -19,6 +19,7 @@ from carepath.intake import intake_from_facts, observations_from_facts
 from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
 from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
+from carepath.web.planning import plan_new_patient
 from carepath.web.problems import InvalidInput
 from models.base import require_id
 from models.observation import ObservationCreate, ObservationPublic
@@ -215,6 +216,7 @@ def api_create_patient(
             observations=observations_from_facts(facts, source="api"),
             actor=actor,
         )
+    plan_new_patient(request, session, pid)
     return _patient_detail(get_record(session, patient_id=pid, actor=actor))
 
 
@@ -277,7 +279,7 @@ def api_add_observations(
     """Record lab results; all are validated first, and one bad result writes none."""
     late = [i for i, o in enumerate(body.observations) if o.observed_at > now(request)]
     if late:
-        raise InvalidInput({f"observations.{late[0]}.observed_at": "is in the future"})
+        raise InvalidInput({f"observations[{late[0]}].observed_at": "is in the future"})
     actor = actor_of(principal, request)
     get_record(session, patient_id=patient_id, actor=actor)
     rows = add_observations(
