@@ -55,6 +55,14 @@ _NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
 _UNSET: Any = object()
 _DAY_ONLY = ("day",)
 
+# How a task names the dated anchor it counts from (detail "anchor_fallback").
+FALLBACK_WORDS = {
+    "fitness": "the fitness assessment date (FIT)",
+    "response": "the signed response date (RESP)",
+    "last_dose": "the last dose date",
+    "dx": "the r/r diagnosis date (DX)",
+}
+
 # CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
 LOOKBACK_DAYS = 14
 LOOKAHEAD_DAYS = 90
@@ -63,7 +71,7 @@ LOOKAHEAD_DAYS = 90
 class _Anchor:
     """One resolved anchor: day 0 as an ordinal, the key scope and the occurrence prefix."""
 
-    __slots__ = ("course", "day0", "iso", "prefix", "regimen", "scope", "start")
+    __slots__ = ("course", "day0", "fallback_of", "iso", "prefix", "regimen", "scope", "start")
 
     def __init__(
         self,
@@ -81,6 +89,8 @@ class _Anchor:
         self.prefix = prefix
         self.regimen = regimen
         self.course = course
+        # The anchor a template asked for, when this one stands in for it (``fallback``).
+        self.fallback_of: str | None = None
 
 
 class _Prepared:
@@ -395,6 +405,11 @@ class Planner:
         """What every occurrence of ``t`` on ``anchor`` shares, computed once."""
         detail = dict(t.static_detail)
         detail["anchor_date"] = anchor.iso
+        if anchor.fallback_of is not None:
+            detail["anchor_fallback"] = (
+                f"{FALLBACK_WORDS.get(anchor.fallback_of, anchor.fallback_of)} not recorded: "
+                f"counted from {FALLBACK_WORDS.get(t.fallback or '', t.fallback)} instead"
+            )
         if unknown:
             detail["applies_if"] = unknown
         if t.requirement is not None:
@@ -567,6 +582,17 @@ class Planner:
             return ws, we, first_day, t.defaults_used
         return None
 
+    def fallback_anchor(self, t: Template) -> _Anchor | None:
+        """The fallback anchor of ``t``, marked so its tasks say which date they stand in for."""
+        found = self.anchor(t.fallback or "")
+        if found is None:
+            return None
+        marked = _Anchor(
+            found.start, found.start.toordinal() - found.day0, found.scope, found.prefix
+        )
+        marked.regimen, marked.course, marked.fallback_of = found.regimen, found.course, t.anchor
+        return marked
+
     def anchor(self, name: str) -> _Anchor | None:
         """The named anchor for this patient, resolved once per plan."""
         cache = self.anchors
@@ -605,7 +631,7 @@ class Planner:
                     if self.workup_window is not None:
                         self.emit_window(t, *self.workup_args(), unknown)
                     continue
-                resolved = self.anchor(t.fallback)
+                resolved = self.fallback_anchor(t)
             if resolved is not None:
                 self.emit_on(t, resolved, unknown)
 
@@ -629,7 +655,7 @@ class Planner:
             elif t.fallback == "workup":
                 self.emit_window(t, *self.workup_args(), unknown)
             elif t.fallback is not None:
-                fallback = self.anchor(t.fallback)
+                fallback = self.fallback_anchor(t)
                 if fallback is not None:
                     self.emit_on(t, fallback, unknown)
 

@@ -240,12 +240,17 @@ def test_fit_05_mon_24_reassessment_at_transitions_and_every_90_days() -> None:
 
 
 def test_fit_06_transplant_referral_within_7_days_of_fit() -> None:
-    # rule: FIT-06, QM-05 — with a FIT date; in the workup window without one.
+    # rule: FIT-06, QM-05 — FIT .. FIT + 7, never the 14-day workup default.
     fit_on = date(2026, 11, 5)
     task = one(plan(make_facts(as_of="2026-11-06", fit_on=fit_on)), "FIT-06")
     assert (task.window_start, task.due_date) == (fit_on, plus(fit_on, 7))
+    assert "anchor_fallback" not in task.detail
+    # Without a recorded FIT date: counted from DX (2026-11-02), the earliest FIT can be,
+    # still within 7 days, and the task says which date it stands in for.
     undated = one(plan(make_facts(as_of="2026-11-06")), "FIT-06")
-    assert undated.key.startswith("FIT-06:wu20261102:")
+    assert undated.key.startswith("FIT-06:dx20261102:")
+    assert (undated.window_start, undated.due_date) == (date(2026, 11, 2), date(2026, 11, 9))
+    assert "fitness assessment date (FIT) not recorded" in undated.detail["anchor_fallback"]
     assert not of_rule(
         plan(make_facts(as_of="2026-11-06", **{"fitness.category": "less_fit"})), "FIT-06"
     )

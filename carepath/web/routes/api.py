@@ -18,7 +18,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from carepath.intake import intake_from_facts, observations_from_facts
 from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
-from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
+from carepath.web.engine import (
+    induction_advice,
+    monitoring_alerts,
+    pending_steps,
+    response_suggestion,
+)
 from carepath.web.planning import plan_new_patient
 from carepath.web.problems import InvalidInput
 from models.base import require_id
@@ -33,6 +38,7 @@ from models.repositories.users import Principal
 from models.snapshots import load_snapshots
 from models.task import CareTaskPublic
 from pathways.casefile import parse_case
+from pathways.engine import next_step_document
 from pathways.facts import CentreFacts
 from pathways.vocab import OPEN_TASK_STATUSES, Phase, ResponseCategory, Role
 
@@ -151,6 +157,10 @@ class Evaluation(BaseModel):
     )
     monitoring_alerts: list[dict[str, Any]] = Field(
         description="Alerts today's facts support (MON rules); the flows record them"
+    )
+    next_steps: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Steps waiting on a decision, e.g. the HCT referral after the signed response (POST-01)",
     )
     allowed_events: list[AllowedEvent]
     open_tasks: list[CareTaskPublic]
@@ -301,6 +311,7 @@ def api_evaluation(request: Request, session: DB, principal: Reader, patient_id:
     suggestion = None
     advice = None
     alerts_now: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
     allowed: list[AllowedEvent] = []
     if snapshot is not None and record.instance is not None:
         facts = snapshot.facts
@@ -308,6 +319,7 @@ def api_evaluation(request: Request, session: DB, principal: Reader, patient_id:
             suggestion = response_suggestion(facts, definition)
         advice = induction_advice(facts, definition)
         alerts_now = monitoring_alerts(facts, definition)
+        steps = [next_step_document(step) for step in pending_steps(facts, definition)]
         columns = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
         for track, machine in definition.machines.items():
             state = str(getattr(record.instance, columns[track]))
@@ -334,6 +346,7 @@ def api_evaluation(request: Request, session: DB, principal: Reader, patient_id:
         response_suggestion=suggestion,
         induction_advice=advice,
         monitoring_alerts=alerts_now,
+        next_steps=steps,
         allowed_events=allowed,
         open_tasks=[
             CareTaskPublic.model_validate(t, from_attributes=True)
