@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from pathways.clock import local_date
+from pathways.course_watch import course_alerts
 from pathways.decisions import Alert
 from pathways.definition import Definition
 from pathways.facts import CaseFacts, LabResult
@@ -61,6 +62,7 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
     alerts += _lumbar_puncture(facts, policy, labs)
     alerts += _tumour_lysis(facts, policy, labs)
     alerts += _testicular_risk(facts)
+    alerts += course_alerts(facts)
     return sorted(alerts, key=lambda a: (SEVERITY_ORDER[a.severity], a.id))
 
 

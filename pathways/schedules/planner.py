@@ -421,6 +421,9 @@ class Planner:
         course, regimen = anchor.course, anchor.regimen
         for name in t.plan_fields:
             title = title.replace(f"{{{name}}}", str(_plan_field(name, t, anchor)))
+        if t.waits_on is not None and self.pred(t.waits_on[0]) is True:
+            detail["waits_on"] = t.waits_on[1]
+            title = f"{title} — waits on {t.waits_on[1]}"
         if course is not None and regimen is not None:
             if t.title_fields & _NEXT_CYCLE_FIELDS:
                 length = regimen.cycle_length(course.cycle, course.cycle_length_days)

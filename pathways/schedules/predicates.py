@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from pathways.schedules.context import PlanContext
+from pathways.schedules.context import PREPHASE_DAYS, PlanContext
 from pathways.vocab import (
     REMISSION_CATEGORIES,
     CnsStatus,
@@ -35,6 +36,14 @@ class Predicate:
     test: Callable[[PlanContext], bool | None]
     # Defaults the predicate reads (listed in the task's defaults_used).
     defaults: tuple[str, ...] = ()
+
+
+def _c1d1_before_p8(ctx: PlanContext) -> bool:
+    """BLIN-01 [DER]: a recorded pre-phase P1..P7 puts the earliest C1_D1 at P8."""
+    course = ctx.course
+    if course is None or course.cycle != 1 or course.prephase_start is None:
+        return False
+    return course.cycle_start < course.prephase_start + timedelta(days=PREPHASE_DAYS)
 
 
 def _cycle(ctx: PlanContext) -> int | None:
@@ -166,6 +175,18 @@ PREDICATES: dict[str, Predicate] = {
     p.name: p
     for p in (
         Predicate("first_cycle", "cycle 1 of the course", (), lambda c: _cycle(c) == 1),
+        Predicate(
+            "c1d1_before_prephase_complete",
+            "cycle 1 day 1 planned before P8, the end of the one-week pre-phase",
+            ("BLIN-01", "IND-11"),
+            _c1d1_before_p8,
+        ),
+        Predicate(
+            "c1d1_not_before_prephase_complete",
+            "cycle 1 day 1 not before P8",
+            ("BLIN-01",),
+            lambda c: not _c1d1_before_p8(c),
+        ),
         Predicate("second_cycle", "cycle 2 of the course", (), lambda c: _cycle(c) == 2),
         Predicate("later_cycle", "cycle 2 or later", (), lambda c: (_cycle(c) or 0) >= 2),
         Predicate("third_or_later_cycle", "cycle 3 or later", (), lambda c: (_cycle(c) or 0) >= 3),

@@ -70,6 +70,9 @@ timing, exactly one (a task without one has no window and is refused):
 ``note``            text copied to ``detail["note"]``
 ``show_defaults``   default names whose values the task shows (``detail["policy"]``),
                     e.g. monitoring frequencies that are local policy
+``waits_on``        ``{when: predicate, decision: text}``: while the predicate holds, the
+                    task says it waits on that decision (``detail["waits_on"]`` and its
+                    title), e.g. the infusion when C1_D1 is before P8 (BLIN-01)
 
 A number may be written ``{default: name}``: the named setting of the
 ``defaults`` section (local policy an institution may override) is used and
@@ -173,6 +176,7 @@ COMMON_KEYS = frozenset(
         "fallback",
         "note",
         "show_defaults",
+        "waits_on",
     }
 )
 SECTION_KEYS: dict[str, frozenset[str]] = {
@@ -268,6 +272,8 @@ class Template:
     plan_fields: tuple[str, ...] = ()
     # "d{N}" for each day of a points timing, for the task keys.
     day_labels: tuple[str, ...] = ()
+    # (predicate, decision): while the predicate holds the task waits on the decision.
+    waits_on: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from carepath.alerting import alerts_after_change
 from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, settings
 from carepath.web.problems import InvalidInput
 from models.patient import PatientUpdate
@@ -120,6 +121,10 @@ def api_edit_facts(
         patient_id=patient_id,
         as_of=clinic_date(request),
         timezone=settings(request).timezone,
+    )
+    # A weight across the revumenib band restates the dose basis today (REV-03).
+    alerts_after_change(
+        session, settings(request), patient_ids=[patient_id], now=now(request), actor=actor
     )
     return FactsChanged(patient_id=patient_id, changed=changed)
 

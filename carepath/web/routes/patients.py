@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from carepath.alerting import alerts_after_change
 from carepath.pathway import definition_for
 from carepath.web.contradictions import form_problems
 from carepath.web.deps import (
@@ -200,6 +201,10 @@ def edit(
                 patient_id=patient_id,
                 as_of=clinic_date(request),
                 timezone=settings(request).timezone,
+            )
+            # A weight across the revumenib band restates the dose basis today (REV-03).
+            alerts_after_change(
+                session, settings(request), patient_ids=[patient_id], now=now(request), actor=actor
             )
         except ContradictoryFacts as exc:
             session.rollback()
