@@ -360,6 +360,11 @@ class Compiler:
         if given[0] != "every" and extra:
             self.problems.append(f"{where}: {extra} only go with every")
         key = given[0]
+        if key == "next_cycle":
+            if raw["next_cycle"] is not True or anchor != "cycle_day":
+                self.problems.append(f"{where}: next_cycle is true, on the cycle_day anchor")
+                return None
+            return Timing("next_cycle")
         if key == "day":
             day = self._day(f"{where}.day", raw["day"], anchor, used)
             return None if day is None else Timing("points", days=(day,))
@@ -614,6 +619,7 @@ class Compiler:
                 if (
                     (
                         template.clip_to_cycle
+                        or template.timing.mode == "next_cycle"
                         or template.title_fields & {"next_cycle_day", "next_cycle_date"}
                     )
                     and first is None

@@ -15,8 +15,10 @@ from datetime import timedelta
 
 from pathways.schedules.context import PREPHASE_DAYS, PlanContext
 from pathways.vocab import (
+    CHEMOTHERAPY_OPTIONS,
     REMISSION_CATEGORIES,
     CnsStatus,
+    CoursePhase,
     FitnessCategory,
     Goal,
     HctEligible,
@@ -26,6 +28,10 @@ from pathways.vocab import (
 
 # NEL-01 [SRC]: the nelarabine dose is given for patients >=16 years (NEL-02, AMB-15 below).
 NELARABINE_MIN_AGE_YEARS = 16
+# TEST-04: "the first cycle of maintenance chemotherapy" (MAINT_C1_D1).
+MAINTENANCE_CHEMOTHERAPY = frozenset(
+    {*(o.value for o in CHEMOTHERAPY_OPTIONS), OptionId.PRIOR_REGIMEN.value}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,27 @@ def _testicular_disease(ctx: PlanContext) -> bool | None:
     if ctx.facts.patient.has_testes is False:
         return False
     return ctx.facts.disease.testicular_involvement
+
+
+def _testicular_unresolved(ctx: PlanContext) -> bool | None:
+    """TEST-03: testicular disease at DX still present at the end-of-induction assessment."""
+    at_dx = _testicular_disease(ctx)
+    if not at_dx:
+        return at_dx
+    ra = ctx.facts.response_assessment
+    if ra is None or ra.end_of_induction is False:
+        return None  # no end-of-induction exam on record yet
+    return ra.testicular_disease_unresolved
+
+
+def _no_maintenance_chemotherapy(ctx: PlanContext) -> bool:
+    """TEST-04 / AMB-17: no maintenance-chemotherapy cycle to anchor testicular RT on."""
+    course = ctx.course
+    return not (
+        course is not None
+        and course.phase is CoursePhase.MAINTENANCE
+        and course.regimen in MAINTENANCE_CHEMOTHERAPY
+    )
 
 
 def _cns_involved(ctx: PlanContext) -> bool | None:
@@ -226,6 +253,18 @@ PREDICATES: dict[str, Predicate] = {
             "testicular disease at diagnosis",
             ("TEST-03", "MON-20", "SM-P2"),
             _testicular_disease,
+        ),
+        Predicate(
+            "testicular_disease_unresolved",
+            "testicular disease not resolved at the end of induction",
+            ("TEST-03", "MON-20"),
+            _testicular_unresolved,
+        ),
+        Predicate(
+            "no_maintenance_chemotherapy",
+            "no maintenance-chemotherapy cycle to anchor on (HCT or another plan next)",
+            ("TEST-04", "AMB-17"),
+            _no_maintenance_chemotherapy,
         ),
         Predicate(
             "cns_involved", "documented CNS involvement", ("CNS-05", "MON-19"), _cns_involved

@@ -42,6 +42,8 @@ timing, exactly one (a task without one has no window and is refused):
     ``span: [A, B]``              one task whose window is days A..B
     ``months: {every: N, after: A, through: B}``  calendar months after day 1
                                   (day 0 for zero-based anchors); ``through`` optional
+    ``next_cycle: true``          day 1 of the next cycle (cycle length + 1; the
+                                  regimen's or the course's recorded length)
     (anchors ``workup`` and ``response_window`` give the window themselves)
 ``before_days``, ``after_days``  window around each occurrence day (default 0)
 ``before_hours``    e.g. 72: the result must be at most that many hours before
@@ -62,7 +64,8 @@ timing, exactly one (a task without one has no window and is refused):
 ``while_on_treatment``  not planned on days after ``Course.last_dose_date``
 ``clip_to_cycle``   the window ends at the latest on the day before the next D1
 ``response_window`` this task's window is the course's response assessment
-                    (companion tasks anchor on it)
+                    (companion tasks anchor on it); a window reaching the next cycle's
+                    day 1 says so (``detail["next_cycle_overlap"]``, NEL-01)
 ``requirement``     required | recommended | consider | if_indicated, upgraded to
                     required when every ``required_when`` predicate holds
 ``fallback``        for the ``fitness`` anchor: the anchor used while no FIT date is
@@ -144,7 +147,7 @@ SECTION_ANCHORS: dict[str, frozenset[str]] = {
     "followup": frozenset(ANCHOR_BASE) | {"response_window"},
     "workup": frozenset({"workup", "induction_day", "fitness", "dx"}),
 }
-TIMING_KEYS = ("day", "days", "every", "span", "months")
+TIMING_KEYS = ("day", "days", "every", "span", "months", "next_cycle")
 REPEAT_KEYS = frozenset({"from", "after", "to", "count", "through_months"})
 COMMON_KEYS = frozenset(
     {
@@ -195,6 +198,7 @@ TITLE_FIELDS = frozenset(
         "month",
         "n",
         "dose",
+        "next_cycle",
         "next_cycle_day",
         "next_cycle_date",
         "hours",
@@ -216,7 +220,7 @@ OPTION_IDS = frozenset(o.value for o in OptionId)
 class Timing:
     """When a template's occurrences fall, in days (or months) of its anchor."""
 
-    mode: str  # points | repeat | span | months | given
+    mode: str  # points | repeat | span | months | given | next_cycle
     days: tuple[int, ...] = ()
     every: int = 0
     first: int = 0
