@@ -2,7 +2,7 @@
 
 A command or a form that records facts the monitoring rules read without a
 new lab result (a course and its pre-phase, a weight) runs the rules for that
-patient at once (``flows.evaluate_results.raise_alerts_now``), in its own
+patient at once (``flows.alerts_now.raise_alerts_now``), in its own
 transaction: the BLIN-01 alert on the day a C1_D1 before P8 is planned, the
 revumenib dose basis restated the day the weight crosses the band.
 """
@@ -17,7 +17,7 @@ from sqlmodel import Session
 from carepath.channels.routing import routes_from_settings
 from carepath.pathway import definition_for
 from carepath.settings import Settings
-from flows.evaluate_results import raise_alerts_now
+from flows.alerts_now import raise_alerts_now
 from models.repositories.audit import Actor
 
 

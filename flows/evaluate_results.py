@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from time import perf_counter
@@ -24,13 +23,12 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from flows._tasks import io_task
 from flows.jobs import run_for_period
 from flows.runtime import Runtime, current_runtime
 from models.repositories.audit import Actor
-from models.repositories.planning import DataProblem, Route, raise_data_problems
+from models.repositories.planning import DataProblem, raise_data_problems
 from models.repositories.results import (
     NewAssessment,
     NewObservation,
@@ -48,8 +46,6 @@ from models.session import transaction
 from models.snapshots import load_snapshots, response_assessment_from_row
 from pathways.alert_identity import repeat_after_days
 from pathways.clock import local_date
-from pathways.definition import Definition
-from pathways.monitoring import evaluate_monitoring
 from pathways.policy import Policy
 from pathways.vocab import Role
 
@@ -175,48 +171,6 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
             raise_data_problems(session, problems=problems, as_of=as_of, now=now)
             counts["problems"] = len(problems)
     return {**counts, "seconds": perf_counter() - started}
-
-
-def raise_alerts_now(
-    session: Session,
-    *,
-    patient_ids: Sequence[int],
-    now: datetime,
-    timezone: str,
-    definition: Callable[[str | None], Definition],
-    review_hours: Mapping[str, float],
-    routes: Sequence[Route],
-    actor: Actor = ACTOR,
-) -> int:
-    """Run the monitoring rules for patients whose facts a door just changed; store what is new.
-
-    A course recorded with C1_D1 before P8 (BLIN-01) or a weight across the
-    revumenib band (REV-03) must not wait for the next lab result to be
-    evaluated: the door calls this in its own transaction. Alerts are raised
-    once per inputs (``record_alerts``), so calling it again changes nothing.
-    """
-    as_of = local_date(now, timezone)
-    snapshots, _ = load_snapshots(
-        session, patient_ids=list(patient_ids), as_of=as_of, timezone=timezone
-    )
-    raised: list[RaisedAlert] = []
-    for snap in snapshots:
-        pinned = definition(snap.pathway_version)
-        policy = Policy(pinned)
-        for alert in evaluate_monitoring(snap.facts, pinned, policy):
-            raised.append(
-                RaisedAlert(snap.patient_id, alert, None, repeat_after_days(alert, policy))
-            )
-    new, _ = record_alerts(
-        session,
-        alerts=raised,
-        now=now,
-        timezone=timezone,
-        review_hours=review_hours,
-        routes=routes,
-        actor=actor,
-    )
-    return new
 
 
 def evaluate_all(rt: Runtime, *, now: datetime, batch: Any = None) -> dict[str, Any]:
