@@ -51,7 +51,11 @@ class RaisedBefore:
 
 
 def canonical(value: Any) -> Any:
-    """``value`` as plain JSON data: enums by value, instants in UTC, dates ISO, sets sorted."""
+    """``value`` as plain JSON data: enums by value, instants in UTC, dates ISO, sets sorted.
+
+    The one JSON form of engine values: what is stored (``models``' ``jsonable``
+    is this function) is what a fingerprint hashes.
+    """
     if value is None or isinstance(value, bool | int | float | str):
         return value.value if isinstance(value, Enum) else value
     if isinstance(value, Enum):
@@ -66,6 +70,8 @@ def canonical(value: Any) -> Any:
         return sorted((canonical(v) for v in value), key=repr)
     if isinstance(value, list | tuple):
         return [canonical(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: canonical(getattr(value, name)) for name in value.__dataclass_fields__}
     return str(value)
 
 
