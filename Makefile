@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 # The stamp changes when the dependency files change, so a second run installs nothing.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install browser demo test check lint typecheck pytest serve bench bench-web bench-adherence constraints clean
+.PHONY: install browser demo test check lint typecheck pytest serve bench bench-web bench-adherence fault-test constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "carepath needs Python 3.11 or newer")'
@@ -71,6 +71,11 @@ bench-web: install
 # The full adherence report over a synthetic history of 100,000 patients (COPY-loaded).
 bench-adherence: install
 	$(BIN)/python bench/adherence_100k.py
+
+# Crash recovery, measured: the dispatcher SIGKILLed 200 times mid-batch, PostgreSQL
+# restarted 10 times mid-plan (tests/faults); prints the figures of the README.
+fault-test: install
+	$(BIN)/python -m tests.faults --kills 200 --restarts 10
 
 constraints: install
 	@{ echo "# Exact versions known to work together on these machines (uv pip install -c constraints.txt)."; \

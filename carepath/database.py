@@ -1,8 +1,12 @@
-"""Which database this process uses, and how to migrate it.
+"""Which database this process uses, as which role, and how to migrate it.
 
-``CAREPATH_DATABASE_URL`` names a server; without it the embedded PostgreSQL
-under ``CAREPATH_DATA_DIR`` is started on first use. Alembic migrations are
-the only way the schema changes.
+``CAREPATH_DATABASE_URL`` names a server and the role the app connects as;
+``CAREPATH_MIGRATION_DATABASE_URL`` the owner the migrations run as (unset:
+the same URL). Without either the embedded PostgreSQL under
+``CAREPATH_DATA_DIR`` is started on first use, with the same two roles.
+Alembic migrations are the only way the schema changes; whoever runs them
+resolves the URL here (starting the embedded server if need be) and hands it
+to Alembic, whose ``migrations/env.py`` never starts a server.
 """
 
 from __future__ import annotations
@@ -14,16 +18,25 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 import migrations
-from carepath.embedded_db import embedded_url
+from carepath.embedded_db import embedded_urls
 from carepath.settings import Settings, get_settings
 from models.session import engine_for
 
 
 def database_url(settings: Settings | None = None) -> str:
+    """The URL the app connects with (the app role)."""
     settings = settings or get_settings()
     if settings.database_url:
         return settings.database_url
-    return embedded_url(settings.data_dir)
+    return embedded_urls(settings.data_dir).app
+
+
+def migration_url(settings: Settings | None = None) -> str:
+    """The URL migrations run with (the owner of the schema)."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.migration_database_url or settings.database_url
+    return embedded_urls(settings.data_dir).owner
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql+psycopg:// URL; unset = embedded PostgreSQL under data_dir",
     )
+    # Migrations run as the owner of the schema, the app as a role that cannot alter it
+    # (nor update or delete the audit trail). Unset: migrations use database_url.
+    migration_database_url: str | None = None
+    # Production refuses a database URL without TLS (sslmode require / verify-ca /
+    # verify-full, or a Unix socket) unless this says the network is trusted.
+    database_allow_plaintext: bool = False
     timezone: str = Field(
         default="America/New_York",
         description="IANA zone of the clinic; day N of a course is a calendar day here",
@@ -51,6 +57,13 @@ class Settings(BaseSettings):
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_sender: str = "carepath@localhost"
+    # starttls: upgrade the connection before anything is sent, refuse a server that
+    # cannot; tls: TLS from the first byte (port 465); none: plain (a relay on this host).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # A CA bundle for the SMTP server's certificate (default: the system's).
+    smtp_ca_file: Path | None = None
     webhook_url: str | None = None
     # A folder where reminders are written as files instead of being sent (the demo's sink).
     reminder_sink_dir: Path | None = None
@@ -141,7 +154,7 @@ class Settings(BaseSettings):
                     )
         return self
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -164,11 +177,48 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "CAREPATH_FIXED_NOW (a fixed clock) is for tests and the demo only"
                 )
+            if not self.database_allow_plaintext:
+                for name in ("database_url", "migration_database_url"):
+                    _require_tls(name, getattr(self, name))
+        return self
+
+    @model_validator(mode="after")
+    def _connections_are_consistent(self) -> Settings:
+        if self.migration_database_url and not self.database_url:
+            raise ValueError(
+                "CAREPATH_MIGRATION_DATABASE_URL needs CAREPATH_DATABASE_URL (the app's role)"
+            )
+        if self.smtp_password and self.smtp_security == "none":
+            raise ValueError(
+                "CAREPATH_SMTP_PASSWORD is never sent in the clear: set CAREPATH_SMTP_SECURITY "
+                "to starttls or tls"
+            )
         return self
 
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+
+TLS_SSLMODES = ("require", "verify-ca", "verify-full")
+
+
+def _require_tls(name: str, url: str | None) -> None:
+    """A production database URL asks libpq for TLS, or reaches the server by a Unix socket."""
+    if url is None:
+        return
+    from urllib.parse import parse_qs, urlparse
+
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query)
+    host = query.get("host", [parsed.hostname or ""])[0]
+    if host.startswith("/") or query.get("sslmode", [""])[0] in TLS_SSLMODES:
+        return
+    raise ValueError(
+        f"CAREPATH_{name.upper()} does not ask for TLS: add ?sslmode=verify-full&sslrootcert=<CA file> "
+        "(or sslmode=require, encrypted but unverified), or set "
+        "CAREPATH_DATABASE_ALLOW_PLAINTEXT=true if the connection never leaves a trusted network"
+    )
 
 
 @lru_cache(maxsize=1)

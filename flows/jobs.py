@@ -3,19 +3,26 @@
 One table of schedules serves both owners: the APScheduler clock of
 `carepath serve` and the Prefect deployments of `carepath worker`. Whichever
 owns them, a run first claims ``(job, period key)`` in the run ledger; the
-unique constraint makes the second claimant of a period skip.
+unique constraint makes the second claimant of a period skip. While it runs
+it holds an advisory lock and a heartbeat renews its lease, so a run whose
+process died is marked failed by the next claimant and its period redone
+(``models.repositories.runs``).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flows.runtime import Runtime
-from models.repositories.runs import claim_period, finish_run
+from models.repositories.leases import Holder
+from models.repositories.runs import HEARTBEAT, claim_period, finish_run
 from models.session import transaction
 from pathways.clock import local_date
 
@@ -24,6 +31,10 @@ if TYPE_CHECKING:
 
 # The parameter value a deployment passes: "derive the key from my scheduled start".
 SCHEDULED = "@scheduled"
+# A run's lease on the server's clock, renewed four times as often. The lock notices
+# a dead process at once; the lease, a live one that stopped beating.
+RUN_LEASE = timedelta(seconds=60)
+log = logging.getLogger("carepath.flows.jobs")
 
 
 @dataclass(frozen=True)
@@ -120,27 +131,57 @@ def run_once(
     job_name: str,
     period: str,
     body: Callable[[], dict[str, Any]],
+    lease: timedelta = RUN_LEASE,
 ) -> dict[str, Any]:
     """Run ``body`` only if this caller wins ``(job, period)`` in the ledger; record how it ended."""
-    with transaction(rt.engine) as session:
-        run_id = claim_period(
-            session, job=job_name, period_key=period, owner=rt.owner, at=rt.clock()
-        )
-    if run_id is None:
-        return {"period_skipped": True, "period_key": period}
-    try:
-        stats = body()
-    except BaseException as exc:
+    with Holder(rt.engine) as holder:
         with transaction(rt.engine) as session:
-            finish_run(
+            run_id = claim_period(
                 session,
-                run_id=run_id,
-                status="failed",
+                job=job_name,
+                period_key=period,
+                owner=rt.owner,
                 at=rt.clock(),
-                # The type only: a message may quote stored values.
-                error=type(exc).__name__,
+                lock_key=holder.key,
+                lease=lease,
             )
-        raise
-    with transaction(rt.engine) as session:
-        finish_run(session, run_id=run_id, status="done", at=rt.clock(), stats=stats)
+        if run_id is None:
+            return {"period_skipped": True, "period_key": period}
+        try:
+            with heartbeat(holder, run_id, lease):
+                stats = body()
+        except BaseException as exc:
+            with transaction(rt.engine) as session:
+                finish_run(
+                    session,
+                    run_id=run_id,
+                    status="failed",
+                    at=rt.clock(),
+                    # The type only: a message may quote stored values.
+                    error=type(exc).__name__,
+                )
+            raise
+        with transaction(rt.engine) as session:
+            finish_run(session, run_id=run_id, status="done", at=rt.clock(), stats=stats)
     return {**stats, "period_key": period}
+
+
+@contextmanager
+def heartbeat(holder: Holder, run_id: int, lease: timedelta) -> Iterator[None]:
+    """Renew the run's lease from a thread of its own while the block runs."""
+    stop = threading.Event()
+    params = {"id": run_id, "lease": lease.total_seconds()}
+
+    def beat() -> None:
+        while not stop.wait(lease.total_seconds() / 4):
+            if holder.execute(HEARTBEAT, params) == 0:
+                log.warning("run %d lost its lease; its period may be run again", run_id)
+                return
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

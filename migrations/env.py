@@ -1,4 +1,10 @@
-"""Alembic environment: the URL comes from carepath's settings unless the caller set one."""
+"""Alembic environment: the URL the caller resolved, else carepath's settings; never a server start.
+
+`carepath db upgrade`, the demo and the test template resolve the owner's URL
+(``carepath.database.migration_url``, which starts the embedded server when it
+is the default) and hand it over in the configuration. Plain ``alembic``
+reads ``CAREPATH_MIGRATION_DATABASE_URL`` or ``CAREPATH_DATABASE_URL``.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +22,16 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from carepath.database import database_url
+    from carepath.settings import Settings
 
-    return database_url()
+    settings = Settings()
+    url = settings.migration_database_url or settings.database_url
+    if not url:
+        raise SystemExit(
+            "no database URL: run `carepath db upgrade` (it starts the embedded PostgreSQL), "
+            "or set CAREPATH_MIGRATION_DATABASE_URL / CAREPATH_DATABASE_URL"
+        )
+    return url
 
 
 def run_migrations_offline() -> None:

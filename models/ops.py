@@ -3,6 +3,9 @@
 The run ledger keeps once-per-period uniqueness in PostgreSQL: a job run
 claims ``(job, period_key)`` with an INSERT that a unique constraint lets only
 one process win, so two clocks on one database still run each period once.
+A run proves it is alive by a session advisory lock (``lock_key``) and a
+heartbeat that renews its lease; a run that lost both is marked failed by the
+next claimant, and its period may be claimed again as the next ``attempt``.
 """
 
 from __future__ import annotations
@@ -18,16 +21,24 @@ from models.base import json_field, ts_field
 
 class RunLedger(SQLModel, table=True):
     __tablename__ = "run_ledger"
-    __table_args__ = (sa.UniqueConstraint("job", "period_key", name="uq_run_ledger_job_period"),)
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "job", "period_key", "attempt", name="uq_run_ledger_job_period_attempt"
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=40)
     period_key: str = Field(max_length=40)
+    attempt: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     owner: str = Field(max_length=120)
     status: str = Field(default="running", max_length=12)  # running | done | failed
     started_at: datetime = ts_field(nullable=False, default_now=True)
     finished_at: datetime | None = ts_field()
     stats: dict[str, Any] | None = json_field()
     error: str | None = Field(default=None, max_length=2000)
+    lock_key: int | None = None
+    heartbeat_at: datetime | None = ts_field()
+    lease_expires_at: datetime | None = ts_field()
 
 
 class AdherenceSnapshot(SQLModel, table=True):

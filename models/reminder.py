@@ -44,6 +44,8 @@ class Reminder(SQLModel, table=True):
     attempts: int = Field(default=0, ge=0)
     next_attempt_at: datetime = ts_field(nullable=False, default_now=True)
     claimed_by: str | None = Field(default=None, max_length=120)
+    # The advisory lock its dispatcher holds while alive (models.repositories.leases).
+    claim_lock: int | None = None
     lease_expires_at: datetime | None = ts_field()
     last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = ts_field(nullable=False, default_now=True)

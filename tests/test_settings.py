@@ -39,7 +39,9 @@ def test_unknown_zone_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAREPATH_ENVIRONMENT", "production")
-    monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql+psycopg://u:p@db/carepath")
+    monkeypatch.setenv(
+        "CAREPATH_DATABASE_URL", "postgresql+psycopg://u:p@db/carepath?sslmode=require"
+    )
     with pytest.raises(ValidationError, match="CAREPATH_SECRET_KEY must be set"):
         Settings()
     monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
@@ -65,6 +67,59 @@ def test_plan_processes_reach_the_flows_runtime_with_a_picklable_rebuild(
     assert rebuild.args == (settings,)
     monkeypatch.setenv("CAREPATH_PLAN_PROCESSES", "-1")
     with pytest.raises(ValidationError):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("postgresql+psycopg://app:p@db.example/carepath", False),
+        ("postgresql+psycopg://app:p@db.example/carepath?sslmode=prefer", False),
+        ("postgresql+psycopg://app:p@db.example/carepath?sslmode=disable", False),
+        ("postgresql+psycopg://app:p@db.example/carepath?sslmode=require", True),
+        (
+            "postgresql+psycopg://app:p@db.example/carepath?sslmode=verify-full&sslrootcert=/ca.pem",
+            True,
+        ),
+        ("postgresql+psycopg://app@/carepath?host=/run/postgresql", True),  # a Unix socket
+    ],
+)
+def test_production_refuses_a_database_url_without_tls(
+    monkeypatch: pytest.MonkeyPatch, url: str, accepted: bool
+) -> None:
+    monkeypatch.setenv("CAREPATH_ENVIRONMENT", "production")
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
+    monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql+psycopg://app:p@db/c?sslmode=require")
+    monkeypatch.setenv("CAREPATH_MIGRATION_DATABASE_URL", url)
+    if accepted:
+        assert Settings().migration_database_url == url
+        return
+    with pytest.raises(
+        ValidationError, match="CAREPATH_MIGRATION_DATABASE_URL does not ask for TLS"
+    ):
+        Settings()
+    monkeypatch.setenv("CAREPATH_DATABASE_ALLOW_PLAINTEXT", "true")  # told explicitly
+    assert Settings().migration_database_url == url
+
+
+def test_development_takes_any_database_url_and_a_migration_url_needs_the_app_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CAREPATH_MIGRATION_DATABASE_URL", "postgresql://owner@db/carepath")
+    with pytest.raises(ValidationError, match="needs CAREPATH_DATABASE_URL"):
+        Settings()
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql://app@db/carepath")
+    settings = Settings()
+    assert settings.migration_database_url == "postgresql+psycopg://owner@db/carepath"
+
+
+def test_an_smtp_password_is_never_sent_in_the_clear(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREPATH_SMTP_USERNAME", "carepath")
+    monkeypatch.setenv("CAREPATH_SMTP_PASSWORD", "relay-secret")
+    assert Settings().smtp_security == "starttls"
+    monkeypatch.setenv("CAREPATH_SMTP_SECURITY", "none")
+    with pytest.raises(ValidationError, match="never sent in the clear"):
         Settings()
 
 

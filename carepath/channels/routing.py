@@ -40,6 +40,10 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
             port=settings.smtp_port,
             sender=settings.smtp_sender,
             timeout=settings.send_timeout_seconds,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            ca_file=settings.smtp_ca_file,
         )
     }
     if settings.webhook_url:

@@ -1,7 +1,12 @@
 """Reminders by email: a real SMTP conversation through ``smtplib``.
 
 One connection is opened on first use and reused for the batch; ``close``
-ends it with QUIT. The idempotency key becomes the ``Message-ID`` (and an
+ends it with QUIT. ``security`` protects it: ``starttls`` (the default)
+upgrades the conversation to TLS before anything else is said and refuses a
+server that does not offer it (no silent fall-back to plain text), ``tls``
+speaks TLS from the first byte (port 465), ``none`` is plain (a relay on the
+same host). The server's certificate is checked against the system's CAs or
+``ca_file``; with a username, the channel authenticates after TLS. The idempotency key becomes the ``Message-ID`` (and an
 ``Idempotency-Key`` header), so a mail system that deduplicates on it drops a
 repeat. A 5xx reply is permanent, anything else is worth retrying.
 """
@@ -10,14 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
+import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
+from typing import Literal
 
 from carepath.channels.base import ChannelError, describe, subject
 from models.repositories.outbox import OutboundMessage
 
 Connect = Callable[[], smtplib.SMTP]
+Security = Literal["starttls", "tls", "none"]
 
 
 class SmtpChannel:
@@ -30,11 +39,40 @@ class SmtpChannel:
         port: int,
         sender: str,
         timeout: float = 10.0,
+        security: Security = "none",
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: Path | None = None,
         connect: Connect | None = None,
     ) -> None:
         self.sender = sender
-        self._connect = connect or (lambda: smtplib.SMTP(host, port, timeout=timeout))
+        self._host, self._port, self._timeout = host, port, timeout
+        self._security = security
+        self._credentials = (username, password or "") if username else None
+        self._ca_file = ca_file
+        self._connect = connect or self._open
         self._smtp: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        context = ssl.create_default_context(cafile=self._ca_file)
+        smtp: smtplib.SMTP
+        if self._security == "tls":
+            smtp = smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+        try:
+            if self._security == "starttls":
+                smtp.ehlo()
+                if not smtp.has_extn("starttls"):
+                    raise ChannelError("the SMTP server does not offer STARTTLS")
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self._credentials:
+                smtp.login(*self._credentials)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def send(self, message: OutboundMessage) -> str | None:
         email = EmailMessage()
@@ -49,6 +87,9 @@ class SmtpChannel:
         try:
             smtp = self._session()
             refused = smtp.send_message(email)
+        except ChannelError:
+            self._drop()
+            raise
         except smtplib.SMTPRecipientsRefused as exc:
             self._drop()
             raise ChannelError("recipient refused", permanent=True) from exc

@@ -17,7 +17,7 @@ def upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     from carepath import database
 
     settings = settings_or_fail()
-    url = database.database_url(settings)
+    url = database.migration_url(settings)  # as the owner; starts the embedded server if need be
     database.upgrade(url, revision)
     console.print(f"database at revision {database.current_revision(url)}")
 
@@ -30,7 +30,7 @@ def downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     settings = settings_or_fail()
     if settings.environment == "production":
         fail("environment: refusing to downgrade a production database")
-    url = database.database_url(settings)
+    url = database.migration_url(settings)
     database.downgrade(url, revision)
     console.print(f"database at revision {database.current_revision(url) or 'base'}")
 

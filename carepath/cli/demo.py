@@ -55,7 +55,7 @@ def demo(
     today = clinic_today(settings.timezone)
     first_day = today - timedelta(days=days)
     with console.status("starting the embedded PostgreSQL and migrating ..."):
-        url = database.database_url(settings)
+        url = database.migration_url(settings)  # the owner's; the app connects as its own role
         database.downgrade(url, "base")
         database.upgrade(url)
     from carepath.demo.users import create_demo_users

@@ -1,8 +1,10 @@
 """The reminder outbox seen from the dispatcher: claim with a lease, record each attempt.
 
 Claiming is one ``UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)``: two
-dispatchers never claim the same row, and a row whose lease ran out (its
-dispatcher died mid-batch) is claimed again. Every attempt that reached a
+dispatchers never claim the same row. A claim names the advisory lock its
+dispatcher holds while alive (``claim_lock``, ``models.repositories.leases``):
+a row whose dispatcher died mid-batch is claimed again by the next run at
+once, and one whose lease ran out (a dispatcher alive but stuck) after it. Every attempt that reached a
 channel appends a ``reminder_delivery`` row; the result of each send is
 committed on its own, so a crash re-sends at most the one message that was in
 flight — and the channel's idempotency key lets the receiver drop that repeat.
@@ -19,6 +21,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
+from models.repositories.leases import holder_alive
 from models.repositories.planning import OPEN_STATUSES
 
 REMINDER_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
@@ -52,29 +55,41 @@ def claim_reminders(
     lease: timedelta,
     limit: int,
     actor: Actor,
+    lock_key: int,
 ) -> Claimed:
-    """Claim up to ``limit`` reminders that are ready; those whose task has closed are skipped."""
+    """Claim up to ``limit`` reminders that are ready; those whose task has closed are skipped.
+
+    ``lock_key`` is the claimer's ``Holder``: its claims stay its own while it lives.
+    """
     rows = session.execute(
         text(
-            "WITH ready AS ("
+            "WITH ready AS ("  # noqa: S608 (holder_alive is fixed SQL)
             "  SELECT r.id FROM reminder r"
             "  WHERE (r.status = 'pending' AND r.next_attempt_at <= :now)"
-            "     OR (r.status = 'sending' AND r.lease_expires_at <= :now)"
+            "     OR (r.status = 'sending' AND (r.lease_expires_at <= :now"
+            f"         OR NOT {holder_alive('r.claim_lock')}))"
             "  ORDER BY r.next_attempt_at, r.id LIMIT :limit FOR UPDATE SKIP LOCKED"
             ") "
-            "UPDATE reminder r SET status = 'sending', claimed_by = :owner, "
+            "UPDATE reminder r SET status = 'sending', claimed_by = :owner, claim_lock = :lock_key, "
             "lease_expires_at = :lease_until, attempts = r.attempts + 1 "
             "FROM ready, care_task t WHERE r.id = ready.id AND t.id = r.task_id "
             "RETURNING r.id, r.task_id, r.reason, r.channel, r.recipient, r.idempotency_key, "
             "r.payload, r.attempts, t.status AS task_status, t.patient_id"
         ),
-        {"now": now, "limit": limit, "owner": owner[:120], "lease_until": now + lease},
+        {
+            "now": now,
+            "limit": limit,
+            "owner": owner[:120],
+            "lease_until": now + lease,
+            "lock_key": lock_key,
+        },
     ).all()
     closed = [r.id for r in rows if r.task_status not in OPEN_STATUSES]
     if closed:
         session.execute(
             text(
-                "UPDATE reminder SET status = 'skipped', claimed_by = NULL, lease_expires_at = NULL, "
+                "UPDATE reminder SET status = 'skipped', claimed_by = NULL, claim_lock = NULL, "
+                "lease_expires_at = NULL, "
                 "attempts = attempts - 1, last_error = 'not sent: the task closed first' "
                 "WHERE id = ANY(:ids)"
             ),
@@ -110,7 +125,7 @@ def record_sent(
     session.execute(
         text(
             "UPDATE reminder SET status = 'sent', sent_at = :now, lease_expires_at = NULL, "
-            "last_error = NULL WHERE id = :id AND status = 'sending' AND claimed_by = :owner"
+            "claim_lock = NULL, last_error = NULL WHERE id = :id AND status = 'sending' AND claimed_by = :owner"
         ),
         {"id": message.reminder_id, "now": now, "owner": owner[:120]},
     )
@@ -131,7 +146,7 @@ def record_error(
     session.execute(
         text(
             "UPDATE reminder SET status = :status, next_attempt_at = COALESCE(:retry_at, next_attempt_at), "
-            "lease_expires_at = NULL, claimed_by = NULL, last_error = :error "
+            "lease_expires_at = NULL, claimed_by = NULL, claim_lock = NULL, last_error = :error "
             "WHERE id = :id AND status = 'sending' AND claimed_by = :owner"
         ),
         {
@@ -151,8 +166,8 @@ def release(session: Session, *, reminder_ids: Sequence[int], owner: str) -> Non
     if reminder_ids:
         session.execute(
             text(
-                "UPDATE reminder SET status = 'pending', claimed_by = NULL, lease_expires_at = NULL, "
-                "attempts = attempts - 1 "
+                "UPDATE reminder SET status = 'pending', claimed_by = NULL, claim_lock = NULL, "
+                "lease_expires_at = NULL, attempts = attempts - 1 "
                 "WHERE id = ANY(:ids) AND status = 'sending' AND claimed_by = :owner"
             ),
             {"ids": list(reminder_ids), "owner": owner[:120]},

@@ -7,19 +7,25 @@ careful receiver would: ``transmissions[key]`` counts what arrived,
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
 import socket
+import ssl
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -50,17 +56,95 @@ class SmtpInbox:
         return responses
 
 
+# aiosmtpd warns at every AUTH of a deprecation inside itself; not ours to act on.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key (PEM files in ``folder``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class Credentials:
+    """What the server accepts with AUTH, and what it was offered."""
+
+    username: str
+    password: str
+    attempts: list[tuple[str, bool]] = field(default_factory=list)  # (username, accepted)
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.username
+            and auth_data.password.decode() == self.password
+        )
+        self.attempts.append((auth_data.login.decode(), ok))
+        return AuthResult(success=ok)
+
+
 class SmtpServer:
-    def __init__(self) -> None:
+    """aiosmtpd on a free port; with ``certificate``, STARTTLS is offered and required
+    (and AUTH, with ``credentials``, only after it)."""
+
+    def __init__(
+        self,
+        *,
+        certificate: tuple[Path, Path] | None = None,
+        credentials: Credentials | None = None,
+    ) -> None:
         self.inbox = SmtpInbox()
         self.port = _free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if certificate is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*certificate)
+            options.update(tls_context=context, require_starttls=True)
+        if credentials is not None:
+            options.update(authenticator=credentials, auth_required=True, auth_require_tls=True)
+        self.controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="localhost", **options
+        )
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

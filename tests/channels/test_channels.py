@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 
 from carepath.channels import ChannelError, FileSink, SmtpChannel, WebhookChannel, sign
 from models.repositories.outbox import OutboundMessage
-from tests.channels.receivers import SmtpServer, WebhookServer
+from tests.channels.receivers import Credentials, SmtpServer, WebhookServer, self_signed_certificate
 
 SECRET = "test-webhook-secret"
 
@@ -66,6 +67,90 @@ def test_smtp_refusals_are_permanent_and_connection_errors_are_not() -> None:
     with pytest.raises(ChannelError) as unreachable:
         down.send(message(3))
     assert not unreachable.value.permanent
+
+
+def test_smtp_starttls_and_auth_protect_the_conversation(tmp_path: Path) -> None:
+    """STARTTLS before anything is said, the certificate checked, then AUTH, then the mail."""
+    certificate = self_signed_certificate(tmp_path)
+    credentials = Credentials("carepath", "relay-secret")
+    with SmtpServer(certificate=certificate, credentials=credentials) as server:
+        channel = SmtpChannel(
+            host="localhost",
+            port=server.port,
+            sender="carepath@clinic.test",
+            security="starttls",
+            username="carepath",
+            password="relay-secret",
+            ca_file=certificate[0],
+        )
+        assert channel.send(message(1)).startswith("smtp <")
+        session = channel._smtp
+        assert session is not None and isinstance(session.sock, ssl.SSLSocket)
+        assert session.sock.version() in ("TLSv1.2", "TLSv1.3")
+        channel.close()
+        assert credentials.attempts == [("carepath", True)]
+        assert [str(m["Idempotency-Key"]) for m in server.inbox.messages] == [
+            message(1).idempotency_key
+        ]
+
+        # A wrong password is refused by the relay: nothing delivered.
+        wrong = SmtpChannel(
+            host="localhost",
+            port=server.port,
+            sender="carepath@clinic.test",
+            security="starttls",
+            username="carepath",
+            password="guess",
+            ca_file=certificate[0],
+        )
+        with pytest.raises(ChannelError):
+            wrong.send(message(2))
+        assert ("carepath", False) in credentials.attempts
+
+        # A certificate the channel cannot verify (the system CAs): nothing is sent.
+        unverified = SmtpChannel(
+            host="localhost", port=server.port, sender="carepath@clinic.test", security="starttls"
+        )
+        with pytest.raises(ChannelError, match="SSLCertVerificationError"):
+            unverified.send(message(3))
+        # A server that demands TLS refuses a plain conversation.
+        plain = SmtpChannel(host="localhost", port=server.port, sender="carepath@clinic.test")
+        with pytest.raises(ChannelError):
+            plain.send(message(4))
+    assert len(server.inbox.messages) == 1
+
+
+def test_smtp_starttls_refuses_a_server_that_does_not_offer_it() -> None:
+    """No silent fall-back to plain text (a stripped STARTTLS is a downgrade attack)."""
+    with SmtpServer() as server:
+        channel = SmtpChannel(
+            host="127.0.0.1", port=server.port, sender="carepath@clinic.test", security="starttls"
+        )
+        with pytest.raises(ChannelError, match="does not offer STARTTLS"):
+            channel.send(message(1))
+    assert server.inbox.messages == []
+
+
+def test_the_settings_reach_the_smtp_channel(tmp_path: Path) -> None:
+    from carepath.channels import build_channels
+    from carepath.settings import Settings
+
+    certificate = self_signed_certificate(tmp_path)
+    credentials = Credentials("relay-user", "relay-pass")
+    with SmtpServer(certificate=certificate, credentials=credentials) as server:
+        settings = Settings(
+            smtp_host="localhost",
+            smtp_port=server.port,
+            smtp_username="relay-user",
+            smtp_password="relay-pass",
+            smtp_ca_file=certificate[0],
+        )
+        assert settings.smtp_security == "starttls"  # the default
+        channel = build_channels(settings)["smtp"]
+        channel.send(message(1))
+        channel.close()
+    assert credentials.attempts == [("relay-user", True)]
+    assert len(server.inbox.messages) == 1
 
 
 def test_webhook_posts_signed_canonical_json_with_the_idempotency_key() -> None:

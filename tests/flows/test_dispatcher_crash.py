@@ -123,3 +123,26 @@ def test_sigkill_mid_batch_loses_nothing_and_delivers_nothing_twice(
     assert list(resent.values()) == [2]
     assert sum(receiver.log.transmissions.values()) == total + 1
     assert receiver.log.bad_signatures == 0
+
+
+@pytest.mark.slow
+def test_fault_test_at_ci_size(tmp_path: Path) -> None:
+    """``make fault-test`` at CI size: 10 SIGKILLs mid-batch, one PostgreSQL restart mid-plan."""
+    from tests.faults import dispatcher, planning
+    from tests.faults.server import start
+
+    server = start(tmp_path)
+    try:
+        sent = dispatcher.run(server, tmp_path, kills=10)
+        print(sent.line())
+        restarted = planning.run(server, restarts=1, patients=500)
+        print(restarted.line())
+    finally:
+        server.stop()
+    assert sent.kills >= 8  # a kill that comes after the last send does not count
+    assert sent.delivered == sent.reminders and sent.lost == 0
+    assert sent.delivered_twice == sent.recorded_twice == 0
+    assert sent.retransmitted <= sent.kills  # at most the one in flight at each kill
+    assert sent.runs_left_running == 0 and sent.runs_failed_by_lease >= 1
+    assert restarted.lost == restarted.doubled == restarted.differing == 0
+    assert restarted.tasks > 0 and restarted.restarts + restarted.finished_before == 1

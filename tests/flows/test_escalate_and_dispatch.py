@@ -13,6 +13,7 @@ from flows.plan_care import plan_all
 from flows.runtime import Runtime
 from models.repositories.audit import Actor
 from models.repositories.escalation import EscalationPolicy
+from models.repositories.leases import Holder, wait_until_gone
 from models.repositories.outbox import claim_reminders, outbox_counts
 from models.session import transaction
 from tests.flows.conftest import NOON, TODAY
@@ -186,24 +187,44 @@ def test_a_reminder_whose_task_closed_is_skipped(
         assert outbox_counts(session)["skipped"] == 3
 
 
-def test_a_dead_dispatchers_claims_are_taken_again_after_the_lease(
+def _claim_all(engine: Engine, holder: Holder) -> int:
+    with transaction(engine) as session:
+        return len(
+            claim_reminders(
+                session,
+                owner="other",
+                now=NOON,
+                lease=timedelta(seconds=60),
+                limit=1000,
+                actor=Actor.system("dispatch_reminders"),
+                lock_key=holder.key,
+            ).messages
+        )
+
+
+def test_a_stuck_dispatchers_claims_are_taken_again_after_the_lease(
     runtime: Runtime, engine: Engine, cohort: list[int], channel: RecordingChannel
 ) -> None:
     planned = plan_all(runtime, as_of=TODAY, now=NOON)
-    with transaction(engine) as session:  # a dispatcher that claims and dies
-        dead = claim_reminders(
-            session,
-            owner="dead",
-            now=NOON,
-            lease=timedelta(seconds=60),
-            limit=1000,
-            actor=Actor.system("dispatch_reminders"),
-        )
-    assert len(dead.messages) == planned["reminders"]
-    assert send_batch(runtime, clock=lambda: NOON + timedelta(seconds=30))["claimed"] == 0
-    result = dispatch_all(runtime, clock=lambda: NOON + timedelta(seconds=61))
+    with Holder(engine) as stuck:  # alive (its lock held) but never sends
+        assert _claim_all(engine, stuck) == planned["reminders"]
+        assert send_batch(runtime, clock=lambda: NOON + timedelta(seconds=30))["claimed"] == 0
+        result = dispatch_all(runtime, clock=lambda: NOON + timedelta(seconds=61))
     assert result["sent"] == planned["reminders"]
     assert {m.attempt for m in channel.sent} == {2}  # the lost attempt counts
+
+
+def test_a_dead_dispatchers_claims_are_taken_again_at_once(
+    runtime: Runtime, engine: Engine, cohort: list[int], channel: RecordingChannel
+) -> None:
+    """Its session, and so its lock, ended with it: no need to wait out the lease."""
+    planned = plan_all(runtime, as_of=TODAY, now=NOON)
+    with Holder(engine) as dead:
+        assert _claim_all(engine, dead) == planned["reminders"]
+    assert wait_until_gone(engine, dead.key)  # its session ends a moment after it
+    result = dispatch_all(runtime, clock=lambda: NOON + timedelta(seconds=1))
+    assert result["sent"] == planned["reminders"]
+    assert {m.attempt for m in channel.sent} == {2}
 
 
 @pytest.mark.parametrize("lease", [0.0])
