@@ -10,7 +10,7 @@ canonical JSON ``{"alert": code, "inputs": inputs}``), so an unchanged
 condition is not raised once more after the upgrade.
 
 Revision ID: 0009_alert_once
-Revises: 0005_plan_speed
+Revises: 0010_run_leases
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_alert_once"
-down_revision: str | None = "0005_plan_speed"
+down_revision: str | None = "0010_run_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
