@@ -27,7 +27,7 @@ from carepath.intake import (
 from carepath.timeutil import clinic_today
 from models.base import require_id
 from pathways.casefile import parse_case, parse_case_text
-from pathways.errors import CaseFormatError
+from pathways.errors import CaseFormatError, ContradictoryFacts
 from pathways.field_errors import field_errors
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
@@ -132,6 +132,8 @@ def add(
         intake = intake_from_facts(facts, mrn=mrn, display_name=name)
     except CaseFormatError as exc:  # an IntakeError too
         fail_fields(exc.problems)
+    except ContradictoryFacts as exc:
+        fail("\ncarepath: error: ".join(str(c) for c in exc.contradictions))
     except ValidationError as exc:
         fail_fields(field_errors(exc))
 
@@ -310,7 +312,6 @@ def start(
     from models.repositories.courses import start_course
     from models.repositories.patients import PatientNotFound
     from pathways.clock import local_date
-    from pathways.errors import ContradictoryFacts
     from pathways.vocab import OptionId
 
     if regimen not in {o.value for o in OptionId}:

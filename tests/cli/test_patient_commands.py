@@ -180,3 +180,24 @@ def test_course_start_before_p8_raises_the_blin_01_alert_the_day_it_is_recorded(
         "--prephase-start", (today + timedelta(days=5)).isoformat(), "--anchor", today.isoformat(),
     )  # fmt: skip
     assert late.exit_code == 2 and "treatment.prephase_start" in late.stderr
+
+
+def test_a_case_file_whose_facts_contradict_each_other_adds_no_patient(
+    cli_env: str, tmp_path: Path
+) -> None:
+    document = case(
+        **{
+            "disease.abl1_kinase_mutations": ["T315I"],
+            "history.prior_allogeneic_hct_date": "2030-01-01",
+        }
+    )
+    path = tmp_path / "contradicting.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = run("patient", "add", "--mrn", "MRN-C", "--name", "Contra", "--case", str(path))
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[2] for line in lines] == [
+        "history.prior_allogeneic_hct_date, as_of",
+        "disease.abl1_kinase_mutations, disease.ph_positive",
+    ]
+    assert patient_count(cli_env) == 0
