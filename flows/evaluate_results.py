@@ -44,6 +44,7 @@ from models.repositories.results import (
 )
 from models.session import transaction
 from models.snapshots import load_snapshots, response_assessment_from_row
+from pathways.alert_identity import repeat_after_days
 from pathways.clock import local_date
 from pathways.policy import Policy
 from pathways.vocab import Role
@@ -100,9 +101,15 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
                 definition = rt.definition(snap.pathway_version)
                 raised = []  # kept only when the whole patient evaluates
                 if pid in by_patient:
-                    for alert in rt.evaluator(snap.facts, definition, Policy(definition)):
+                    policy = Policy(definition)
+                    for alert in rt.evaluator(snap.facts, definition, policy):
                         raised.append(
-                            RaisedAlert(pid, alert, match_observation(alert, by_patient[pid]))
+                            RaisedAlert(
+                                pid,
+                                alert,
+                                match_observation(alert, by_patient[pid]),
+                                repeat_after_days(alert, policy),
+                            )
                         )
                 asked = []
                 for a in unsigned.get(pid, []):

@@ -47,7 +47,7 @@ class Observation(ObservationBase, table=True):
         sa.Index(
             "ix_observation_unevaluated", "id", postgresql_where=sa.text("evaluated_at IS NULL")
         ),
-        # No NaN or infinity reaches a rule, whichever door it came through (0008_lab_units).
+        # No NaN or infinity reaches a rule, whichever door it came through (0011_lab_units).
         *(
             sa.CheckConstraint(FINITE.format(column), name=f"{column}_finite")
             for column in FINITE_COLUMNS

@@ -30,7 +30,8 @@ from models.patient import (
     PriorTherapy,
     Relapse,
 )
-from pathways.clock import start_of_day
+from pathways.clock import local_date, start_of_day
+from pathways.consistency import contradictions
 from pathways.facts import (
     CaseFacts,
     CentreFacts,
@@ -43,6 +44,7 @@ from pathways.facts import (
     PatientFacts,
     ResponseAssessment,
     SignedResponse,
+    StoppedMedication,
 )
 from pathways.vocab import (
     Antigen,
@@ -100,8 +102,14 @@ def load_snapshots(
     timezone: str,
     jurisdiction: Jurisdiction | None = None,
     centre: CentreFacts | None = None,
+    refuse_contradictions: bool = True,
 ) -> tuple[list[Snapshot], list[SnapshotProblem]]:
-    """Facts of the given patients as of ``as_of``; patients with unusable data come back as problems."""
+    """Facts of the given patients as of ``as_of``; patients with unusable data come back as problems.
+
+    Stored facts that contradict each other (``pathways.consistency``) are
+    unusable too: the engine never advises on them. A door checking what it is
+    about to store passes ``refuse_contradictions=False`` to see them.
+    """
     ids = list(patient_ids)
     if not ids:
         return [], []
@@ -178,7 +186,8 @@ def load_snapshots(
             category=FitnessCategory(row.category),
             ecog=row.ecog,
             hct_eligible=HctEligible(row.hct_eligible),
-            assessed_on=row.assessed_at.date(),
+            # FIT on the clinic's calendar (a UTC date is the next day every evening).
+            assessed_on=local_date(row.assessed_at, timezone),
         )
 
     courses: dict[int, tuple[int, Course]] = {}
@@ -226,13 +235,16 @@ def load_snapshots(
         )
 
     medications: dict[int, list[str]] = defaultdict(list)
-    for pid, name in session.execute(
-        select(Medication.patient_id, Medication.name).where(
-            Medication.patient_id == _any(ids),
-            Medication.stopped_on.is_(None),  # type: ignore[union-attr]
-        )
+    stopped: dict[int, list[StoppedMedication]] = defaultdict(list)
+    for pid, name, stopped_on in session.execute(
+        select(Medication.patient_id, Medication.name, Medication.stopped_on)
+        .where(Medication.patient_id == _any(ids))
+        .order_by(Medication.patient_id, Medication.id)  # type: ignore[arg-type]
     ):
-        medications[pid].append(name)
+        if stopped_on is None or stopped_on > as_of:
+            medications[pid].append(name)
+        else:
+            stopped[pid].append(StoppedMedication(name, stopped_on))
 
     assessments, signed = _responses(session, ids)
 
@@ -295,10 +307,19 @@ def load_snapshots(
                 response_assessment=assessments.get(pid),
                 signed_response=signed.get(pid),
                 medications=tuple(medications.get(pid, ())),
+                stopped_medications=tuple(stopped.get(pid, ())),
                 phase=_enum(Phase, row.phase),
             )
         except ValueError as exc:
             problems.append(SnapshotProblem(pid, f"stored value not understood: {exc}"))
+            continue
+        found = contradictions(facts, dated=False) if refuse_contradictions else []
+        if found:
+            problems.append(
+                SnapshotProblem(
+                    pid, "facts contradict each other: " + "; ".join(str(c) for c in found)
+                )
+            )
             continue
         snapshots.append(
             Snapshot(

@@ -143,6 +143,8 @@ class ClinicalAlert(SQLModel, table=True):
             "raised_at",
             postgresql_where=sa.text("acknowledged_at IS NULL"),
         ),
+        # The last alert of each id per patient, read before raising one (migration 0009).
+        sa.Index("ix_clinical_alert_identity", "patient_id", "code", "raised_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = fk("patient.id")
@@ -152,6 +154,9 @@ class ClinicalAlert(SQLModel, table=True):
     severity: Severity = enum_field(Severity, "severity")
     message: str = Field(max_length=2000)
     inputs: dict[str, Any] | None = json_field()
+    # pathways.alert_identity: the alert id and its inputs, hashed; an alert is
+    # raised again only when this changes (or its repeat interval passes).
+    fingerprint: str | None = Field(default=None, max_length=32)
     observation_id: int | None = fk("observation.id", nullable=True, index=False)
     task_id: int | None = fk("care_task.id", nullable=True, index=False)
     raised_at: datetime = ts_field(nullable=False, default_now=True)

@@ -7,7 +7,10 @@ misspelt ``cd_22`` silently read as "unknown" would change the advice. Lab
 results go through the pathway's lab catalogue (``pathways.core.labs``): a test
 is named by its code, an alias such as ``alt`` or its LOINC code; the value is
 converted to the test's canonical unit, and a unit the catalogue does not know,
-an implausible value or a result time before 1900 is refused.
+an implausible value or a result time before 1900 is refused. Facts that are
+each well-formed but contradict each other (``pathways.consistency``) are
+refused last, every one at once (``ContradictoryFacts``, one line per
+contradiction naming its fields).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pathways.clock import UnknownTimezone, zone
+from pathways.consistency import require_consistent
 from pathways.core.labs import LabCatalogue, LabValueRefused
 from pathways.definition import shipped_definition
 from pathways.errors import CaseFormatError
@@ -33,6 +37,8 @@ from pathways.facts import (
     Mrd,
     PatientFacts,
     ResponseAssessment,
+    SignedResponse,
+    StoppedMedication,
 )
 from pathways.field_errors import field_errors
 from pathways.text import unsafe_strings
@@ -46,6 +52,7 @@ from pathways.vocab import (
     Jurisdiction,
     Lineage,
     OptionId,
+    ResponseCategory,
     RRStatus,
     Sex,
 )
@@ -103,6 +110,8 @@ class _Fitness(_Strict):
     category: FitnessCategory | None = None
     ecog: int | None = Field(default=None, ge=0, le=5)
     hct_eligible: HctEligible | None = None
+    # FIT: the day the category was recorded (FIT-06's window counts from it).
+    assessed_on: date | None = None
 
 
 class _Centre(_Strict):
@@ -163,6 +172,19 @@ class _Response(_Strict):
     reference_extramedullary_sites: list[str] | None = None
     csf_clear_since_last_positive: bool | None = None
     testicular_exam_documented: bool | None = None
+    testicular_disease_resolved: bool | None = None
+
+
+class _Signed(_Strict):
+    """A category a clinician signed (RESP-04): partial response is only ever entered so."""
+
+    category: ResponseCategory
+    signed_on: date
+
+
+class _Stopped(_Strict):
+    name: str = Field(min_length=1, max_length=120)
+    stopped_on: date
 
 
 class _Case(_Strict):
@@ -180,7 +202,9 @@ class _Case(_Strict):
     treatment: _Treatment | None = None
     labs: list[_Lab] = Field(default_factory=list)
     response_assessment: _Response | None = None
+    signed_response: _Signed | None = None
     medications: list[str] = Field(default_factory=list)
+    medications_stopped: list[_Stopped] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -279,7 +303,8 @@ def parse_case(data: Any, *, labs: LabCatalogue | None = None) -> CaseFacts:
     _check_dates(case)
     catalogue = labs if labs is not None else shipped_definition().labs
     results = _convert_labs(case.labs, catalogue)
-    return _facts(case, results)
+    # Facts that contradict each other are refused, every one at once (ContradictoryFacts).
+    return require_consistent(_facts(case, results))
 
 
 def parse_case_text(text: str, *, labs: LabCatalogue | None = None) -> CaseFacts:
@@ -334,6 +359,7 @@ def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
             ),
             csf_clear_since_last_positive=r.csf_clear_since_last_positive,
             testicular_exam_documented=r.testicular_exam_documented,
+            testicular_disease_resolved=r.testicular_disease_resolved,
         )
     return CaseFacts(
         as_of=case.as_of,
@@ -371,7 +397,9 @@ def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
             prior_allogeneic_hct_date=h.prior_allogeneic_hct_date,
             rr_diagnosis_date=h.rr_diagnosis_date,
         ),
-        fitness=FitnessFacts(category=f.category, ecog=f.ecog, hct_eligible=f.hct_eligible),
+        fitness=FitnessFacts(
+            category=f.category, ecog=f.ecog, hct_eligible=f.hct_eligible, assessed_on=f.assessed_on
+        ),
         goal=case.goal,
         declines_therapy=case.declines_therapy,
         centre=CentreFacts(
@@ -381,5 +409,14 @@ def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
         treatment=treatment,
         labs=labs,
         response_assessment=response,
+        signed_response=(
+            None
+            if case.signed_response is None
+            else SignedResponse(case.signed_response.category, case.signed_response.signed_on)
+        ),
         medications=tuple(m.strip().lower() for m in case.medications),
+        stopped_medications=tuple(
+            StoppedMedication(m.name.strip().lower(), m.stopped_on)
+            for m in case.medications_stopped
+        ),
     )

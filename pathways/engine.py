@@ -23,6 +23,7 @@ from pathways.decisions import (
 from pathways.definition import DefaultSetting, Definition
 from pathways.facts import CaseFacts
 from pathways.monitoring import evaluate_monitoring
+from pathways.next_steps import NextStep, next_steps
 from pathways.policy import Policy
 from pathways.response import classify_response
 from pathways.schedules import infer_phase, plan_tasks
@@ -43,6 +44,8 @@ class Evaluation:
     tasks: list[PlannedTask]
     alerts: list[Alert]
     defaults_used: list[DefaultSetting]
+    # Steps waiting on a decision not taken yet (POST-01 after the signed response).
+    next_steps: list[NextStep]
 
 
 def evaluate(facts: CaseFacts, definition: Definition) -> Evaluation:
@@ -53,6 +56,7 @@ def evaluate(facts: CaseFacts, definition: Definition) -> Evaluation:
     response = classify_response(facts, policy)
     tasks = plan_tasks(facts, definition, policy)
     alerts = evaluate_monitoring(facts, definition, policy)
+    steps = next_steps(facts, definition, policy, response)
     return Evaluation(
         definition=definition,
         facts=facts,
@@ -63,6 +67,7 @@ def evaluate(facts: CaseFacts, definition: Definition) -> Evaluation:
         tasks=tasks,
         alerts=alerts,
         defaults_used=policy.used_settings(),
+        next_steps=steps,
     )
 
 
@@ -128,6 +133,18 @@ def _alert(alert: Alert) -> dict[str, Any]:
     return document
 
 
+def next_step_document(step: NextStep) -> dict[str, Any]:
+    return {
+        "id": step.id,
+        "title": step.title,
+        "kind": step.kind.value,
+        "role": step.role.value,
+        "rule_ids": list(step.rule_ids),
+        "after": step.after,
+        "within_days": step.within_days,
+    }
+
+
 def _induction(advice: InductionAdvice) -> dict[str, Any]:
     return {
         "branch": advice.branch,
@@ -179,6 +196,7 @@ def evaluation_document(evaluation: Evaluation) -> dict[str, Any]:
         "response": _response(evaluation.response),
         "tasks": [_task(t) for t in evaluation.tasks],
         "alerts": [_alert(a) for a in evaluation.alerts],
+        "next_steps": [next_step_document(s) for s in evaluation.next_steps],
         "defaults_used": [
             {
                 "name": s.name,

@@ -3,6 +3,8 @@
     PathwayError                      anything the engine refuses
     ├── DefinitionError               a pathway definition is invalid (lists every problem)
     ├── CaseFormatError               a case file is invalid (names every bad field)
+    ├── ContradictoryFacts            facts that cannot all be true (every contradiction, each
+    │                                 naming its fields; pathways.consistency)
     ├── UnknownEvent                  an event the machine does not know
     └── TransitionNotAllowed          a known event that does not apply now
             (patient, event, phase, and the guard that refused it, if any)
@@ -13,7 +15,8 @@ message carries patient data beyond the internal patient id.
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Sequence
+from typing import Any, Self
 
 
 class PathwayError(Exception):
@@ -43,6 +46,24 @@ class CaseFormatError(PathwayError):
     def of(cls, problems: dict[str, str]) -> Self:
         field, problem = next(iter(problems.items()))
         return cls(field, problem, problems=problems)
+
+
+class ContradictoryFacts(PathwayError):
+    """Facts that contradict each other; ``contradictions`` lists every one, in order.
+
+    ``problems`` maps each field involved to the plain-words message of the
+    first contradiction naming it (for forms and problem documents); the
+    message of the exception is one line per contradiction.
+    """
+
+    def __init__(self, contradictions: Sequence[Any]) -> None:
+        self.contradictions = list(contradictions)
+        self.problems: dict[str, str] = {}
+        for found in self.contradictions:
+            for name in found.fields:
+                self.problems.setdefault(name, found.message)
+        self.field = next(iter(self.problems), "facts")
+        super().__init__("\n".join(str(c) for c in self.contradictions))
 
 
 class UnknownEvent(PathwayError):

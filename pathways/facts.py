@@ -149,6 +149,22 @@ class LabResult:
     entered_unit: str | None = None
 
 
+# Extramedullary site names that mean the testes (sites are recorded as free text).
+TESTICULAR_SITES = frozenset({"testis", "testes", "testicle", "testicles", "testicular"})
+
+
+def is_testicular_site(site: str) -> bool:
+    return site.strip().lower() in TESTICULAR_SITES
+
+
+@dataclass(frozen=True, slots=True)
+class StoppedMedication:
+    """A medication taken off the list, and when (REV-04: an inhibitor that stops)."""
+
+    name: str
+    stopped_on: date
+
+
 @dataclass(frozen=True, slots=True)
 class Mrd:
     method: str | None = None
@@ -180,6 +196,21 @@ class ResponseAssessment:
     # RESP-06: are CNS and testicular findings current for this assessment?
     csf_clear_since_last_positive: bool | None = None
     testicular_exam_documented: bool | None = None
+    # TEST-03: has testicular disease present at diagnosis fully resolved? (the exam's answer)
+    testicular_disease_resolved: bool | None = None
+
+    @property
+    def testicular_disease_unresolved(self) -> bool | None:
+        """TEST-03: testicular disease still present at this assessment (None: not known).
+
+        A testicular site among the active extramedullary sites is unresolved
+        disease; otherwise the exam's recorded answer decides.
+        """
+        if any(is_testicular_site(site) for site in self.extramedullary_sites):
+            return True
+        if self.testicular_disease_resolved is None:
+            return None
+        return not self.testicular_disease_resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +240,8 @@ class CaseFacts:
     response_assessment: ResponseAssessment | None = None
     signed_response: SignedResponse | None = None
     medications: tuple[str, ...] = ()
+    # Medications stopped, with the day they stopped (REV-03/REV-04 re-dosing).
+    stopped_medications: tuple[StoppedMedication, ...] = ()
     declines_therapy: bool = False
     # The phase a clinician last confirmed (from the database); None for a case
     # file, where the engine infers a suggested phase.

@@ -30,12 +30,13 @@ from typing import Any
 
 from pathways.clock import local_date
 from pathways.core.labs import fmt
+from pathways.course_watch import course_alerts
 from pathways.decisions import Alert
 from pathways.definition import Definition
-from pathways.dosing import on_strong_cyp3a4_inhibitor, revumenib_dose
 from pathways.facts import CaseFacts, LabResult
 from pathways.monitoring_labs import Limits, inotuzumab_dose_concerned, lab_inputs, uln_text
 from pathways.policy import Policy
+from pathways.revumenib_watch import revumenib_medication_alerts
 from pathways.schedules.context import first_treatment_day
 from pathways.vocab import (
     CnsStatus,
@@ -67,6 +68,7 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
     alerts += _lumbar_puncture(facts, policy, labs)
     alerts += _tumour_lysis(facts, policy, labs, limits)
     alerts += _testicular_risk(facts)
+    alerts += course_alerts(facts)
     return sorted(alerts, key=lambda a: (SEVERITY_ORDER[a.severity], a.id))
 
 
@@ -115,6 +117,12 @@ def _course_active(facts: CaseFacts, regimen: str) -> bool:
     if course is None or course.regimen != regimen:
         return False
     return course.last_dose_date is None or course.last_dose_date >= facts.as_of
+
+
+def _course_inputs(facts: CaseFacts) -> dict[str, Any]:
+    """The course and cycle in progress, for alerts a rule asks again at each cycle."""
+    course = facts.treatment
+    return {} if course is None else {"course": course.key, "cycle": course.cycle}
 
 
 def _alert(
@@ -338,34 +346,7 @@ def _revumenib(
         return []
     alerts = _qtcf(facts, policy, labs)
     alerts += _electrolytes(labs, limits)
-    if on_strong_cyp3a4_inhibitor(facts, policy):
-        dose = revumenib_dose(facts, policy)
-        listed = [
-            m
-            for m in facts.medications
-            if m in {str(n).lower() for n in policy("strong_cyp3a4_inhibitors")}
-        ]
-        alerts.append(
-            _alert(
-                "revumenib_strong_cyp3a4_inhibitor",
-                Severity.WARNING,
-                ("REV-04", "MON-14", "REV-03", "AMB-14"),
-                "Strong CYP3A4 inhibitor on the medication list while on revumenib ("
-                + ", ".join(listed)
-                + "): clinician/pharmacist dose review. Dose arithmetic for checking, not a "
-                f"released dose: {dose.basis}"
-                + (
-                    f" = {dose.calculated_mg:g} {dose.calculated_unit}"
-                    if dose.bsa_m2 is not None and dose.calculated_mg is not None
-                    else ""
-                )
-                + ". Re-check at every medication change, including when the inhibitor stops.",
-                {
-                    "medications": list(listed),
-                    "suggested_dose": {"value": dose.value, "unit": dose.unit, "basis": dose.basis},
-                },
-            )
-        )
+    alerts += revumenib_medication_alerts(facts, policy)
     return alerts
 
 
@@ -473,7 +454,8 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
             "disease or a history of neuropathy"
             + (" (active CNS disease is recorded)" if cns_active else "")
             + ": the clinician resolves any overlap with the CNS prophylaxis or RT schedule.",
-            {"cns_status": facts.disease.cns_status},
+            # The cycle is an input: NEL-04 asks at each IT/RT booking, one IT per cycle.
+            {"cns_status": facts.disease.cns_status, **_course_inputs(facts)},
         )
     )
     anc_limit = float(policy("nelarabine_grade3_anc_below"))
@@ -529,6 +511,8 @@ def _lumbar_puncture(
             "peripheral_blasts_per_ul": ra.peripheral_blasts_per_ul,
         }
     if sources:
+        # MON-21 asks before each LP: the cycle (one IT/LP per cycle) is an input.
+        sources.update(_course_inputs(facts))
         alerts.append(
             _alert(
                 "circulating_blasts_before_lp",

@@ -114,10 +114,14 @@ def classify_response(facts: CaseFacts, policy: Policy) -> ResponseSuggestion | 
 
 
 def _circulating_blasts(ra: ResponseAssessment) -> bool | None:
+    # A blood count above zero is circulating blasts whatever the flag says, so it
+    # is never a CR (DEF-03 a); the doors refuse the pair as a contradiction.
+    if ra.peripheral_blasts_per_ul is not None and ra.peripheral_blasts_per_ul > 0:
+        return True
     if ra.circulating_blasts is not None:
         return ra.circulating_blasts
     if ra.peripheral_blasts_per_ul is not None:
-        return ra.peripheral_blasts_per_ul > 0
+        return False
     return None
 
 

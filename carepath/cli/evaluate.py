@@ -1,8 +1,9 @@
 """`carepath evaluate CASE.json`: the pure engine behind a command (CASE-FORMAT.md).
 
-Exit codes: 0 success (the evaluation on stdout); 2 invalid input (one line on
-stderr naming the field, nothing on stdout); 1 an internal error. It touches
-no database and starts no server.
+Exit codes: 0 success (the evaluation on stdout); 2 invalid input (a line on
+stderr naming the field, one per contradiction when facts contradict each
+other, nothing on stdout); 1 an internal error. It touches no database and
+starts no server.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def evaluate(
     from pathways.casefile import parse_case_text
     from pathways.engine import evaluate as run
     from pathways.engine import evaluation_document
-    from pathways.errors import CaseFormatError, DefinitionError
+    from pathways.errors import CaseFormatError, ContradictoryFacts, DefinitionError
 
     if case == "-":
         text = sys.stdin.read()
@@ -53,5 +54,8 @@ def evaluate(
         facts = parse_case_text(text, labs=definition.labs)
     except CaseFormatError as exc:
         fail_fields(exc.problems)
+    except ContradictoryFacts as exc:
+        # Every contradiction at once, one line each naming all its fields.
+        fail("\ncarepath: error: ".join(str(c) for c in exc.contradictions))
     document = evaluation_document(run(facts, definition))
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -29,7 +29,7 @@ from carepath.timeutil import clinic_today, now
 from models.base import require_id
 from pathways.casefile import parse_case, parse_case_text
 from pathways.definition import Definition
-from pathways.errors import CaseFormatError
+from pathways.errors import CaseFormatError, ContradictoryFacts
 from pathways.field_errors import field_errors
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
@@ -138,6 +138,8 @@ def add(
         intake = intake_from_facts(facts, mrn=mrn, display_name=name)
     except CaseFormatError as exc:  # an IntakeError too
         fail_fields(exc.problems)
+    except ContradictoryFacts as exc:
+        fail("\ncarepath: error: ".join(str(c) for c in exc.contradictions))
     except ValidationError as exc:
         fail_fields(field_errors(exc))
 
@@ -298,12 +300,24 @@ def start(
         str, typer.Option(help="prephase | induction | consolidation | maintenance")
     ] = "induction",
     cycle: Annotated[int, typer.Option(min=1)] = 1,
+    prephase_start: Annotated[
+        str | None,
+        typer.Option(help="P1, the first pre-phase day before it (BLIN-01), YYYY-MM-DD"),
+    ] = None,
     actor: Annotated[str | None, typer.Option(help="Who records it.")] = None,
 ) -> None:
-    """Record the cycle in progress (the previous active course of the patient ends)."""
+    """Record the cycle in progress (the previous active course of the patient ends).
+
+    The patient's monitoring rules run at once on the new course: a blinatumomab
+    C1_D1 before P8 is a critical alert from the day it is recorded (BLIN-01).
+    """
+    from carepath import timeutil
+    from carepath.alerting import alerts_after_change
     from models.pathway import CourseCreate
+    from models.repositories.consistency import require_consistent_patient
     from models.repositories.courses import start_course
     from models.repositories.patients import PatientNotFound
+    from pathways.clock import local_date
     from pathways.vocab import OptionId
 
     if regimen not in {o.value for o in OptionId}:
@@ -316,11 +330,30 @@ def start(
         if isinstance(exc, ValidationError):
             fail_fields(field_errors(exc))
         fail(f"anchor: {exc}")
+    if prephase_start is not None:
+        try:
+            course.prephase_start = date.fromisoformat(prephase_start)
+        except ValueError:
+            fail("prephase-start: must be a date, YYYY-MM-DD")
+    settings = settings_or_fail()
+    now = timeutil.now()
+    who = cli_actor(actor, "clinician")
     try:
         with db_session() as session:
-            row = start_course(
-                session, patient_id=patient_id, course=course, actor=cli_actor(actor, "clinician")
+            row = start_course(session, patient_id=patient_id, course=course, actor=who)
+            require_consistent_patient(
+                session,
+                patient_id=patient_id,
+                as_of=local_date(now, settings.timezone),
+                timezone=settings.timezone,
+            )
+            raised = alerts_after_change(
+                session, settings, patient_ids=[patient_id], now=now, actor=who
             )
     except PatientNotFound as exc:
         fail(str(exc))
+    except ContradictoryFacts as exc:
+        fail("\ncarepath: error: ".join(str(c) for c in exc.contradictions))
     console.print(f"course {row.id}: {regimen} cycle {cycle} from {anchor}")
+    if raised:
+        console.print(f"{raised} new alert(s) for the clinician: see the patient page")

@@ -39,6 +39,7 @@ from carepath.web.routes import (
     adherence,
     admin,
     api,
+    api_facts,
     api_tasks,
     audit,
     auth,
@@ -182,7 +183,7 @@ def create_app(
             return JSONResponse(body, status_code=503, media_type=problems.PROBLEM_JSON)
         return JSONResponse({"status": "ready", "version": __version__})
 
-    for module in (
+    routers = (
         auth,
         account,
         queue,
@@ -192,8 +193,10 @@ def create_app(
         audit,
         admin,
         api,
+        api_facts,
         api_tasks,
-    ):
+    )
+    for module in routers:
         app.include_router(module.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"

@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from pathways.definition import Definition
 from pathways.facts import CaseFacts
 from pathways.monitoring import evaluate_monitoring
+from pathways.next_steps import NextStep, next_steps
 from pathways.policy import Policy
 from pathways.response import classify_response
 from pathways.selection import select_induction
@@ -56,3 +57,9 @@ def monitoring_alerts(facts: CaseFacts, definition: Definition) -> list[dict[str
     """The monitoring alerts today's facts support (the flows persist them; this only shows them)."""
     policy = Policy(definition)
     return [jsonable_encoder(asdict(a)) for a in evaluate_monitoring(facts, definition, policy)]
+
+
+def pending_steps(facts: CaseFacts, definition: Definition) -> list[NextStep]:
+    """Steps waiting on the signature of the latest assessment (POST-01: the HCT referral)."""
+    policy = Policy(definition)
+    return next_steps(facts, definition, policy, classify_response(facts, policy))

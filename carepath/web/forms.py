@@ -20,11 +20,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from carepath.intake import IntakeError, case_document_from_options, intake_from_facts
+from carepath.web.contradictions import form_problems
 from models.patient import FitnessAssessmentBase, PatientUpdate
 from models.repositories.patient_edits import PatientEdit
 from models.repositories.patients import PatientIntake
 from pathways.casefile import parse_case
-from pathways.errors import CaseFormatError
+from pathways.errors import CaseFormatError, ContradictoryFacts
 from pathways.vocab import (
     Antigen,
     CnsStatus,
@@ -244,6 +245,8 @@ def intake_from_form(
         intake = intake_from_facts(facts, mrn=values["mrn"], display_name=values["display_name"])
     except CaseFormatError as exc:
         return None, {_form_field(exc.field): exc.problem}, raw
+    except ContradictoryFacts as exc:
+        return None, form_problems(exc, (f.name for f in INTAKE_FIELDS)), raw
     except IntakeError as exc:
         return None, {_form_field(exc.field): exc.problem}, raw
     return intake, {}, raw

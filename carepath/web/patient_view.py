@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from carepath.web.charts import Series, Threshold, line_chart, phase_strip
-from carepath.web.engine import induction_advice, response_suggestion
+from carepath.web.engine import induction_advice, pending_steps, response_suggestion
 from models.pathway import Course, ResponseAssessmentRecord
 from models.repositories.alerts import list_alerts
 from models.repositories.audit import Actor
@@ -30,6 +30,7 @@ from models.task import CareTask, ClinicalAlert
 from pathways.clock import day_number, start_of_day
 from pathways.definition import Definition
 from pathways.facts import CentreFacts
+from pathways.next_steps import NextStep
 from pathways.vocab import OPEN_TASK_STATUSES
 
 CHART_DAYS = 45
@@ -79,6 +80,8 @@ class PatientPage:
     strip: Markup
     advice: dict[str, Any] | None
     problems: list[str] = field(default_factory=list)
+    # Steps waiting on the signature of the latest assessment (POST-01).
+    next_steps: list[NextStep] = field(default_factory=list)
 
     @property
     def open_alerts(self) -> list[ClinicalAlert]:
@@ -215,6 +218,7 @@ def load_page(
     suggestion_for = None
     events: list[EventChoice] = []
     advice = None
+    steps: list[NextStep] = []
     snapshots, snapshot_problems = load_snapshots(
         session, patient_ids=[patient_id], as_of=today, timezone=tz, centre=CentreFacts()
     )
@@ -227,6 +231,7 @@ def load_page(
         if latest is not None and latest.signed_at is None:
             suggestion = latest.suggestion or response_suggestion(facts, definition)
             suggestion_for = latest.id
+            steps = pending_steps(facts, definition)
         for track, machine in definition.machines.items():
             state = str(getattr(instance, TRACK_COLUMNS[track]))
             for transition in machine.allowed(state):
@@ -268,4 +273,5 @@ def load_page(
         charts=_charts(session, patient_id, actor, now, tz, today, definition),
         advice=advice,
         problems=problems,
+        next_steps=steps,
     )

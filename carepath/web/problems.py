@@ -32,7 +32,13 @@ from models.repositories.responses import ResponseError, ResponseNotFound
 from models.repositories.tasks import TaskError, TaskInputError
 from models.repositories.tokens import TokenNotFound
 from models.repositories.users import UserError, UserNotFound
-from pathways.errors import CaseFormatError, PathwayError, TransitionNotAllowed, UnknownEvent
+from pathways.errors import (
+    CaseFormatError,
+    ContradictoryFacts,
+    PathwayError,
+    TransitionNotAllowed,
+    UnknownEvent,
+)
 from pathways.field_errors import field_errors
 
 PROBLEM_JSON = "application/problem+json"
@@ -132,6 +138,9 @@ def classify(exc: Exception) -> tuple[int, str, str, dict[str, str] | None]:
         field = getattr(exc, "field", "input")
         text = str(exc).split(": ", 1)[-1]
         return 422, "invalid-input", "The input is not valid", {field: text}
+    if isinstance(exc, ContradictoryFacts):
+        # Every contradiction at once: each field involved, with what does not fit.
+        return 422, "contradictory-facts", "The facts contradict each other", exc.problems
     if isinstance(exc, TransitionNotAllowed):
         return 409, "transition-not-allowed", "Transition not allowed", None
     if isinstance(exc, UnknownEvent):

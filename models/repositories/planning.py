@@ -31,8 +31,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from enum import Enum
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import psycopg.errors
@@ -42,6 +41,7 @@ from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
 from models.task import OPEN_STATUSES_SQL, CareTask
+from pathways.alert_identity import canonical
 from pathways.decisions import PlannedTask
 from pathways.vocab import Role, TaskKind, TaskStatus
 
@@ -831,22 +831,8 @@ def _result_fields_json(fields: tuple[str, ...]) -> str | None:
 
 
 def jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value.value if isinstance(value, Enum) else value
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [jsonable(v) for v in value]
-        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: jsonable(getattr(value, name)) for name in value.__dataclass_fields__}
-    return str(value)
+    """Engine values as JSON data (``pathways.alert_identity.canonical``, the one form)."""
+    return canonical(value)
 
 
 def _clip(value: str, limit: int) -> str:

@@ -23,7 +23,10 @@ from sqlmodel import Session
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record
 from models.repositories.users import Signature
+from models.snapshots import response_assessment_from_row
 from models.user import AppUser
+from pathways.consistency import signature_contradictions
+from pathways.facts import ResponseAssessment
 from pathways.vocab import ResponseCategory, Role
 
 
@@ -58,6 +61,38 @@ class AssessmentInput:
     mrd_value: float | None = None
 
 
+def assessment_facts(values: AssessmentInput, *, now: datetime) -> ResponseAssessment:
+    """The assessment as the engine will see it once stored (to check it before writing)."""
+    return response_assessment_from_row(_row(values, patient_id=0, actor_name="", now=now))
+
+
+def _row(
+    values: AssessmentInput,
+    *,
+    patient_id: int,
+    actor_name: str,
+    now: datetime,
+    course_id: int | None = None,
+) -> ResponseAssessmentRecord:
+    return ResponseAssessmentRecord(
+        patient_id=patient_id,
+        course_id=course_id,
+        assessed_on=values.assessed_on,
+        marrow_blast_pct=values.marrow_blast_pct,
+        trilineage_hematopoiesis=values.trilineage_hematopoiesis,
+        circulating_blasts=values.circulating_blasts,
+        peripheral_blasts_per_ul=values.peripheral_blasts_per_ul,
+        extramedullary_sites=list(values.extramedullary_sites),
+        anc_per_ul=values.anc_per_ul,
+        platelets_per_ul=values.platelets_per_ul,
+        end_of_induction=values.end_of_induction,
+        mrd_method=values.mrd_method,
+        mrd_value=values.mrd_value,
+        recorded_by=actor_name,
+        recorded_at=now,
+    )
+
+
 def list_assessments(
     session: Session, *, patient_id: int, actor: Actor
 ) -> list[ResponseAssessmentRecord]:
@@ -81,23 +116,7 @@ def record_assessment(
     now: datetime,
     course_id: int | None = None,
 ) -> ResponseAssessmentRecord:
-    row = ResponseAssessmentRecord(
-        patient_id=patient_id,
-        course_id=course_id,
-        assessed_on=values.assessed_on,
-        marrow_blast_pct=values.marrow_blast_pct,
-        trilineage_hematopoiesis=values.trilineage_hematopoiesis,
-        circulating_blasts=values.circulating_blasts,
-        peripheral_blasts_per_ul=values.peripheral_blasts_per_ul,
-        extramedullary_sites=list(values.extramedullary_sites),
-        anc_per_ul=values.anc_per_ul,
-        platelets_per_ul=values.platelets_per_ul,
-        end_of_induction=values.end_of_induction,
-        mrd_method=values.mrd_method,
-        mrd_value=values.mrd_value,
-        recorded_by=actor.name,
-        recorded_at=now,
-    )
+    row = _row(values, patient_id=patient_id, actor_name=actor.name, now=now, course_id=course_id)
     session.add(row)
     session.flush()
     record(
@@ -176,6 +195,13 @@ def _checked(
     return chosen, text, signed
 
 
+def _signable(row: ResponseAssessmentRecord, chosen: ResponseCategory) -> None:
+    """A remission category the assessment's own findings rule out is refused (DEF-03 a)."""
+    found = signature_contradictions(response_assessment_from_row(row), chosen)
+    if found:
+        raise ResponseError("category", found[0].message)
+
+
 def sign_response(
     session: Session,
     *,
@@ -195,6 +221,7 @@ def sign_response(
         raise ResponseError(
             "assessment", "already signed; amend it to change the category", status=409
         )
+    _signable(row, chosen)
     if suggestion is not None and row.suggestion is None:
         row.suggestion = suggestion
         row.suggested_category = ResponseCategory(suggestion["category"])
@@ -236,6 +263,7 @@ def amend_response(
     original = _get(session, patient_id, assessment_id)
     if original.signed_at is None:
         raise ResponseError("assessment", "not signed yet; sign it instead", status=409)
+    _signable(original, chosen)
     newer = session.execute(
         select(ResponseAssessmentRecord.id).where(
             ResponseAssessmentRecord.amends_id == assessment_id

@@ -3,8 +3,9 @@
 New observations and response assessments are claimed with
 ``FOR UPDATE SKIP LOCKED`` and stamped ``evaluated_at`` in the transaction that
 writes what the engine made of them, so two runs never evaluate one result
-twice and a failed run leaves them for the next. Alerts are deduplicated by
-their key; a new alert becomes a clinician-review task in the alert's queue
+twice and a failed run leaves them for the next. An alert is raised once per
+patient, alert id and triggering inputs (``pathways.alert_identity``); a new
+alert becomes a clinician-review task in the alert's queue
 carrying the values that triggered it. A response classification becomes a
 "sign the response" task: the suggestion is stored beside the assessment and
 nothing else changes — a phase moves only when a clinician signs.
@@ -32,6 +33,7 @@ from models.repositories.planning import (
     queue_reminders,
 )
 from models.task import OPEN_STATUSES_SQL, CareTask, ClinicalAlert
+from pathways.alert_identity import RaisedBefore, alert_fingerprint, is_new
 from pathways.clock import local_date
 from pathways.decisions import Alert, ResponseSuggestion
 from pathways.vocab import Role, Severity, TaskKind, TaskStatus
@@ -71,6 +73,8 @@ class RaisedAlert:
     patient_id: int
     alert: Alert
     observation_id: int | None = None
+    # The alert's repeat interval from the patient's definition (None: only on new inputs).
+    repeat_after_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,14 +206,40 @@ def _codes(inputs: Any) -> set[str]:
     return found
 
 
-def alert_key(patient_id: int, alert: Alert, as_of: date) -> str:
-    """One occurrence of a condition: the engine's alert id is the condition, ``at`` the result."""
-    when = alert.at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") if alert.at else as_of.isoformat()
-    key = f"p{patient_id}:{alert.id}:{when}"
+def alert_key(patient_id: int, alert: Alert, fingerprint: str, now: datetime) -> str:
+    """One raising of a condition: the alert id, its inputs' fingerprint and the instant."""
+    when = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    key = f"p{patient_id}:{alert.id}:{fingerprint[:16]}:{when}"
     if len(key) <= 190:
         return key
     digest = hashlib.blake2b(alert.id.encode(), digest_size=12).hexdigest()
-    return f"p{patient_id}:#{digest}:{when}"
+    return f"p{patient_id}:#{digest}:{fingerprint[:16]}:{when}"
+
+
+def _raised_before(
+    session: Session, patient_ids: Sequence[int]
+) -> dict[tuple[int, str], RaisedBefore]:
+    """The last alert raised per (patient, alert id): its inputs' fingerprint and when."""
+    return {
+        (r.patient_id, r.code): RaisedBefore(r.fingerprint, r.raised_at)
+        for r in session.execute(
+            text(
+                "SELECT DISTINCT ON (patient_id, code) patient_id, code, fingerprint, raised_at "
+                "FROM clinical_alert WHERE patient_id = ANY(:pids) "
+                "ORDER BY patient_id, code, raised_at DESC, id DESC"
+            ),
+            {"pids": list(patient_ids)},
+        )
+    }
+
+
+def _lock_patients(session: Session, patient_ids: Sequence[int]) -> None:
+    # Two evaluators may hold new results of one patient: the second waits here
+    # for the first to commit, then sees its alerts and open task (ids in order).
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
+        {"space": ALERT_LOCK_SPACE, "pids": sorted(patient_ids)},
+    )
 
 
 def record_alerts(
@@ -222,20 +252,38 @@ def record_alerts(
     routes: Sequence[Route],
     actor: Actor,
 ) -> tuple[int, int]:
-    """Store new alerts and route each to a review task; returns (new alerts, reminders queued).
+    """Store the new alerts and route each to a review task; returns (new alerts, reminders queued).
 
-    The engine's alert id names a condition; each new occurrence (a new
-    triggering result) is stored. It gets a review task of its own unless one
-    for the same condition is still open, in which case it is attached to that
-    task as its latest occurrence, so a persisting condition does not pile up
-    tasks but the reviewer always sees the newest values.
+    An alert is raised once per patient, alert id and triggering inputs
+    (``pathways.alert_identity``): one whose inputs match the last one raised
+    for the patient is not stored again, unless its repeat interval (in the
+    definition) has passed. A new one gets a review task of its own unless one
+    for the same alert is still open, in which case it is attached to that task
+    as its latest occurrence, so the reviewer always sees the newest values.
     """
     if not alerts:
         return 0, 0
-    as_of = local_date(now, timezone)
-    by_key: dict[str, RaisedAlert] = {}
+    first: dict[tuple[int, str], RaisedAlert] = {}
     for raised in alerts:
-        by_key.setdefault(alert_key(raised.patient_id, raised.alert, as_of), raised)
+        first.setdefault((raised.patient_id, raised.alert.id[:60]), raised)
+    _lock_patients(session, sorted({pid for pid, _ in first}))
+    before = _raised_before(session, sorted({pid for pid, _ in first}))
+    by_key: dict[str, RaisedAlert] = {}
+    prints: dict[str, str] = {}
+    for (pid, code), raised in first.items():
+        if not is_new(
+            raised.alert,
+            before.get((pid, code)),
+            now=now,
+            timezone=timezone,
+            repeat_days=raised.repeat_after_days,
+        ):
+            continue
+        fingerprint = alert_fingerprint(raised.alert)
+        key = alert_key(pid, raised.alert, fingerprint, now)
+        by_key[key], prints[key] = raised, fingerprint
+    if not by_key:
+        return 0, 0
     rows = [
         {
             "patient_id": raised.patient_id,
@@ -245,6 +293,7 @@ def record_alerts(
             "severity": Severity(raised.alert.severity).value,
             "message": raised.alert.message[:2000],
             "inputs": jsonable(dict(raised.alert.inputs)),
+            "fingerprint": prints[key],
             "observation_id": raised.observation_id,
             "raised_at": now,
         }
@@ -256,12 +305,6 @@ def record_alerts(
         return 0, 0
     alert_ids = {r.dedupe_key: r.id for r in new}
     pids = sorted({by_key[k].patient_id for k in alert_ids})
-    # Two evaluators may hold new results of one patient: the second waits here
-    # for the first to commit, then sees its open task (locks taken in id order).
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(:space, pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
-        {"space": ALERT_LOCK_SPACE, "pids": pids},
-    )
     open_tasks = {
         (r.patient_id, r.code): r.id
         for r in session.execute(

@@ -21,8 +21,9 @@ from models.repositories.patients import PatientNotFound, open_instance
 from models.repositories.responses import check_signature, signature_detail
 from models.repositories.users import Signature
 from models.snapshots import load_snapshots
+from pathways.consistency import Contradiction, signature_contradictions
 from pathways.definition import Definition
-from pathways.errors import PathwayError, TransitionNotAllowed, UnknownEvent
+from pathways.errors import ContradictoryFacts, PathwayError, TransitionNotAllowed, UnknownEvent
 from pathways.facts import CentreFacts, SignedResponse
 from pathways.vocab import Jurisdiction, ResponseCategory
 
@@ -104,6 +105,12 @@ def apply_transition(
         raise TransitionNotAllowed(patient_id, event, str(instance.phase), problems[0].problem)
     facts = snapshots[0].facts
     if signed_response is not None:
+        # A signature cannot make the latest assessment's blasts a remission (DEF-03 a).
+        refused = signature_contradictions(facts.response_assessment, signed_response)
+        if refused:
+            raise ContradictoryFacts(
+                [Contradiction(("signed_response", *c.fields[1:]), c.message) for c in refused]
+            )
         facts = _with_signature(facts, signed_response, as_of)
     column = TRACK_COLUMNS[track]
     current = str(getattr(instance, column))

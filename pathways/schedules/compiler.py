@@ -242,6 +242,7 @@ class Compiler:
         note = raw.get("note")
         if note is not None and not isinstance(note, str):
             self.problems.append(f"{where}.note: must be text")
+        waits_on = self._waits_on(f"{where}.waits_on", raw.get("waits_on"), used)
         if not isinstance(slot, str) or not NAME.match(slot):
             self.problems.append(f"{where}: slot must be a snake_case name, got {slot!r}")
         if len(self.problems) > start or kind is None or anchor is None or timing is None:
@@ -287,6 +288,7 @@ class Compiler:
             unconditional=not (when or phases or patient_phases or regimens),
             static_detail=_static_detail(anchor, rule_ids, hours_before, note),
             day_labels=tuple(f"d{day}" for day in timing.days),
+            waits_on=waits_on,
             plan_fields=tuple(
                 sorted(
                     fields
@@ -294,6 +296,24 @@ class Compiler:
                 )
             ),
         )
+
+    def _waits_on(self, where: str, raw: Any, used: list[str]) -> tuple[str, str] | None:
+        if raw is None:
+            return None
+        if (
+            not isinstance(raw, dict)
+            or set(raw) != {"when", "decision"}
+            or not isinstance(raw["decision"], str)
+            or not raw["decision"].strip()
+        ):
+            self.problems.append(f"{where}: needs when (a predicate) and decision (text)")
+            return None
+        name = raw["when"]
+        if not _is_in(name, PREDICATES):
+            self.problems.append(f"{where}: unknown predicate {name!r}")
+            return None
+        used.extend(PREDICATES[name].defaults)
+        return str(name), raw["decision"].strip()
 
     def _title_fields(self, where: str, title: str) -> frozenset[str]:
         names: set[str] = set()
@@ -346,6 +366,11 @@ class Compiler:
         if given[0] != "every" and extra:
             self.problems.append(f"{where}: {extra} only go with every")
         key = given[0]
+        if key == "next_cycle":
+            if raw["next_cycle"] is not True or anchor != "cycle_day":
+                self.problems.append(f"{where}: next_cycle is true, on the cycle_day anchor")
+                return None
+            return Timing("next_cycle")
         if key == "day":
             day = self._day(f"{where}.day", raw["day"], anchor, used)
             return None if day is None else Timing("points", days=(day,))
@@ -600,6 +625,7 @@ class Compiler:
                 if (
                     (
                         template.clip_to_cycle
+                        or template.timing.mode == "next_cycle"
                         or template.title_fields & {"next_cycle_day", "next_cycle_date"}
                     )
                     and first is None

@@ -55,6 +55,14 @@ _NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
 _UNSET: Any = object()
 _DAY_ONLY = ("day",)
 
+# How a task names the dated anchor it counts from (detail "anchor_fallback").
+FALLBACK_WORDS = {
+    "fitness": "the fitness assessment date (FIT)",
+    "response": "the signed response date (RESP)",
+    "last_dose": "the last dose date",
+    "dx": "the r/r diagnosis date (DX)",
+}
+
 # CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
 LOOKBACK_DAYS = 14
 LOOKAHEAD_DAYS = 90
@@ -63,7 +71,7 @@ LOOKAHEAD_DAYS = 90
 class _Anchor:
     """One resolved anchor: day 0 as an ordinal, the key scope and the occurrence prefix."""
 
-    __slots__ = ("course", "day0", "iso", "prefix", "regimen", "scope", "start")
+    __slots__ = ("course", "day0", "fallback_of", "iso", "prefix", "regimen", "scope", "start")
 
     def __init__(
         self,
@@ -81,6 +89,8 @@ class _Anchor:
         self.prefix = prefix
         self.regimen = regimen
         self.course = course
+        # The anchor a template asked for, when this one stands in for it (``fallback``).
+        self.fallback_of: str | None = None
 
 
 class _Prepared:
@@ -332,6 +342,20 @@ class Planner:
         last_dose = self.last_dose if t.while_on_treatment else None
         prefix = anchor.prefix
         day0 = anchor.day0
+        if timing.mode == "next_cycle":
+            day = self.next_cycle_day(anchor)
+            if day is None:
+                return
+            occ = day0 + day
+            ws, we = occ - before, occ + after
+            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
+                return
+            overlap = self.window_overlap(anchor)
+            self.build(
+                self.prepare(t, anchor, unknown, ()), f"{prefix}d{day}", ws, we, occ, day, None,
+                overlap=overlap,
+            )  # fmt: skip
+            return
         if timing.mode == "span":
             first, last = timing.span
             ws, we = day0 + first - before, day0 + last + after
@@ -339,9 +363,11 @@ class Planner:
                 we = max(ws, cycle_end)
             if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
                 return
+            overlap = self.overlap_of(anchor, ws, we) if t.response_window else None
             self.build(
-                self.prepare(t, anchor, unknown, ()), f"{prefix}d{first}", ws, we, ws, first, None
-            )
+                self.prepare(t, anchor, unknown, ()), f"{prefix}d{first}", ws, we, ws, first, None,
+                overlap=overlap,
+            )  # fmt: skip
             return
         if timing.mode == "points":
             # Only the days whose window can meet the horizon (and the last dose).
@@ -395,6 +421,11 @@ class Planner:
         """What every occurrence of ``t`` on ``anchor`` shares, computed once."""
         detail = dict(t.static_detail)
         detail["anchor_date"] = anchor.iso
+        if anchor.fallback_of is not None:
+            detail["anchor_fallback"] = (
+                f"{FALLBACK_WORDS.get(anchor.fallback_of, anchor.fallback_of)} not recorded: "
+                f"counted from {FALLBACK_WORDS.get(t.fallback or '', t.fallback)} instead"
+            )
         if unknown:
             detail["applies_if"] = unknown
         if t.requirement is not None:
@@ -406,6 +437,9 @@ class Planner:
         course, regimen = anchor.course, anchor.regimen
         for name in t.plan_fields:
             title = title.replace(f"{{{name}}}", str(_plan_field(name, t, anchor)))
+        if t.waits_on is not None and self.pred(t.waits_on[0]) is True:
+            detail["waits_on"] = t.waits_on[1]
+            title = f"{title} — waits on {t.waits_on[1]}"
         if course is not None and regimen is not None:
             if t.title_fields & _NEXT_CYCLE_FIELDS:
                 length = regimen.cycle_length(course.cycle, course.cycle_length_days)
@@ -432,6 +466,36 @@ class Planner:
             blocks = self.blocked_target(t, regimen)
         return _Prepared(t, anchor, detail, title, defaults, blocks, self.ctx.tz)
 
+    # -- the next cycle (NEL-01) -------------------------------------------------------
+
+    def next_cycle_day(self, anchor: _Anchor) -> int | None:
+        """The cycle-day number of the next cycle's day 1 (cycle length + 1), if known."""
+        course, regimen = anchor.course, anchor.regimen
+        if course is None or regimen is None:
+            return None
+        length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+        return None if length is None else length + 1
+
+    def overlap_of(self, anchor: _Anchor, ws: int, we: int) -> dict[str, Any] | None:
+        """The part of a window on or after the next cycle's day 1, or None."""
+        day = self.next_cycle_day(anchor)
+        if day is None or anchor.course is None:
+            return None
+        next_d1 = anchor.day0 + day
+        if we < next_d1:
+            return None
+        return {
+            "next_cycle": anchor.course.cycle + 1,
+            "next_cycle_day_1": iso_of(next_d1),
+            "window": [iso_of(ws), iso_of(we)],
+            "overlapping_days": [iso_of(max(ws, next_d1)), iso_of(we)],
+        }
+
+    def window_overlap(self, anchor: _Anchor) -> dict[str, Any] | None:
+        """Whether the course's response-assessment window reaches the next cycle's day 1."""
+        window = self.response_window()
+        return None if window is None else self.overlap_of(anchor, window[0], window[1])
+
     def build(
         self,
         prep: _Prepared,
@@ -441,6 +505,8 @@ class Planner:
         occ: int,
         day: int | None,
         month: int | None,
+        *,
+        overlap: dict[str, Any] | None = None,
     ) -> None:
         t = prep.template
         due = occ if t.due == "day" else (ws if t.due == "start" else we)
@@ -473,6 +539,15 @@ class Planner:
                 else:
                     value = _occurrence_number(t, day, month)
                 title = title.replace(f"{{{name}}}", str(value))
+        if overlap is not None:
+            # NEL-01 / NEL-08: the response marrow and the next cycle compete for the same days.
+            detail["next_cycle_overlap"] = overlap
+            first, last = overlap["window"]
+            title += (
+                f" — the response marrow window ({first} to {last}) reaches cycle "
+                f"{overlap['next_cycle']} day 1 ({overlap['next_cycle_day_1']}): the clinician "
+                f"decides whether the marrow comes first or cycle {overlap['next_cycle']} waits"
+            )
         midnight = prep.midnight
         if ws == we:  # a one-day window: one date, two instants
             start = end_date = due_date = date_of(ws)
@@ -567,6 +642,17 @@ class Planner:
             return ws, we, first_day, t.defaults_used
         return None
 
+    def fallback_anchor(self, t: Template) -> _Anchor | None:
+        """The fallback anchor of ``t``, marked so its tasks say which date they stand in for."""
+        found = self.anchor(t.fallback or "")
+        if found is None:
+            return None
+        marked = _Anchor(
+            found.start, found.start.toordinal() - found.day0, found.scope, found.prefix
+        )
+        marked.regimen, marked.course, marked.fallback_of = found.regimen, found.course, t.anchor
+        return marked
+
     def anchor(self, name: str) -> _Anchor | None:
         """The named anchor for this patient, resolved once per plan."""
         cache = self.anchors
@@ -605,7 +691,7 @@ class Planner:
                     if self.workup_window is not None:
                         self.emit_window(t, *self.workup_args(), unknown)
                     continue
-                resolved = self.anchor(t.fallback)
+                resolved = self.fallback_anchor(t)
             if resolved is not None:
                 self.emit_on(t, resolved, unknown)
 
@@ -629,7 +715,7 @@ class Planner:
             elif t.fallback == "workup":
                 self.emit_window(t, *self.workup_args(), unknown)
             elif t.fallback is not None:
-                fallback = self.anchor(t.fallback)
+                fallback = self.fallback_anchor(t)
                 if fallback is not None:
                     self.emit_on(t, fallback, unknown)
 
@@ -647,6 +733,8 @@ def _plan_field(name: str, t: Template, anchor: _Anchor) -> Any:
         return t.hours_before
     if name == "cycle":
         return course.cycle if course is not None else "?"
+    if name == "next_cycle":
+        return course.cycle + 1 if course is not None else "?"
     if name == "product":
         return course.regimen.replace("_", " ") if course is not None else "?"
     if name == "phase":

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from pathways.schedules.context import PlanContext
+from pathways.schedules.context import PREPHASE_DAYS, PlanContext
 from pathways.vocab import (
+    CHEMOTHERAPY_OPTIONS,
     REMISSION_CATEGORIES,
     CnsStatus,
+    CoursePhase,
     FitnessCategory,
     Goal,
     HctEligible,
@@ -25,6 +28,10 @@ from pathways.vocab import (
 
 # NEL-01 [SRC]: the nelarabine dose is given for patients >=16 years (NEL-02, AMB-15 below).
 NELARABINE_MIN_AGE_YEARS = 16
+# TEST-04: "the first cycle of maintenance chemotherapy" (MAINT_C1_D1).
+MAINTENANCE_CHEMOTHERAPY = frozenset(
+    {*(o.value for o in CHEMOTHERAPY_OPTIONS), OptionId.PRIOR_REGIMEN.value}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,14 @@ class Predicate:
     test: Callable[[PlanContext], bool | None]
     # Defaults the predicate reads (listed in the task's defaults_used).
     defaults: tuple[str, ...] = ()
+
+
+def _c1d1_before_p8(ctx: PlanContext) -> bool:
+    """BLIN-01 [DER]: a recorded pre-phase P1..P7 puts the earliest C1_D1 at P8."""
+    course = ctx.course
+    if course is None or course.cycle != 1 or course.prephase_start is None:
+        return False
+    return course.cycle_start < course.prephase_start + timedelta(days=PREPHASE_DAYS)
 
 
 def _cycle(ctx: PlanContext) -> int | None:
@@ -63,6 +78,27 @@ def _testicular_disease(ctx: PlanContext) -> bool | None:
     if ctx.facts.patient.has_testes is False:
         return False
     return ctx.facts.disease.testicular_involvement
+
+
+def _testicular_unresolved(ctx: PlanContext) -> bool | None:
+    """TEST-03: testicular disease at DX still present at the end-of-induction assessment."""
+    at_dx = _testicular_disease(ctx)
+    if not at_dx:
+        return at_dx
+    ra = ctx.facts.response_assessment
+    if ra is None or ra.end_of_induction is False:
+        return None  # no end-of-induction exam on record yet
+    return ra.testicular_disease_unresolved
+
+
+def _no_maintenance_chemotherapy(ctx: PlanContext) -> bool:
+    """TEST-04 / AMB-17: no maintenance-chemotherapy cycle to anchor testicular RT on."""
+    course = ctx.course
+    return not (
+        course is not None
+        and course.phase is CoursePhase.MAINTENANCE
+        and course.regimen in MAINTENANCE_CHEMOTHERAPY
+    )
 
 
 def _cns_involved(ctx: PlanContext) -> bool | None:
@@ -166,6 +202,18 @@ PREDICATES: dict[str, Predicate] = {
     p.name: p
     for p in (
         Predicate("first_cycle", "cycle 1 of the course", (), lambda c: _cycle(c) == 1),
+        Predicate(
+            "c1d1_before_prephase_complete",
+            "cycle 1 day 1 planned before P8, the end of the one-week pre-phase",
+            ("BLIN-01", "IND-11"),
+            _c1d1_before_p8,
+        ),
+        Predicate(
+            "c1d1_not_before_prephase_complete",
+            "cycle 1 day 1 not before P8",
+            ("BLIN-01",),
+            lambda c: not _c1d1_before_p8(c),
+        ),
         Predicate("second_cycle", "cycle 2 of the course", (), lambda c: _cycle(c) == 2),
         Predicate("later_cycle", "cycle 2 or later", (), lambda c: (_cycle(c) or 0) >= 2),
         Predicate("third_or_later_cycle", "cycle 3 or later", (), lambda c: (_cycle(c) or 0) >= 3),
@@ -205,6 +253,18 @@ PREDICATES: dict[str, Predicate] = {
             "testicular disease at diagnosis",
             ("TEST-03", "MON-20", "SM-P2"),
             _testicular_disease,
+        ),
+        Predicate(
+            "testicular_disease_unresolved",
+            "testicular disease not resolved at the end of induction",
+            ("TEST-03", "MON-20"),
+            _testicular_unresolved,
+        ),
+        Predicate(
+            "no_maintenance_chemotherapy",
+            "no maintenance-chemotherapy cycle to anchor on (HCT or another plan next)",
+            ("TEST-04", "AMB-17"),
+            _no_maintenance_chemotherapy,
         ),
         Predicate(
             "cns_involved", "documented CNS involvement", ("CNS-05", "MON-19"), _cns_involved

@@ -42,6 +42,8 @@ timing, exactly one (a task without one has no window and is refused):
     ``span: [A, B]``              one task whose window is days A..B
     ``months: {every: N, after: A, through: B}``  calendar months after day 1
                                   (day 0 for zero-based anchors); ``through`` optional
+    ``next_cycle: true``          day 1 of the next cycle (cycle length + 1; the
+                                  regimen's or the course's recorded length)
     (anchors ``workup`` and ``response_window`` give the window themselves)
 ``before_days``, ``after_days``  window around each occurrence day (default 0)
 ``before_hours``    e.g. 72: the result must be at most that many hours before
@@ -62,7 +64,8 @@ timing, exactly one (a task without one has no window and is refused):
 ``while_on_treatment``  not planned on days after ``Course.last_dose_date``
 ``clip_to_cycle``   the window ends at the latest on the day before the next D1
 ``response_window`` this task's window is the course's response assessment
-                    (companion tasks anchor on it)
+                    (companion tasks anchor on it); a window reaching the next cycle's
+                    day 1 says so (``detail["next_cycle_overlap"]``, NEL-01)
 ``requirement``     required | recommended | consider | if_indicated, upgraded to
                     required when every ``required_when`` predicate holds
 ``fallback``        for the ``fitness`` anchor: the anchor used while no FIT date is
@@ -70,6 +73,9 @@ timing, exactly one (a task without one has no window and is refused):
 ``note``            text copied to ``detail["note"]``
 ``show_defaults``   default names whose values the task shows (``detail["policy"]``),
                     e.g. monitoring frequencies that are local policy
+``waits_on``        ``{when: predicate, decision: text}``: while the predicate holds, the
+                    task says it waits on that decision (``detail["waits_on"]`` and its
+                    title), e.g. the infusion when C1_D1 is before P8 (BLIN-01)
 
 A number may be written ``{default: name}``: the named setting of the
 ``defaults`` section (local policy an institution may override) is used and
@@ -142,7 +148,7 @@ SECTION_ANCHORS: dict[str, frozenset[str]] = {
     "followup": frozenset(ANCHOR_BASE) | {"response_window"},
     "workup": frozenset({"workup", "induction_day", "fitness", "dx"}),
 }
-TIMING_KEYS = ("day", "days", "every", "span", "months")
+TIMING_KEYS = ("day", "days", "every", "span", "months", "next_cycle")
 REPEAT_KEYS = frozenset({"from", "after", "to", "count", "through_months"})
 COMMON_KEYS = frozenset(
     {
@@ -174,6 +180,7 @@ COMMON_KEYS = frozenset(
         "fallback",
         "note",
         "show_defaults",
+        "waits_on",
     }
 )
 SECTION_KEYS: dict[str, frozenset[str]] = {
@@ -192,6 +199,7 @@ TITLE_FIELDS = frozenset(
         "month",
         "n",
         "dose",
+        "next_cycle",
         "next_cycle_day",
         "next_cycle_date",
         "hours",
@@ -213,7 +221,7 @@ OPTION_IDS = frozenset(o.value for o in OptionId)
 class Timing:
     """When a template's occurrences fall, in days (or months) of its anchor."""
 
-    mode: str  # points | repeat | span | months | given
+    mode: str  # points | repeat | span | months | given | next_cycle
     days: tuple[int, ...] = ()
     every: int = 0
     first: int = 0
@@ -269,6 +277,8 @@ class Template:
     plan_fields: tuple[str, ...] = ()
     # "d{N}" for each day of a points timing, for the task keys.
     day_labels: tuple[str, ...] = ()
+    # (predicate, decision): while the predicate holds the task waits on the decision.
+    waits_on: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

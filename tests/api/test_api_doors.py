@@ -59,7 +59,7 @@ def test_the_document_states_the_bearer_scheme_and_every_refusal(web: Web) -> No
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     problem = {"$ref": "#/components/schemas/Problem"}
     get_patient = doc["paths"]["/api/v1/patients/{patient_id}"]["get"]
-    assert set(get_patient["responses"]) == {"200", "401", "403", "404", "422"}
+    assert set(get_patient["responses"]) == {"200", "401", "403", "404", "422", "429"}
     claim = doc["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]
     assert {"400", "401", "403", "404", "409", "413", "422"} <= set(claim)
     assert claim["409"]["content"]["application/problem+json"]["schema"] == problem

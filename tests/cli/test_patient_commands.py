@@ -169,3 +169,65 @@ def test_course_start_records_the_cycle(cli_env: str) -> None:
 def test_show_unknown_patient(cli_env: str) -> None:
     result = run("patient", "show", "999")
     assert result.exit_code == 2 and "patient 999 not found" in result.stderr
+
+
+def test_course_start_before_p8_raises_the_blin_01_alert_the_day_it_is_recorded(
+    cli_env: str,
+) -> None:
+    # rule: BLIN-01, IND-11 — critical from the day it is planned, before the infusion, once.
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from carepath.timeutil import clinic_today
+    from models.session import engine_for
+
+    assert run(*ADD).exit_code == 0
+    today = clinic_today("America/New_York")
+    args = (
+        "course", "start", "1", "--regimen", "blinatumomab", "--phase", "prephase",
+        "--prephase-start", today.isoformat(), "--anchor", (today + timedelta(days=3)).isoformat(),
+    )  # fmt: skip
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    assert "1 new alert(s)" in first.output
+    again = run(*args)  # recorded again with the same dates: the same alert, not raised twice
+    assert again.exit_code == 0 and "new alert" not in again.output
+    with engine_for(cli_env).connect() as conn:
+        alerts = conn.execute(
+            text("SELECT code, severity, rule_id, task_id FROM clinical_alert")
+        ).all()
+        due = conn.execute(
+            text("SELECT due - now() < interval '2 hours' FROM care_task WHERE id = :id"),
+            {"id": alerts[0].task_id},
+        ).scalar_one()
+    assert [(a.code, a.severity, a.rule_id) for a in alerts] == [
+        ("blinatumomab_c1d1_before_prephase_complete", "critical", "BLIN-01")
+    ]
+    assert due  # the review task is due within the critical review hours, before day 1
+    late = run(
+        "course", "start", "1", "--regimen", "blinatumomab", "--phase", "prephase",
+        "--prephase-start", (today + timedelta(days=5)).isoformat(), "--anchor", today.isoformat(),
+    )  # fmt: skip
+    assert late.exit_code == 2 and "treatment.prephase_start" in late.stderr
+
+
+def test_a_case_file_whose_facts_contradict_each_other_adds_no_patient(
+    cli_env: str, tmp_path: Path
+) -> None:
+    document = case(
+        **{
+            "disease.abl1_kinase_mutations": ["T315I"],
+            "history.prior_allogeneic_hct_date": "2030-01-01",
+        }
+    )
+    path = tmp_path / "contradicting.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = run("patient", "add", "--mrn", "MRN-C", "--name", "Contra", "--case", str(path))
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[2] for line in lines] == [
+        "history.prior_allogeneic_hct_date, as_of",
+        "disease.abl1_kinase_mutations, disease.ph_positive",
+    ]
+    assert patient_count(cli_env) == 0

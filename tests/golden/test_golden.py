@@ -4,7 +4,8 @@ Each ``cases/NAME.json`` runs through the real command (Typer's CliRunner on
 ``carepath.cli.app``) and must print exactly ``expected/NAME.json`` (compared
 as JSON, with a unified diff on failure), nothing on stderr, exit code 0.
 Each ``invalid/NAME.json`` must exit 2 with exactly ``invalid/NAME.err`` on
-stderr (one line naming the field) and nothing on stdout.
+stderr (a line naming the field; one line per contradiction when the facts
+contradict each other, all at once) and nothing on stdout.
 
 The expected files were checked by hand against ../shared/clinical/RULES.md;
 README.md says, per golden, what a clinician-reader should see and which rules
@@ -105,7 +106,25 @@ def test_invalid_case(case: Path) -> None:
     assert result.exit_code == 2, result.stderr
     assert result.stdout == "", "invalid input must print nothing on stdout"
     assert result.stderr == expected_path.read_text(encoding="utf-8")
-    assert result.stderr.count("\n") == 1, "one line on stderr"
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("carepath: error: ") for line in lines)
+    if not case.stem.startswith("contradiction-"):
+        assert len(lines) == 1, "one line on stderr"
+
+
+def test_contradictions_are_reported_together() -> None:
+    # Point 5 of the safe-data issue: every contradiction of one input at once, each
+    # naming its fields, so a person fixes them in one go rather than one per try.
+    result = runner.invoke(
+        app, ["evaluate", str(HERE / "invalid" / "contradiction-several-at-once.json")]
+    )
+    assert result.exit_code == 2 and result.stdout == ""
+    named = [line.split(": ")[2] for line in result.stderr.splitlines()]
+    assert named == [
+        "response_assessment.circulating_blasts, response_assessment.peripheral_blasts_per_ul",
+        "response_assessment.extramedullary_disease, response_assessment.extramedullary_sites",
+        "disease.abl1_kinase_mutations, disease.ph_positive",
+    ]
 
 
 def readme_entries() -> dict[str, set[str]]:

@@ -86,6 +86,12 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         },
         "medications": draw(st.sampled_from([[], ["posaconazole"]])),
     }
+    # Facts that contradict each other are refused at the door (pathways.consistency,
+    # tested on its own); the contract below is about facts the engine accepts.
+    if changes["disease.ph_positive"] is False:
+        changes["disease.abl1_kinase_mutations"] = draw(st.sampled_from([None, []]))
+    if changes["patient.has_testes"] is False and changes["disease.testicular_involvement"]:
+        changes["disease.testicular_involvement"] = None
     regimen = draw(st.sampled_from(REGIMENS))
     if regimen is not None:
         changes["treatment"] = {

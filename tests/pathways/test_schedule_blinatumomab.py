@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from pathways.definition import shipped_definition
+from pathways.monitoring import evaluate_monitoring
+from pathways.policy import Policy
 from pathways.vocab import Role, TaskKind
 from tests.pathways.test_schedule_helpers import days_of, make_facts, of_rule, one, plan, plus
 
@@ -223,3 +226,60 @@ def test_blin_02_consolidation_cycle_starts_are_supervised_not_admitted() -> Non
     )
     assert days_of(tasks, "MON-01") == [1]
     assert not of_rule(tasks, "BLIN-05") and not of_rule(tasks, "BLIN-09")
+
+
+def test_blin_01_c1d1_before_p8_is_a_critical_alert_and_day_1_waits_on_the_decision() -> None:
+    # rule: BLIN-01, IND-11, QM-12 — P1 2026-11-12, C1_D1 2026-11-16 = P5 (P8 = 2026-11-19).
+    facts = make_facts(
+        regimen="blinatumomab",
+        start=C1,
+        phase="prephase",
+        as_of="2026-11-12",
+        course={"prephase_start": "2026-11-12"},
+    )
+    definition = shipped_definition()
+    alerts = [
+        a
+        for a in evaluate_monitoring(facts, definition, Policy(definition))
+        if a.rule_id == "BLIN-01"
+    ]
+    assert [a.id for a in alerts] == ["blinatumomab_c1d1_before_prephase_complete"]
+    alert = alerts[0]
+    assert alert.severity.value == "critical" and alert.at is None  # raised now, not at a result
+    assert alert.inputs == {
+        "prephase_start": "2026-11-12",
+        "cycle_start": "2026-11-16",
+        "earliest_cycle_start": "2026-11-19",
+    }
+    assert "before the infusion" in alert.message
+    tasks = plan(facts)
+    for rule, slot in (
+        ("BLIN-04", "civi"),
+        ("BLIN-02", "inpatient_c1"),
+        ("BLIN-03", "premed_start"),
+    ):
+        task = one(tasks, rule, slot)
+        assert task.due_date == C1 and "BLIN-01" in task.detail["waits_on"], slot
+        assert "waits on the clinician's decision" in task.title
+    # No routine "not before P8" check dated after the infusion.
+    assert not of_rule(tasks, "BLIN-01", "prephase_end")
+
+
+def test_blin_01_a_full_week_of_prephase_raises_nothing_and_waits_on_nothing() -> None:
+    # rule: BLIN-01 — C1_D1 = P8 exactly.
+    facts = make_facts(
+        regimen="blinatumomab",
+        start=C1,
+        phase="prephase",
+        as_of="2026-11-09",
+        course={"prephase_start": "2026-11-09"},
+    )
+    definition = shipped_definition()
+    assert not [
+        a
+        for a in evaluate_monitoring(facts, definition, Policy(definition))
+        if a.rule_id == "BLIN-01"
+    ]
+    tasks = plan(facts)
+    assert "waits_on" not in one(tasks, "BLIN-04", "civi").detail
+    assert one(tasks, "BLIN-01", "prephase_end").due_date == C1

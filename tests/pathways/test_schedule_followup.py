@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from pathways.vocab import Phase, ResponseCategory, TaskKind
+import pytest
+
+from pathways.errors import ContradictoryFacts
+from pathways.vocab import Phase, ResponseCategory, Role, TaskKind
 from tests.pathways.test_schedule_helpers import make_facts, of_rule, one, plan, plus
 
 C1 = date(2026, 11, 16)
@@ -84,17 +87,56 @@ def test_cns_01_diagnostic_lp_without_an_it_schedule_by_ind_d1_plus_14() -> None
 def test_test_03_mon_20_testicular_exam_at_the_end_of_induction() -> None:
     # rule: TEST-03, MON-20, RESP-06, SM-P2 — in the response-assessment window.
     tasks = course("inotuzumab_ozogamicin", **{"disease.testicular_involvement": True})
-    exam = one(tasks, "TEST-03")
+    exam = one(tasks, "TEST-03", "testicular_exam_end_of_induction")
     marrow = one(tasks, "INO-08")
     assert (exam.window_start, exam.window_end) == (marrow.window_start, marrow.window_end)
     assert {"MON-20", "RESP-06"} <= set(exam.detail["rule_ids"])
     assert not of_rule(course("inotuzumab_ozogamicin"), "TEST-03")
-    assert not of_rule(
+    # Testicular involvement without testes is a contradiction, refused at the door.
+    with pytest.raises(ContradictoryFacts):
         course(
             "inotuzumab_ozogamicin",
             **{"disease.testicular_involvement": True, "patient.has_testes": False},
-        ),
-        "TEST-03",
+        )
+
+
+EOI = {"date": "2026-12-04", "marrow_blast_pct": 2.0, "end_of_induction": True}
+
+
+def test_test_03_unresolved_at_the_end_of_induction_prompts_rt_at_the_end_of_induction() -> None:
+    # rule: TEST-03, TEST-04, MON-20 — the prompt is in the end-of-induction window.
+    testes = {"disease.testicular_involvement": True}
+    unresolved = course(
+        "inotuzumab_ozogamicin",
+        as_of=date(2026, 12, 4),
+        response_assessment=EOI
+        | {"extramedullary_disease": True, "extramedullary_sites": ["testis"]},
+        **testes,
+    )
+    prompt = one(unresolved, "TEST-03", "testicular_rt_consider")
+    marrow = one(unresolved, "INO-08")
+    assert (prompt.window_start, prompt.window_end) == (marrow.window_start, marrow.window_end)
+    assert prompt.role is Role.CLINICIAN and "applies_if" not in prompt.detail
+    assert "consider RT to both testes" in prompt.title and "24 Gy" in prompt.title
+    # The exam's own answer counts too; resolved disease prompts nothing.
+    said = course(
+        "inotuzumab_ozogamicin",
+        as_of=date(2026, 12, 4),
+        response_assessment=EOI | {"testicular_disease_resolved": False},
+        **testes,
+    )
+    assert "applies_if" not in one(said, "TEST-03", "testicular_rt_consider").detail
+    resolved = course(
+        "inotuzumab_ozogamicin",
+        as_of=date(2026, 12, 4),
+        response_assessment=EOI | {"testicular_disease_resolved": True},
+        **testes,
+    )
+    assert not of_rule(resolved, "TEST-03", "testicular_rt_consider")
+    # Before the end-of-induction exam: planned, depending on its answer.
+    pending = one(course("inotuzumab_ozogamicin", **testes), "TEST-03", "testicular_rt_consider")
+    assert pending.detail["applies_if"] == (
+        "testicular disease not resolved at the end of induction",
     )
 
 
@@ -111,15 +153,45 @@ def test_test_04_testicular_rt_concurrent_with_maintenance_cycle_1() -> None:
         plus(C1, 28),
     )
     assert "AMB-17" in rt.detail["rule_ids"]
-
-
-def test_test_04_without_maintenance_the_clinician_decides_the_rt_anchor() -> None:
-    # rule: TEST-04, AMB-17 — HCT-bound: no maintenance cycle to anchor on.
-    tasks = remission(
-        confirmed_phase=Phase.POST_REMISSION_HCT, **{"disease.testicular_involvement": True}
+    # Anchored on the maintenance cycle, the clinician is not asked for another anchor.
+    signed = make_facts(
+        regimen="chemotherapy_low_intensity",
+        start=C1,
+        phase="maintenance",
+        as_of=str(C1),
+        signed=(ResponseCategory.CR, RESP),
+        **{"disease.testicular_involvement": True},
     )
-    decision = one(tasks, "TEST-04")
-    assert decision.kind is TaskKind.CLINICIAN_REVIEW and decision.window_end == plus(RESP, 14)
+    assert [t.kind for t in of_rule(plan(signed), "TEST-04")] == [TaskKind.RADIOTHERAPY]
+
+
+def test_test_04_amb_17_with_hct_or_no_maintenance_next_the_clinician_is_asked() -> None:
+    # rule: TEST-04, AMB-17 — no MAINT_C1_D1 to anchor on: a decision, not nothing.
+    testes = {"disease.testicular_involvement": True}
+    for phase in (Phase.POST_REMISSION_HCT, Phase.POST_REMISSION_NON_HCT):
+        decision = one(remission(confirmed_phase=phase, **testes), "TEST-04")
+        assert decision.kind is TaskKind.CLINICIAN_REVIEW and decision.window_end == plus(RESP, 14)
+        assert "set its anchor date" in decision.title
+    # Blinatumomab maintenance is not maintenance chemotherapy: still asked.
+    blin_maintenance = make_facts(
+        regimen="blinatumomab",
+        start=C1,
+        phase="maintenance",
+        as_of=str(AFTER_RESP),
+        signed=(ResponseCategory.CR, RESP),
+        confirmed_phase=Phase.POST_REMISSION_NON_HCT,
+        **testes,
+    )
+    assert [t.kind for t in of_rule(plan(blin_maintenance), "TEST-04")] == [
+        TaskKind.CLINICIAN_REVIEW
+    ]
+    # Resolved at the end of induction: nothing to decide.
+    resolved = remission(
+        confirmed_phase=Phase.POST_REMISSION_HCT,
+        response_assessment=EOI | {"date": "2026-12-01", "testicular_disease_resolved": True},
+        **testes,
+    )
+    assert not of_rule(resolved, "TEST-04")
 
 
 # -- Ph-positive (§5.6) -------------------------------------------------------------
@@ -238,12 +310,17 @@ def test_fit_05_mon_24_reassessment_at_transitions_and_every_90_days() -> None:
 
 
 def test_fit_06_transplant_referral_within_7_days_of_fit() -> None:
-    # rule: FIT-06, QM-05 — with a FIT date; in the workup window without one.
+    # rule: FIT-06, QM-05 — FIT .. FIT + 7, never the 14-day workup default.
     fit_on = date(2026, 11, 5)
     task = one(plan(make_facts(as_of="2026-11-06", fit_on=fit_on)), "FIT-06")
     assert (task.window_start, task.due_date) == (fit_on, plus(fit_on, 7))
+    assert "anchor_fallback" not in task.detail
+    # Without a recorded FIT date: counted from DX (2026-11-02), the earliest FIT can be,
+    # still within 7 days, and the task says which date it stands in for.
     undated = one(plan(make_facts(as_of="2026-11-06")), "FIT-06")
-    assert undated.key.startswith("FIT-06:wu20261102:")
+    assert undated.key.startswith("FIT-06:dx20261102:")
+    assert (undated.window_start, undated.due_date) == (date(2026, 11, 2), date(2026, 11, 9))
+    assert "fitness assessment date (FIT) not recorded" in undated.detail["anchor_fallback"]
     assert not of_rule(
         plan(make_facts(as_of="2026-11-06", **{"fitness.category": "less_fit"})), "FIT-06"
     )

@@ -17,11 +17,46 @@ def nel(cycle: int = 1, as_of: date = C1, **kw: object) -> list:
 
 def test_nel_01_1500_mg_m2_on_days_1_3_5() -> None:
     # rule: NEL-01 — >=16 years; next cycle on day 22 [DER].
-    doses = of_rule(nel(), "NEL-01")
+    doses = [t for t in of_rule(nel(), "NEL-01") if t.kind is TaskKind.DOSE]
     assert [(t.day, t.due_date) for t in doses] == [(1, C1), (3, plus(C1, 2)), (5, plus(C1, 4))]
     assert all(
         t.dose is not None and t.dose.value == 1500 and t.dose.unit == "mg/m2" for t in doses
     )
+
+
+def test_nel_01_the_next_cycle_day_1_is_day_22_and_the_marrow_overlap_is_surfaced() -> None:
+    # rule: NEL-01, NEL-08 — next C_D1 = C_D1 + 21; the D21-D28 marrow reaches it.
+    tasks = nel()
+    nxt = one(tasks, "NEL-01", "next_cycle")
+    assert nxt.kind is TaskKind.CLINICIAN_REVIEW and nxt.day == 22
+    assert nxt.due_date == plus(C1, 21) == date(2026, 12, 7)
+    assert nxt.detail["next_cycle_day_1"] == "2026-12-07"
+    assert "cycle 2 day 1 due 2026-12-07" in nxt.title
+    overlap = {
+        "next_cycle": 2,
+        "next_cycle_day_1": "2026-12-07",
+        "window": ["2026-12-06", "2026-12-13"],
+        "overlapping_days": ["2026-12-07", "2026-12-13"],
+    }
+    assert nxt.detail["next_cycle_overlap"] == overlap
+    marrow = one(tasks, "NEL-08")
+    assert marrow.detail["next_cycle_overlap"] == overlap
+    assert "reaches cycle 2 day 1 (2026-12-07)" in marrow.title
+    # A recorded cycle length moves the anchor (and here ends the overlap).
+    longer = nel(course={"cycle_length_days": 28})
+    assert one(longer, "NEL-01", "next_cycle").due_date == plus(C1, 28)
+    assert "next_cycle_overlap" not in one(longer, "NEL-08").detail
+    # Under 16 there is no nelarabine dose (NEL-02), so no next cycle either.
+    assert not of_rule(nel(**{"patient.birth_date": "2012-01-01"}), "NEL-01")
+
+
+def test_other_response_windows_before_the_next_cycle_say_nothing() -> None:
+    # rule: BLIN-09, INO-08 — D29-D42 before D43; D18-D21 clipped before C2_D1 = D22.
+    for regimen, rule in (("blinatumomab", "BLIN-09"), ("inotuzumab_ozogamicin", "INO-08")):
+        tasks = plan(
+            make_facts(regimen=regimen, start=C1, as_of=str(C1), **{"disease.cd22": "positive"})
+        )
+        assert "next_cycle_overlap" not in one(tasks, rule).detail, regimen
 
 
 def test_nel_02_under_16_no_dose_and_a_clinician_stop() -> None:

@@ -82,6 +82,8 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/patients/{patient_id}/observations"): READ,
     ("GET", "/api/v1/labs"): READ,
     ("POST", "/api/v1/patients/{patient_id}/observations"): TEAM,
+    ("PATCH", "/api/v1/patients/{patient_id}/facts"): TEAM,
+    ("POST", "/api/v1/patients/{patient_id}/response-assessments"): TEAM,
     ("GET", "/api/v1/patients/{patient_id}/evaluation"): READ,
     ("GET", "/api/v1/patients/{patient_id}/transitions"): READ,
     ("POST", "/api/v1/patients/{patient_id}/transitions"): {K},
@@ -166,7 +168,7 @@ def test_every_route_answers_each_role_as_the_matrix_says(web: Web, role: str) -
         if method == "GET":
             response = client.get(url)
         elif is_api:
-            response = client.post(url, json={})
+            response = client.request(method, url, json={})
         else:
             response = client.post(url, data={"csrf_token": web_client.csrf})  # type: ignore[attr-defined]
         allowed = role in expected

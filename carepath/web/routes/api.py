@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -30,7 +30,12 @@ from carepath.web.deps import (
     now,
     settings,
 )
-from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
+from carepath.web.engine import (
+    induction_advice,
+    monitoring_alerts,
+    pending_steps,
+    response_suggestion,
+)
 from carepath.web.params import Offset, RecordId
 from carepath.web.planning import plan_new_patient
 from carepath.web.problems import InvalidInput, problem
@@ -46,6 +51,7 @@ from models.snapshots import load_snapshots
 from models.task import CareTaskPublic
 from pathways.casefile import parse_case
 from pathways.core.labs import SKEW_SETTING, LabValueRefused, Measurement
+from pathways.engine import next_step_document
 from pathways.facts import CentreFacts
 from pathways.vocab import OPEN_TASK_STATUSES, Phase, ResponseCategory, Role
 
@@ -188,6 +194,10 @@ class Evaluation(BaseModel):
     )
     monitoring_alerts: list[dict[str, Any]] = Field(
         description="Alerts today's facts support (MON rules); the flows record them"
+    )
+    next_steps: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Steps waiting on a decision, e.g. the HCT referral after the signed response (POST-01)",
     )
     allowed_events: list[AllowedEvent]
     open_tasks: list[CareTaskPublic]
@@ -439,6 +449,7 @@ def api_evaluation(
     suggestion = None
     advice = None
     alerts_now: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
     allowed: list[AllowedEvent] = []
     if snapshot is not None and record.instance is not None:
         facts = snapshot.facts
@@ -446,6 +457,7 @@ def api_evaluation(
             suggestion = response_suggestion(facts, definition)
         advice = induction_advice(facts, definition)
         alerts_now = monitoring_alerts(facts, definition)
+        steps = [next_step_document(step) for step in pending_steps(facts, definition)]
         columns = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
         for track, machine in definition.machines.items():
             state = str(getattr(record.instance, columns[track]))
@@ -472,6 +484,7 @@ def api_evaluation(
         response_suggestion=suggestion,
         induction_advice=advice,
         monitoring_alerts=alerts_now,
+        next_steps=steps,
         allowed_events=allowed,
         open_tasks=[
             CareTaskPublic.model_validate(t, from_attributes=True)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from carepath.pathway import definition_for
 from carepath.reauth import SignatureRefused, step_up
+from carepath.web.contradictions import form_problems
 from carepath.web.deps import (
     CARE_TEAM,
     DB,
@@ -31,11 +32,13 @@ from carepath.web.deps import (
 from carepath.web.engine import response_suggestion
 from carepath.web.routes.patients import patient_page
 from models.repositories.alerts import AlertError, acknowledge_alert
+from models.repositories.consistency import patient_contradictions
 from models.repositories.patients import get_record
 from models.repositories.responses import (
     AssessmentInput,
     ResponseError,
     amend_response,
+    assessment_facts,
     list_assessments,
     record_assessment,
     sign_response,
@@ -43,7 +46,7 @@ from models.repositories.responses import (
 from models.repositories.transitions import apply_transition
 from models.repositories.users import Principal, Signature
 from models.snapshots import load_snapshots
-from pathways.errors import PathwayError
+from pathways.errors import ContradictoryFacts, PathwayError
 from pathways.facts import CentreFacts
 from pathways.vocab import ResponseCategory, Role
 
@@ -51,6 +54,20 @@ router = APIRouter(include_in_schema=False)
 
 Clinician = Annotated[Principal, allow(Role.CLINICIAN)]
 Worker = Annotated[Principal, allow(*CARE_TEAM)]
+# The inputs of the "record a response assessment" form (patient.html).
+ASSESSMENT_FIELDS = (
+    "assessed_on",
+    "marrow_blast_pct",
+    "trilineage_hematopoiesis",
+    "circulating_blasts",
+    "peripheral_blasts_per_ul",
+    "extramedullary_sites",
+    "anc_per_ul",
+    "platelets_per_ul",
+    "end_of_induction",
+    "mrd_method",
+    "mrd_value",
+)
 
 
 def _refused(
@@ -165,6 +182,20 @@ def record_response(
     if assessment is None:
         return _refused(request, session, principal, patient_id, "assessment", problems, values)
     get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
+    found = patient_contradictions(
+        session,
+        patient_id=patient_id,
+        as_of=clinic_date(request),
+        timezone=settings(request).timezone,
+        assessment=assessment_facts(assessment, now=now(request)),
+    )
+    if found:
+        problems = form_problems(
+            ContradictoryFacts(found),
+            ASSESSMENT_FIELDS,
+            {"response_assessment.date": "assessed_on"},
+        )
+        return _refused(request, session, principal, patient_id, "assessment", problems, values)
     record_assessment(
         session,
         patient_id=patient_id,
@@ -305,6 +336,9 @@ def transition(
             signature=signature,
             at=now(request),
         )
+    except ContradictoryFacts as exc:
+        problems = form_problems(exc, ("response", "event"), {"signed_response": "response"})
+        return _refused(request, session, principal, patient_id, "transition", problems, values)
     except PathwayError as exc:
         field = getattr(exc, "field", None) or "event"
         return _refused(

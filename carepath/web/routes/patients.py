@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from carepath.alerting import alerts_after_change
 from carepath.pathway import definition_for
+from carepath.web.contradictions import form_problems
 from carepath.web.deps import (
     CARE_TEAM,
     DB,
@@ -34,6 +36,7 @@ from carepath.web.planning import plan_new_patient
 from carepath.web.templating import render
 from models.base import require_id
 from models.observation import ObservationCreate
+from models.repositories.consistency import require_consistent_patient
 from models.repositories.observations import add_observations
 from models.repositories.patient_edits import update_patient
 from models.repositories.patients import DuplicateMrn, create_patient, get_record, list_patients
@@ -41,6 +44,7 @@ from models.repositories.task_results import lab_form_specs, parse_result
 from models.repositories.users import Principal
 from pathways.clock import zone
 from pathways.core.labs import SKEW_SETTING, LabCatalogue
+from pathways.errors import ContradictoryFacts
 from pathways.vocab import Phase, ResponseCategory
 
 router = APIRouter(include_in_schema=False)
@@ -191,6 +195,20 @@ def edit(
             update_patient(
                 session, patient_id=patient_id, edit=change, actor=actor, now=now(request)
             )
+            # The edited facts must fit together; otherwise nothing of the edit is kept.
+            require_consistent_patient(
+                session,
+                patient_id=patient_id,
+                as_of=clinic_date(request),
+                timezone=settings(request).timezone,
+            )
+            # A weight across the revumenib band restates the dose basis today (REV-03).
+            alerts_after_change(
+                session, settings(request), patient_ids=[patient_id], now=now(request), actor=actor
+            )
+        except ContradictoryFacts as exc:
+            session.rollback()
+            problems = form_problems(exc, (f.name for f in EDIT_FIELDS))
         except ValueError as exc:
             session.rollback()
             problems = {"display_name": str(exc)}

@@ -10,7 +10,7 @@ They are added ``NOT VALID`` and validated at once when no stored row breaks
 them; a row an earlier version let through (the API stored NaN) leaves its
 check unvalidated, for a person to correct, rather than failing the upgrade.
 
-Revision ID: 0008_lab_units
+Revision ID: 0011_lab_units
 Revises: 0010_run_leases
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_lab_units"
+revision: str = "0011_lab_units"
 down_revision: str | None = "0010_run_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
