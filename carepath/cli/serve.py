@@ -44,9 +44,11 @@ def configure_access_log(settings: Settings) -> logging.Handler | None:
 
 def worker_app() -> Any:
     """The app of one of several web worker processes (``uvicorn --factory``): no clock of its own."""
+    from carepath import logsafe
     from carepath.settings import get_settings
     from carepath.web.app import create_app
 
+    logsafe.install()  # a spawned process: main() did not run here
     settings = get_settings()
     configure_access_log(settings)
     return create_app(settings)
