@@ -31,6 +31,7 @@ from pathways.facts import (
     ResponseAssessment,
 )
 from pathways.field_errors import field_errors
+from pathways.patient_limits import PatientLimits, age_problems, body_problems
 from pathways.text import unsafe_strings
 from pathways.vocab import (
     Antigen,
@@ -89,7 +90,8 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # JSON's NaN and Infinity are no values: refused, never stored or compared.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _Patient(_Strict):
@@ -99,6 +101,8 @@ class _Patient(_Strict):
     reproductive_potential: bool | None = None
     weight_kg: float | None = Field(default=None, gt=0, le=400)
     height_cm: float | None = Field(default=None, gt=0, le=260)
+    # A patient under the pathway's adult age is enrolled only when this is true (patient_limits).
+    adolescent_confirmed: bool | None = None
 
 
 class _Disease(_Strict):
@@ -258,63 +262,106 @@ def _convert_lab(index: int, lab: _Lab) -> LabResult:
     )
 
 
-def _check_dates(case: _Case) -> None:
+def _check_dates(case: _Case) -> dict[str, str]:
+    """Dates that contradict each other or the day the facts are as of, every one by field."""
     p, h = case.patient, case.history
+    problems: dict[str, str] = {}
+
+    def refuse(field: str, problem: str) -> None:
+        problems.setdefault(field, problem)
+
+    future = f"is in the future (after {case.as_of.isoformat()})"
     if p.birth_date > case.as_of:
-        raise CaseFormatError("patient.birth_date", "is after as_of")
+        refuse("patient.birth_date", future)
     for name in ("initial_diagnosis_date", "initial_treatment_start_date"):
         value = getattr(h, name)
         if value is not None and value < p.birth_date:
-            raise CaseFormatError(f"history.{name}", "is before patient.birth_date")
+            refuse(f"history.{name}", "is before the birth date")
         if value is not None and value > case.as_of:
-            raise CaseFormatError(f"history.{name}", "is after as_of")
+            refuse(f"history.{name}", future)
     if (
         h.initial_diagnosis_date is not None
         and h.initial_treatment_start_date is not None
         and h.initial_treatment_start_date < h.initial_diagnosis_date
     ):
-        raise CaseFormatError(
-            "history.initial_treatment_start_date", "is before history.initial_diagnosis_date"
-        )
+        refuse("history.initial_treatment_start_date", "is before the initial diagnosis")
     for i, relapse in enumerate(h.relapse_dates):
         if relapse > case.as_of:
-            raise CaseFormatError(f"history.relapse_dates[{i}]", "is after as_of")
+            refuse(f"history.relapse_dates[{i}]", future)
         if h.initial_diagnosis_date is not None and relapse < h.initial_diagnosis_date:
-            raise CaseFormatError(
-                f"history.relapse_dates[{i}]", "is before history.initial_diagnosis_date"
-            )
+            refuse(f"history.relapse_dates[{i}]", "is before the initial diagnosis")
     if h.status is RRStatus.RELAPSED and not h.relapse_dates:
-        raise CaseFormatError(
-            "history.relapse_dates", "status is relapsed but no relapse date given"
-        )
+        refuse("history.relapse_dates", "give the date of each relapse (the status is relapsed)")
     if case.treatment is not None and case.treatment.cycle_start < p.birth_date:
-        raise CaseFormatError("treatment.cycle_start", "is before patient.birth_date")
+        refuse("treatment.cycle_start", "is before the birth date")
+    return problems
 
 
-def parse_case(data: Any) -> CaseFacts:
-    """Validate one decoded case document and return the engine's facts."""
+def _limit_problems(
+    data: dict[str, Any], case: _Case | None, limits: PatientLimits
+) -> dict[str, str]:
+    """The pathway's patient limits, also when another part of the document is invalid."""
+    patient, as_of = (case.patient, case.as_of) if case is not None else (None, None)
+    if case is None:
+        try:
+            patient = _Patient.model_validate(data.get("patient"))
+            as_of = date.fromisoformat(str(data.get("as_of")))
+        except (ValidationError, ValueError):
+            return {}
+    if patient is None or as_of is None:
+        return {}
+    problems = body_problems(limits, weight_kg=patient.weight_kg, height_cm=patient.height_cm)
+    problems |= age_problems(
+        limits,
+        birth_date=patient.birth_date,
+        as_of=as_of,
+        adolescent_confirmed=bool(patient.adolescent_confirmed),
+    )
+    return {f"patient.{name}": problem for name, problem in problems.items()}
+
+
+def parse_case(data: Any, *, limits: PatientLimits | None = None) -> CaseFacts:
+    """Validate one decoded case document and return the engine's facts.
+
+    Every problem is reported at once (``CaseFormatError.problems``). With
+    ``limits`` (the pathway's, ``PatientLimits.of(definition)``) the patient's
+    body measures and age are checked too.
+    """
     if not isinstance(data, dict):
         raise CaseFormatError("(case)", "must be a JSON object")
     if "format" in data and data["format"] != FORMAT:
         raise CaseFormatError("format", f"must be {FORMAT!r}, got {data['format']!r}")
     problems = unsafe_strings(data)
+    case: _Case | None = None
     try:
         case = _Case.model_validate(data)
     except ValidationError as exc:
         problems |= field_errors(exc, unknown_field=UNKNOWN_FIELD, skip=frozenset(), whole="(case)")
-    if problems:
+    labs: tuple[LabResult, ...] = ()
+    if case is not None:
+        problems = problems | {k: v for k, v in _check_dates(case).items() if k not in problems}
+        try:
+            labs = tuple(_convert_lab(i, lab) for i, lab in enumerate(case.labs))
+        except CaseFormatError as exc:
+            problems.setdefault(exc.field, exc.problem)
+    if limits is not None:
+        for field, problem in _limit_problems(data, case, limits).items():
+            problems.setdefault(field, problem)
+    if problems or case is None:
         raise CaseFormatError.of(problems)
-    _check_dates(case)
-    labs = tuple(_convert_lab(i, lab) for i, lab in enumerate(case.labs))
     return _facts(case, labs)
 
 
-def parse_case_text(text: str) -> CaseFacts:
+def decode_case(text: str) -> Any:
+    """The JSON document of a case file (``CaseFormatError`` when it is not JSON)."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseFormatError("(case)", f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    return parse_case(data)
+
+
+def parse_case_text(text: str, *, limits: PatientLimits | None = None) -> CaseFacts:
+    return parse_case(decode_case(text), limits=limits)
 
 
 def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:

@@ -30,6 +30,7 @@ def evaluate(
     from pathways.engine import evaluate as run
     from pathways.engine import evaluation_document
     from pathways.errors import CaseFormatError, DefinitionError
+    from pathways.patient_limits import PatientLimits
 
     if case == "-":
         text = sys.stdin.read()
@@ -42,10 +43,6 @@ def evaluate(
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"case: cannot be read: {exc}")
     try:
-        facts = parse_case_text(text)
-    except CaseFormatError as exc:
-        fail_fields(exc.problems)
-    try:
         definition = active_definition(pathway_version)
     except DefinitionError as exc:
         fail(
@@ -53,5 +50,9 @@ def evaluate(
             if pathway_version is None
             else f"pathway-version: {exc.problems[0]}"
         )
+    try:
+        facts = parse_case_text(text, limits=PatientLimits.of(definition))
+    except CaseFormatError as exc:
+        fail_fields(exc.problems)
     document = evaluation_document(run(facts, definition))
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from carepath.intake import intake_from_facts, observations_from_facts
+from carepath.intake import observations_from_facts, parse_intake
 from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
 from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
@@ -31,7 +31,6 @@ from models.repositories.transitions import apply_transition
 from models.repositories.users import Principal
 from models.snapshots import load_snapshots
 from models.task import CareTaskPublic
-from pathways.casefile import parse_case
 from pathways.facts import CentreFacts
 from pathways.vocab import OPEN_TASK_STATUSES, Phase, ResponseCategory, Role
 
@@ -87,9 +86,14 @@ class PatientDetail(BaseModel):
 
 
 class PatientIn(Strict):
-    mrn: str = Field(description="Medical record number, unique")
-    display_name: str
-    case: dict[str, Any] = Field(description="A carepath.case/1 document (CASE-FORMAT.md)")
+    mrn: str = Field(description="Medical record number, unique whatever its letter case")
+    display_name: str = Field(description="The patient's name, without markup")
+    case: dict[str, Any] = Field(
+        description=(
+            "A carepath.case/1 document (CASE-FORMAT.md). A patient under the pathway's adult "
+            "age is enrolled only with case.patient.adolescent_confirmed = true"
+        )
+    )
 
 
 class ObservationIn(Strict):
@@ -197,15 +201,17 @@ def api_list_patients(
 def api_create_patient(
     request: Request, session: DB, principal: Worker, body: PatientIn
 ) -> PatientDetail:
-    facts = parse_case(body.case)
-    intake = intake_from_facts(facts, mrn=body.mrn, display_name=body.display_name)
+    definition = definition_for(settings(request))
+    facts, intake = parse_intake(
+        body.case,
+        mrn=body.mrn,
+        display_name=body.display_name,
+        definition=definition,
+        case_prefix="case.",
+    )
     actor = actor_of(principal, request)
     patient = create_patient(
-        session,
-        intake=intake,
-        actor=actor,
-        definition=definition_for(settings(request)),
-        at=now(request),
+        session, intake=intake, actor=actor, definition=definition, at=now(request)
     )
     pid = require_id(patient)
     if facts.labs:
