@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,22 +57,22 @@ def prepare_prefect(settings: Settings) -> None:
         os.environ.setdefault(name, value)
 
 
-@contextmanager
-def _output_to(path: Path) -> Iterator[None]:
-    """Point this process's stdout/stderr file descriptors at ``path`` (children inherit them)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
+def die_with_parent(parent: int) -> None:
+    """Have the kernel end this process when ``parent`` does, even by SIGKILL (Linux).
+
+    A child of `carepath serve` (a web worker, the local Prefect server) must not
+    outlive it: orphaned, it keeps serving without the clock, and holds the port
+    a restart needs. Elsewhere this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the request was in place
+        os._exit(1)
 
 
 def _free_port() -> int:
@@ -104,6 +105,7 @@ def _drain() -> None:
 def prefect_api(settings: Settings) -> Iterator[str]:
     """The Prefect API URL this process uses; a local server runs for the block if none is set."""
     prepare_prefect(settings)
+    import prefect
     import prefect.context
     import prefect.settings
     from prefect.server.api.server import SubprocessASGIServer
@@ -116,9 +118,44 @@ def prefect_api(settings: Settings) -> Iterator[str]:
     log_path = prefect_home(settings) / "server.log"
 
     class QuietServer(SubprocessASGIServer):
-        def _run_uvicorn_command(self):  # type: ignore[no-untyped-def]
-            with _output_to(log_path):
-                return super()._run_uvicorn_command()
+        """Prefect's ephemeral server (prefect 3.8.8's own command and environment), with
+        its output in ``log_path`` and its life tied to this process's."""
+
+        def _run_uvicorn_command(self) -> subprocess.Popen[bytes]:
+            from prefect.settings import get_current_settings
+
+            env = {
+                **os.environ,
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                **get_current_settings().to_environment_variables(exclude_unset=True),
+            }
+            with open(log_path, "ab") as log:
+                return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+                    [
+                        sys.executable,
+                        "-m",
+                        __name__,  # die_with_parent, then `python -m uvicorn ...`
+                        str(os.getpid()),
+                        "uvicorn",
+                        "--app-dir",
+                        str(prefect.__module_path__.parent),
+                        "--factory",
+                        "prefect.server.api.server:create_app",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(self.port),
+                        "--log-level",
+                        "error",
+                        "--lifespan",
+                        "on",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
 
     server = QuietServer(port=_free_port())
     previous = SubprocessASGIServer._instances.get(None)
@@ -148,3 +185,13 @@ def prefect_api(settings: Settings) -> Iterator[str]:
             SubprocessASGIServer._instances[None] = previous
         else:
             SubprocessASGIServer._instances.pop(None, None)
+
+
+if __name__ == "__main__":
+    # `python -m carepath.orchestration PARENT_PID MODULE ARGS...`: run MODULE as a child
+    # that ends when PARENT_PID does (the local Prefect server of a carepath command).
+    import runpy
+
+    die_with_parent(int(sys.argv[1]))
+    sys.argv = sys.argv[2:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)

@@ -13,9 +13,9 @@ decides which of the two owns them; this clock starts only for
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import ExitStack, asynccontextmanager, contextmanager
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -72,6 +72,11 @@ class Clock:
                 args=[spec],
                 id=spec.name,
                 name=spec.description,
+                # Each job's first tick is at start-up, not at its next slot: the
+                # periods missed while nothing ran (last night's report, the
+                # reminders due meanwhile) are caught up now, and the ledger
+                # still lets the period run only once.
+                next_run_time=datetime.now(UTC),
             )
 
     def tick(self, spec: JobSpec, at: datetime | None = None) -> dict[str, Any]:
@@ -96,8 +101,13 @@ class Clock:
             self.scheduler.shutdown(wait=wait)
 
 
+def describe(jobs: Sequence[JobSpec]) -> str:
+    """``plan_care every 5 min, ...`` for the console."""
+    return ", ".join(f"{spec.name} {spec.every}" for spec in jobs)
+
+
 @contextmanager
-def running_clock(settings: Settings) -> Iterator[Clock]:
+def running_clock(settings: Settings, say: Callable[[str], None] = log.info) -> Iterator[Clock]:
     """The flow runtime, a Prefect API and the clock, for as long as the block runs."""
     from carepath.orchestration import prefect_api, prepare_prefect
 
@@ -109,22 +119,13 @@ def running_clock(settings: Settings) -> Iterator[Clock]:
     with ExitStack() as stack:
         configure(runtime)
         stack.callback(configure, None)
-        stack.enter_context(prefect_api(settings))
+        api = stack.enter_context(prefect_api(settings))
+        say(f"the flows' Prefect API is up at {api}")
         clock = Clock(runtime)
         clock.start()
         stack.callback(clock.shutdown)
+        say(
+            f"the clock is running: {len(clock.jobs)} jobs, each run once now, then on "
+            f"schedule ({describe(clock.jobs)})"
+        )
         yield clock
-
-
-def clock_lifespan(settings: Settings) -> Callable[[Any], Any]:
-    """A lifespan for ``create_app``: the clock runs inside the one web process, for the app's life."""
-
-    @asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        # Not ``app.state.clock``: that is the request clock (``carepath.web.deps``),
-        # a callable giving the instant; the scheduler is kept under its own name.
-        with running_clock(settings) as clock:
-            app.state.scheduler = clock
-            yield
-
-    return lifespan

@@ -8,6 +8,7 @@ arithmetic happens there. Placeholder secrets are refused outside development.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="America/New_York",
         description="IANA zone of the clinic; day N of a course is a calendar day here",
+    )
+    # Tests and the demo only: every clock of carepath (web, flows, commands) reads this
+    # instant instead of the system's, so a run is reproducible. Refused in production.
+    fixed_now: datetime | None = Field(
+        default=None, description="ISO 8601 instant with its UTC offset; tests and the demo only"
     )
     pathway: str = "rr-all-adult"
     pathway_version: str | None = None
@@ -100,6 +106,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
+    @field_validator("fixed_now")
+    @classmethod
+    def _aware_instant(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("needs its UTC offset, e.g. 2026-11-24T12:00:00-05:00")
+        return value
+
     @field_validator("reminder_routes")
     @classmethod
     def _routes_name_known_channels(
@@ -147,6 +160,10 @@ class Settings(BaseSettings):
                     raise ValueError(f"CAREPATH_{name.upper()} must be set in production")
             if self.database_url is None:
                 raise ValueError("CAREPATH_DATABASE_URL must be set in production")
+            if self.fixed_now is not None:
+                raise ValueError(
+                    "CAREPATH_FIXED_NOW (a fixed clock) is for tests and the demo only"
+                )
         return self
 
     @property

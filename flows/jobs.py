@@ -12,14 +12,15 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from prefect import Flow
+from typing import TYPE_CHECKING, Any
 
 from flows.runtime import Runtime
 from models.repositories.runs import claim_period, finish_run
 from models.session import transaction
 from pathways.clock import local_date
+
+if TYPE_CHECKING:
+    from prefect import Flow
 
 # The parameter value a deployment passes: "derive the key from my scheduled start".
 SCHEDULED = "@scheduled"
@@ -31,6 +32,15 @@ class JobSpec:
     cron: str  # in the clinic's zone
     period_seconds: int  # once per this long; >= 1 day means once per clinic day
     description: str
+
+    @property
+    def every(self) -> str:
+        """``every 5 minutes``: the period in words, for the console and readiness."""
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+            if self.period_seconds >= size and self.period_seconds % size == 0:
+                count = self.period_seconds // size
+                return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+        return f"every {self.period_seconds} seconds"
 
 
 JOBS: tuple[JobSpec, ...] = (
@@ -62,6 +72,10 @@ def period_key(spec: JobSpec, instant: datetime, timezone: str) -> str:
 
 def flow_for(name: str) -> Flow[..., Any] | None:
     """The flow of a job, or None when its module is not part of this installation."""
+    # Prefect is imported here, not with the schedule table: the web app reads the
+    # table (readiness) and must start in seconds.
+    from prefect import Flow
+
     try:
         module = importlib.import_module(f"flows.{name}")
     except ModuleNotFoundError as exc:

@@ -66,3 +66,28 @@ def test_plan_processes_reach_the_flows_runtime_with_a_picklable_rebuild(
     monkeypatch.setenv("CAREPATH_PLAN_PROCESSES", "-1")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_a_fixed_clock_is_for_tests_and_the_demo_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from carepath import timeutil
+    from carepath.settings import get_settings
+
+    monkeypatch.setenv("CAREPATH_FIXED_NOW", "2026-11-24T12:00:00-05:00")
+    get_settings.cache_clear()
+    try:
+        assert timeutil.now() == datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+        assert timeutil.clinic_today("Asia/Tokyo").isoformat() == "2026-11-25"
+    finally:
+        get_settings.cache_clear()
+    monkeypatch.setenv("CAREPATH_FIXED_NOW", "2026-11-24T12:00:00")
+    with pytest.raises(ValidationError, match="needs its UTC offset"):
+        Settings()
+    monkeypatch.setenv("CAREPATH_FIXED_NOW", "2026-11-24T12:00:00Z")
+    monkeypatch.setenv("CAREPATH_ENVIRONMENT", "production")
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql+psycopg://u:p@db/carepath")
+    monkeypatch.setenv("CAREPATH_SECRET_KEY", "s3cret-from-vault")
+    monkeypatch.setenv("CAREPATH_WEBHOOK_SECRET", "another-secret")
+    with pytest.raises(ValidationError, match="for tests and the demo only"):
+        Settings()

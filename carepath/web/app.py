@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from carepath import __version__
 from carepath.settings import Settings, get_settings
 from carepath.timeutil import now as wall_clock
-from carepath.web import problems
+from carepath.web import api_doc, problems
 from carepath.web.deps import check_every_route_has_a_rule, public
 from carepath.web.guard import InputGuard
 from carepath.web.routes import (
@@ -144,7 +145,28 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False, dependencies=[public()])
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", include_in_schema=False, dependencies=[public()])
+    def readyz() -> Response:
+        """Readiness (``carepath.web.health``): 200, or 503 naming every reason it is not."""
+        from carepath.web.health import readiness
+
+        reasons = readiness(
+            app.state.engine, now=app.state.clock(), schedule_owner=settings.schedule_owner
+        )
+        if reasons:
+            body = {
+                "type": "/api/v1/problems/not-ready",
+                "title": "Not ready",
+                "status": 503,
+                "detail": "; ".join(reasons),
+                "instance": "/readyz",
+                "reasons": reasons,
+            }
+            return JSONResponse(body, status_code=503, media_type=problems.PROBLEM_JSON)
+        return JSONResponse({"status": "ready", "version": __version__})
 
     for module in (auth, queue, patients, clinician, adherence, audit, admin, api, api_tasks):
         app.include_router(module.router)
@@ -152,6 +174,7 @@ def create_app(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
     problems.install(app)
+    api_doc.install(app)
     check_every_route_has_a_rule(app.routes)
 
     # Outermost last: every answer, the guard's refusals included, gets the headers and a log line.

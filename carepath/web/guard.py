@@ -2,8 +2,9 @@
 
 Every request passes here before any route runs, so no handler (the forms of
 any page, the API, the sign-in) meets a body larger than
-``CAREPATH_MAX_BODY_BYTES`` (413) or a control character in a query
-parameter, a form field or a JSON string (422 naming the field). The check is
+``CAREPATH_MAX_BODY_BYTES`` (413), a control character in a query
+parameter, a form field or a JSON string, or a JSON number that is not finite
+(``carepath.web.json_door``; 422 naming each field). The check is
 ``pathways.text``'s, the same one the command line and the case file use.
 A refusal is a problem document under ``/api/`` and a page elsewhere, and
 never repeats what was sent.
@@ -11,7 +12,6 @@ never repeats what was sent.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from carepath.web import json_door
 from pathways.text import text_problem, unsafe_strings
 
 JSON_TYPES = ("application/json", "application/merge-patch+json", "application/problem+json")
@@ -162,7 +163,8 @@ async def _body_problems(scope: Scope, headers: Headers, body: bytes) -> dict[st
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in JSON_TYPES or content_type.endswith("+json"):
         try:
-            return unsafe_strings(json.loads(body))
+            parsed = json_door.parse(body)
+            return json_door.not_finite_fields(parsed) | unsafe_strings(parsed)
         except (ValueError, UnicodeDecodeError):
             return {}  # not JSON: the route's own parser answers 422
         except RecursionError:

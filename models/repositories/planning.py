@@ -361,7 +361,8 @@ def patient_pages(session: Session, *, size: int) -> list[tuple[int, int]]:
             (size,),
         )
         ends = [r[0] for r in cur]
-    return list(zip([0, *ends[:-1]], ends, strict=True))
+    # No active patient (a new installation): no page, not a failed run.
+    return list(zip([0, *ends[:-1]], ends, strict=True)) if ends else []
 
 
 def patient_ids_between(session: Session, *, after_id: int, last_id: int) -> list[int]:

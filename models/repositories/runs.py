@@ -64,6 +64,26 @@ def recent_runs(
     return session.execute(query.limit(limit)).scalars().all()
 
 
+def latest_runs(session: Session, *, jobs: Sequence[str]) -> dict[str, RunLedger]:
+    """The run of each job's latest period (what readiness checks the schedules by).
+
+    Period keys are ISO dates or UTC instants, so within a job the greatest key is
+    the latest period; the ledger's unique (job, period_key) index finds it without
+    scanning the years of runs behind it.
+    """
+    latest: dict[str, RunLedger] = {}
+    for job in jobs:
+        row = session.execute(
+            select(RunLedger)
+            .where(RunLedger.job == job)
+            .order_by(RunLedger.period_key.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        ).scalar_one_or_none()
+        if row is not None:
+            latest[job] = row
+    return latest
+
+
 def _json(value: dict[str, Any]) -> str:
     import json
 

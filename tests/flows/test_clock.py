@@ -116,28 +116,34 @@ def test_a_tick_that_fails_is_logged_by_id_and_recorded(
         )
 
 
-def test_serve_starts_the_clock_only_when_it_owns_the_schedules(
+def test_serve_starts_the_clock_behind_the_app_only_when_it_owns_the_schedules(
     cli_env: str, monkeypatch: pytest.MonkeyPatch, prefect_harness: None
 ) -> None:
     import asyncio
 
-    from carepath.scheduler import clock_lifespan
+    from carepath.cli.serve import background_lifespan, running_background
     from carepath.settings import get_settings
     from carepath.web.app import create_app
     from flows.runtime import current_runtime
 
     settings = get_settings()
-    app = create_app(settings, lifespans=[clock_lifespan(settings)])
+    app = create_app(settings, lifespans=[background_lifespan(settings)])
     seen: dict[str, Any] = {}
 
     async def serve_briefly() -> None:
         async with app.router.lifespan_context(app):
-            clock = app.state.scheduler
+            # The lifespan returns at once: the clock comes up in its thread behind the app.
+            seen["started_at_once"] = app.state.background.clock is None
+            deadline = time.monotonic() + 120
+            while app.state.background.clock is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            clock = app.state.background.clock
             # The request clock stays the app's own: a callable instant, not the scheduler.
             seen["request_clock"] = app.state.clock()
             seen["running"] = clock.scheduler.running
             seen["jobs"] = {j.id for j in clock.scheduler.get_jobs()}
             seen["database"] = current_runtime().engine.url.database
+            seen["clock"] = clock
 
     # In a thread of its own: other tests (the browser's) may hold an event loop in this one.
     errors: list[BaseException] = []
@@ -150,8 +156,9 @@ def test_serve_starts_the_clock_only_when_it_owns_the_schedules(
 
     thread = threading.Thread(target=run)
     thread.start()
-    thread.join(120)
+    thread.join(180)
     assert not errors, errors
+    assert seen["started_at_once"]
     assert isinstance(seen["request_clock"], datetime)
     assert seen["running"]
     assert seen["jobs"] == {
@@ -162,12 +169,9 @@ def test_serve_starts_the_clock_only_when_it_owns_the_schedules(
         "adherence_report",
     }
     assert seen["database"] == cli_env.split("?")[0].rsplit("/", 1)[1]
-    clock = app.state.scheduler
-    assert not clock.scheduler.running
+    assert not seen["clock"].scheduler.running  # stopped with the app
 
-    from carepath.cli.serve import background_services
-
-    for owner, count in (("apscheduler", 1), ("prefect", 0)):
-        monkeypatch.setenv("CAREPATH_SCHEDULE_OWNER", owner)
-        get_settings.cache_clear()
-        assert len(background_services(get_settings())) == count
+    monkeypatch.setenv("CAREPATH_SCHEDULE_OWNER", "prefect")
+    get_settings.cache_clear()
+    with running_background(get_settings()) as background:
+        assert background is None  # Prefect deployments own the schedules: no clock here

@@ -442,3 +442,9 @@ def test_a_key_that_appears_meanwhile_goes_through_the_merge(
         # The rows exist already: the direct COPY is refused and undone, nothing else is.
         assert _insert_new(session, rows, suffix) == rows
         assert _merge(session, rows, suffix, now=NOON) == {}  # same hashes: nothing to write
+
+
+def test_a_database_without_patients_plans_nothing_and_does_not_fail(runtime: Runtime) -> None:
+    # A new installation: the clock's first plan_care must not fail (readiness reads it).
+    stats = plan_all(runtime, as_of=TODAY, now=NOON)
+    assert (stats["patients"], stats["batches"], stats["created"]) == (0, 0, 0)

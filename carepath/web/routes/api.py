@@ -19,6 +19,7 @@ from carepath.intake import observations_from_facts, parse_intake
 from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, READERS, actor_of, allow, clinic_date, now, settings
 from carepath.web.engine import induction_advice, monitoring_alerts, response_suggestion
+from carepath.web.planning import plan_new_patient
 from carepath.web.problems import InvalidInput
 from models.base import require_id
 from models.observation import ObservationCreate, ObservationPublic
@@ -221,6 +222,7 @@ def api_create_patient(
             observations=observations_from_facts(facts, source="api"),
             actor=actor,
         )
+    plan_new_patient(request, session, pid)
     return _patient_detail(get_record(session, patient_id=pid, actor=actor))
 
 

@@ -31,7 +31,9 @@ from carepath.web.forms import (
     intake_from_form,
 )
 from carepath.web.patient_view import load_page
+from carepath.web.planning import plan_new_patient
 from carepath.web.templating import render
+from models.base import require_id
 from models.observation import ObservationCreate
 from models.repositories.observations import add_observations
 from models.repositories.patient_edits import update_patient
@@ -150,6 +152,7 @@ def intake(request: Request, session: DB, principal: Worker, form: FormFields) -
         except DuplicateMrn as exc:
             problems = dict(exc.problems)
         else:
+            plan_new_patient(request, session, require_id(patient))
             return RedirectResponse(f"/patients/{patient.id}?done=created", status_code=303)
     return render(
         request,
