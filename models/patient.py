@@ -76,8 +76,8 @@ class PatientBase(SQLModel):
     sex_at_birth: Sex | None = enum_field(Sex, "sex", default=None, nullable=True)
     has_testes: bool | None = None
     reproductive_potential: bool | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    height_cm: float | None = Field(default=None, gt=0, le=260)
+    weight_kg: float | None = Field(default=None, gt=0)  # plausibility: patient_limits
+    height_cm: float | None = Field(default=None, gt=0)
     goal: Goal | None = enum_field(Goal, "goal", default=None, nullable=True)
     declines_therapy: bool = False
 
@@ -106,8 +106,8 @@ class PatientUpdate(SQLModel):
     sex_at_birth: Sex | None = None
     has_testes: bool | None = None
     reproductive_potential: bool | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    height_cm: float | None = Field(default=None, gt=0, le=260)
+    weight_kg: float | None = Field(default=None, gt=0)  # plausibility: patient_limits
+    height_cm: float | None = Field(default=None, gt=0)
     goal: Goal | None = None
     declines_therapy: bool | None = None
 

@@ -99,8 +99,8 @@ class _Patient(_Strict):
     sex_at_birth: Sex | None = None
     has_testes: bool | None = None
     reproductive_potential: bool | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    height_cm: float | None = Field(default=None, gt=0, le=260)
+    weight_kg: float | None = Field(default=None, gt=0)  # plausibility: patient_limits
+    height_cm: float | None = Field(default=None, gt=0)
     # A patient under the pathway's adult age is enrolled only when this is true (patient_limits).
     adolescent_confirmed: bool | None = None
 
