@@ -20,6 +20,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlparse
 
 import psycopg
@@ -36,7 +37,10 @@ log = logging.getLogger(__name__)
 # indexes, and two pages written at once then evict each other's index pages
 # (measured: the 100k cold plan 88 -> 73 s, PostgreSQL CPU -30 %, with 1 GB).
 # The buffers are touched only as used; a small database stays small.
-SERVER_SETTINGS = {"shared_buffers": "1GB"}
+# A failed statement's DETAIL line repeats the values of the key it violated (a patient's
+# name, an MRN): the server's own log keeps the error without it (no patient data in a log).
+SERVER_SETTINGS = {"shared_buffers": "1GB", "log_error_verbosity": "terse"}
+SIZE_SETTINGS = frozenset({"shared_buffers"})
 
 
 def _quiet_embedded_logging() -> None:
@@ -59,17 +63,23 @@ def start_server(pgdata: Path, *, cleanup_mode: str | None = None) -> str:
     return uri
 
 
+def setting_differs(conn: psycopg.Connection[Any], name: str, value: str) -> bool:
+    """Whether the server runs with another value of ``name`` (memory settings in bytes)."""
+    query = (
+        "SELECT pg_size_bytes(current_setting(%s)) <> pg_size_bytes(%s)"
+        if name in SIZE_SETTINGS
+        else "SELECT current_setting(%s) <> %s"
+    )
+    return conn.execute(query, (name, value)).fetchone() == (True,)
+
+
 def _apply_server_settings(server: object, pgdata: Path, uri: str) -> None:
     """Bring the cluster to ``SERVER_SETTINGS``: once per cluster, a restart in place."""
     with psycopg.connect(uri, autocommit=True) as conn:
         pending = {
             name: value
             for name, value in SERVER_SETTINGS.items()
-            # (memory settings, compared in bytes)
-            if conn.execute(
-                "SELECT pg_size_bytes(current_setting(%s)) <> pg_size_bytes(%s)", (name, value)
-            ).fetchone()
-            == (True,)
+            if setting_differs(conn, name, value)
         }
         for name, value in pending.items():
             conn.execute(

@@ -1,8 +1,10 @@
-"""Patient intake from a case file or from command-line options.
+"""Patient intake: a carepath.case/1 document and who the patient is, checked as a whole.
 
-Both paths go through ``pathways.casefile.parse_case`` so there is one
-validation of clinical facts and one vocabulary of field names
-(``disease.cd22``, ``history.relapse_dates[0]``) in error messages.
+Every door (the web intake form, the API's case document, ``carepath patient
+add`` with options or ``--case``) calls ``parse_intake``: one validation of the
+clinical facts (``pathways.casefile.parse_case`` with the pathway's patient
+limits), of the MRN and the name, every problem reported at once with its
+field (``mrn``, ``patient.weight_kg``, ``history.relapse_dates[0]``).
 """
 
 from __future__ import annotations
@@ -18,21 +20,67 @@ from models.patient import (
     FitnessAssessmentBase,
     HistoryBase,
     PatientCreate,
+    PatientIdentity,
 )
 from models.repositories.patients import PatientIntake
+from pathways.casefile import parse_case
 from pathways.core.labs import SKEW_SETTING
 from pathways.definition import Definition
 from pathways.errors import CaseFormatError
 from pathways.facts import CaseFacts
 from pathways.field_errors import field_errors
+from pathways.patient_limits import AGE_RULES, PatientLimits, adolescent_alert_message, age_years
 from pathways.vocab import HctEligible
 
 
 class IntakeError(CaseFormatError):
-    """The patient's own fields (MRN, name, demographics) refused, every bad one by name."""
+    """The intake refused: every bad field (identity, facts, limits) with its problem."""
 
 
-def intake_from_facts(facts: CaseFacts, *, mrn: str, display_name: str) -> PatientIntake:
+def identity_problems(mrn: str, display_name: str) -> dict[str, str]:
+    try:
+        PatientIdentity(mrn=mrn, display_name=display_name)
+    except ValidationError as exc:
+        return field_errors(exc, whole="patient")
+    return {}
+
+
+def parse_intake(
+    document: Any,
+    *,
+    mrn: str,
+    display_name: str,
+    definition: Definition,
+    now: datetime,
+    case_prefix: str = "",
+) -> tuple[CaseFacts, PatientIntake]:
+    """The facts and the intake of one new patient, or ``IntakeError`` listing every problem.
+
+    ``case_prefix`` is put before the case document's field paths (the API's
+    body holds the document under ``case``). Facts that contradict each other
+    raise ``ContradictoryFacts`` once every field is well-formed.
+    """
+    limits = PatientLimits.of(definition)
+    problems = identity_problems(mrn, display_name)
+    facts: CaseFacts | None = None
+    try:
+        facts = parse_case(document, labs=definition.labs, limits=limits)
+    except CaseFormatError as exc:
+        for field, problem in exc.problems.items():
+            problems.setdefault(f"{case_prefix}{field}", problem)
+    if facts is not None:
+        for field, problem in late_labs(facts, definition, now=now).items():
+            problems.setdefault(f"{case_prefix}{field}", problem)
+    if problems or facts is None:
+        raise IntakeError.of(problems)
+    intake = intake_from_facts(facts, mrn=mrn, display_name=display_name, limits=limits)
+    return facts, intake
+
+
+def intake_from_facts(
+    facts: CaseFacts, *, mrn: str, display_name: str, limits: PatientLimits
+) -> PatientIntake:
+    """Validated facts (``parse_case`` with ``limits``) as the rows of a new patient."""
     p, d, h, f = facts.patient, facts.disease, facts.history, facts.fitness
     try:
         patient = PatientCreate(
@@ -49,6 +97,17 @@ def intake_from_facts(facts: CaseFacts, *, mrn: str, display_name: str) -> Patie
         )
     except ValidationError as exc:
         raise IntakeError.of(field_errors(exc, whole="patient")) from None
+    alert, inputs = None, {}
+    if limits.is_adolescent(p.birth_date, facts.as_of):
+        age = age_years(p.birth_date, facts.as_of)
+        alert = adolescent_alert_message(limits, age=age)
+        inputs = {
+            "age_years": age,
+            "minimum_age_years": limits.minimum_age_years,
+            "adult_from_age_years": limits.adult_from_age_years,
+            "rules_consulted": list(AGE_RULES),
+            "confirmed": True,
+        }
     disease = DiseaseFactsBase(
         lineage=d.lineage,
         cd19=d.cd19,
@@ -86,6 +145,8 @@ def intake_from_facts(facts: CaseFacts, *, mrn: str, display_name: str) -> Patie
         prior_therapies=None if h.prior_therapies is None else list(h.prior_therapies),
         fitness=fitness,
         medications=list(facts.medications),
+        adolescent_alert=alert,
+        adolescent_inputs=inputs,
     )
 
 
@@ -138,6 +199,7 @@ def case_document_from_options(
             "reproductive_potential",
             "weight_kg",
             "height_cm",
+            "adolescent_confirmed",
         ),
         "disease": pick(
             "lineage",
@@ -175,7 +237,9 @@ __all__ = [
     "CaseFormatError",
     "IntakeError",
     "case_document_from_options",
+    "identity_problems",
     "intake_from_facts",
     "late_labs",
     "observations_from_facts",
+    "parse_intake",
 ]

@@ -28,18 +28,56 @@ from pathways.vocab import (
     Sex,
 )
 
-MRN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+# Stored normalised (trimmed, upper case), unique whatever the case it was typed in
+# (migration 0013_patient_mrn: ux_patient_mrn on upper(btrim(mrn))).
+MRN_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,31}$"
+MRN_NORMALISED = "upper(btrim(mrn))"
+
+
+def normalise_mrn(value: str) -> str:
+    text = value.strip().upper()
+    if not re.fullmatch(MRN_PATTERN, text):
+        raise ValueError(
+            "must be 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return text
+
+
+def person_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is None and not value.strip():
+        problem = "must not be blank"
+    if problem is not None:
+        raise ValueError(problem)
+    return value.strip()
+
+
+class PatientIdentity(SQLModel):
+    """Who the patient is to the clinic: checked on its own, so intake reports it with the facts."""
+
+    mrn: str = Field(max_length=40)
+    display_name: str = Field(min_length=1, max_length=120)
+
+    @field_validator("mrn")
+    @classmethod
+    def _mrn(cls, value: str) -> str:
+        return normalise_mrn(value)
+
+    @field_validator("display_name")
+    @classmethod
+    def _a_name(cls, value: str) -> str:
+        return person_name(value)
 
 
 class PatientBase(SQLModel):
-    mrn: str = Field(max_length=32, unique=True, index=True)
+    mrn: str = Field(max_length=32)
     display_name: str = Field(min_length=1, max_length=120)
     birth_date: date
     sex_at_birth: Sex | None = enum_field(Sex, "sex", default=None, nullable=True)
     has_testes: bool | None = None
     reproductive_potential: bool | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    height_cm: float | None = Field(default=None, gt=0, le=260)
+    weight_kg: float | None = Field(default=None, gt=0)  # plausibility: patient_limits
+    height_cm: float | None = Field(default=None, gt=0)
     goal: Goal | None = enum_field(Goal, "goal", default=None, nullable=True)
     declines_therapy: bool = False
 
@@ -47,12 +85,8 @@ class PatientBase(SQLModel):
 class PatientCreate(PatientBase):
     @field_validator("mrn")
     @classmethod
-    def _mrn_shape(cls, value: str) -> str:
-        if not re.fullmatch(MRN_PATTERN, value):
-            raise ValueError(
-                "must be 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit"
-            )
-        return value
+    def _mrn(cls, value: str) -> str:
+        return normalise_mrn(value)
 
     @field_validator("birth_date")
     @classmethod
@@ -64,7 +98,7 @@ class PatientCreate(PatientBase):
     @field_validator("display_name")
     @classmethod
     def _a_name(cls, value: str) -> str:
-        return _person_name(value)
+        return person_name(value)
 
 
 class PatientUpdate(SQLModel):
@@ -72,27 +106,19 @@ class PatientUpdate(SQLModel):
     sex_at_birth: Sex | None = None
     has_testes: bool | None = None
     reproductive_potential: bool | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    height_cm: float | None = Field(default=None, gt=0, le=260)
+    weight_kg: float | None = Field(default=None, gt=0)  # plausibility: patient_limits
+    height_cm: float | None = Field(default=None, gt=0)
     goal: Goal | None = None
     declines_therapy: bool | None = None
 
     @field_validator("display_name")
     @classmethod
     def _a_name(cls, value: str | None) -> str | None:
-        return None if value is None else _person_name(value)
-
-
-def _person_name(value: str) -> str:
-    problem = name_problem(value)
-    if problem is None and not value.strip():
-        problem = "must not be blank"
-    if problem is not None:
-        raise ValueError(problem)
-    return value.strip()
+        return None if value is None else person_name(value)
 
 
 class Patient(PatientBase, table=True):
+    __table_args__ = (sa.Index("ux_patient_mrn", sa.text(MRN_NORMALISED), unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     active: bool = Field(default=True, index=True)
     created_at: datetime = ts_field(nullable=False, default_now=True)

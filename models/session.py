@@ -24,6 +24,9 @@ def engine_for(url: str, pool_size: int = 5) -> Engine:
         pool_size=pool_size,
         max_overflow=10,
         connect_args={"options": "-c timezone=UTC"},
+        # A failed statement's parameters are patient data: never in an exception's text
+        # (which tracebacks and logs print).
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")

@@ -41,6 +41,7 @@ from pathways.facts import (
     StoppedMedication,
 )
 from pathways.field_errors import field_errors
+from pathways.patient_limits import PatientLimits, age_problems, body_problems
 from pathways.text import unsafe_strings
 from pathways.vocab import (
     Antigen,
@@ -61,7 +62,8 @@ FORMAT: Final = "carepath.case/1"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # JSON's NaN and Infinity are no values: refused, never stored or compared.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _Patient(_Strict):
@@ -69,8 +71,10 @@ class _Patient(_Strict):
     sex_at_birth: Sex | None = None
     has_testes: bool | None = None
     reproductive_potential: bool | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    height_cm: float | None = Field(default=None, gt=0, le=260)
+    weight_kg: float | None = Field(default=None, gt=0)  # plausibility: patient_limits
+    height_cm: float | None = Field(default=None, gt=0)
+    # A patient under the pathway's adult age is enrolled only when this is true (patient_limits).
+    adolescent_confirmed: bool | None = None
 
 
 class _Disease(_Strict):
@@ -131,7 +135,7 @@ class _Treatment(_Strict):
 
 class _Lab(_Strict):
     # A test of the lab catalogue (labs.yaml): its code, an alias such as alt, or its
-    # LOINC code; units, plausibility and conversions are checked there (``_convert_lab``).
+    # LOINC code; units, plausibility and conversions are checked there (``_convert_labs``).
     test: str = Field(max_length=40)
     value: float
     unit: str = Field(max_length=20)
@@ -250,69 +254,116 @@ def _convert_labs(labs: list[_Lab], catalogue: LabCatalogue) -> tuple[LabResult,
     return tuple(results)
 
 
-def _check_dates(case: _Case) -> None:
+def _check_dates(case: _Case) -> dict[str, str]:
+    """Dates that contradict each other or the day the facts are as of, every one by field."""
     p, h = case.patient, case.history
+    problems: dict[str, str] = {}
+
+    def refuse(field: str, problem: str) -> None:
+        problems.setdefault(field, problem)
+
+    future = f"is in the future (after {case.as_of.isoformat()})"
     if p.birth_date > case.as_of:
-        raise CaseFormatError("patient.birth_date", "is after as_of")
+        refuse("patient.birth_date", future)
     for name in ("initial_diagnosis_date", "initial_treatment_start_date"):
         value = getattr(h, name)
         if value is not None and value < p.birth_date:
-            raise CaseFormatError(f"history.{name}", "is before patient.birth_date")
+            refuse(f"history.{name}", "is before the birth date")
         if value is not None and value > case.as_of:
-            raise CaseFormatError(f"history.{name}", "is after as_of")
+            refuse(f"history.{name}", future)
     if (
         h.initial_diagnosis_date is not None
         and h.initial_treatment_start_date is not None
         and h.initial_treatment_start_date < h.initial_diagnosis_date
     ):
-        raise CaseFormatError(
-            "history.initial_treatment_start_date", "is before history.initial_diagnosis_date"
-        )
+        refuse("history.initial_treatment_start_date", "is before the initial diagnosis")
     for i, relapse in enumerate(h.relapse_dates):
         if relapse > case.as_of:
-            raise CaseFormatError(f"history.relapse_dates[{i}]", "is after as_of")
+            refuse(f"history.relapse_dates[{i}]", future)
         if h.initial_diagnosis_date is not None and relapse < h.initial_diagnosis_date:
-            raise CaseFormatError(
-                f"history.relapse_dates[{i}]", "is before history.initial_diagnosis_date"
-            )
+            refuse(f"history.relapse_dates[{i}]", "is before the initial diagnosis")
     if h.status is RRStatus.RELAPSED and not h.relapse_dates:
-        raise CaseFormatError(
-            "history.relapse_dates", "status is relapsed but no relapse date given"
-        )
+        refuse("history.relapse_dates", "give the date of each relapse (the status is relapsed)")
     if case.treatment is not None and case.treatment.cycle_start < p.birth_date:
-        raise CaseFormatError("treatment.cycle_start", "is before patient.birth_date")
+        refuse("treatment.cycle_start", "is before the birth date")
+    return problems
 
 
-def parse_case(data: Any, *, labs: LabCatalogue | None = None) -> CaseFacts:
+def _limit_problems(
+    data: dict[str, Any], case: _Case | None, limits: PatientLimits
+) -> dict[str, str]:
+    """The pathway's patient limits, also when another part of the document is invalid."""
+    patient, as_of = (case.patient, case.as_of) if case is not None else (None, None)
+    if case is None:
+        try:
+            patient = _Patient.model_validate(data.get("patient"))
+            as_of = date.fromisoformat(str(data.get("as_of")))
+        except (ValidationError, ValueError):
+            return {}
+    if patient is None or as_of is None:
+        return {}
+    problems = body_problems(limits, weight_kg=patient.weight_kg, height_cm=patient.height_cm)
+    problems |= age_problems(
+        limits,
+        birth_date=patient.birth_date,
+        as_of=as_of,
+        adolescent_confirmed=bool(patient.adolescent_confirmed),
+    )
+    return {f"patient.{name}": problem for name, problem in problems.items()}
+
+
+def parse_case(
+    data: Any, *, labs: LabCatalogue | None = None, limits: PatientLimits | None = None
+) -> CaseFacts:
     """Validate one decoded case document and return the engine's facts.
 
-    ``labs`` is the lab catalogue the results are read with (default: that of the
-    shipped pathway definition).
+    Every problem is reported at once (``CaseFormatError.problems``). With
+    ``limits`` (the pathway's, ``PatientLimits.of(definition)``) the patient's
+    body measures and age are checked too. ``labs`` is the lab catalogue the
+    results are read with (default: that of the shipped pathway definition).
+    Facts that are each well-formed but contradict each other are refused
+    last (``ContradictoryFacts``).
     """
     if not isinstance(data, dict):
         raise CaseFormatError("(case)", "must be a JSON object")
     if "format" in data and data["format"] != FORMAT:
         raise CaseFormatError("format", f"must be {FORMAT!r}, got {data['format']!r}")
     problems = unsafe_strings(data)
+    case: _Case | None = None
     try:
         case = _Case.model_validate(data)
     except ValidationError as exc:
         problems |= field_errors(exc, unknown_field=UNKNOWN_FIELD, skip=frozenset(), whole="(case)")
-    if problems:
+    results: tuple[LabResult, ...] = ()
+    if case is not None:
+        problems = problems | {k: v for k, v in _check_dates(case).items() if k not in problems}
+        catalogue = labs if labs is not None else shipped_definition().labs
+        try:
+            results = _convert_labs(case.labs, catalogue)
+        except CaseFormatError as exc:
+            for field, problem in exc.problems.items():
+                problems.setdefault(field, problem)
+    if limits is not None:
+        for field, problem in _limit_problems(data, case, limits).items():
+            problems.setdefault(field, problem)
+    if problems or case is None:
         raise CaseFormatError.of(problems)
-    _check_dates(case)
-    catalogue = labs if labs is not None else shipped_definition().labs
-    results = _convert_labs(case.labs, catalogue)
     # Facts that contradict each other are refused, every one at once (ContradictoryFacts).
     return require_consistent(_facts(case, results))
 
 
-def parse_case_text(text: str, *, labs: LabCatalogue | None = None) -> CaseFacts:
+def decode_case(text: str) -> Any:
+    """The JSON document of a case file (``CaseFormatError`` when it is not JSON)."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseFormatError("(case)", f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    return parse_case(data, labs=labs)
+
+
+def parse_case_text(
+    text: str, *, labs: LabCatalogue | None = None, limits: PatientLimits | None = None
+) -> CaseFacts:
+    return parse_case(decode_case(text), labs=labs, limits=limits)
 
 
 def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:

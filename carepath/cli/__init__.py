@@ -6,8 +6,11 @@ naming the field); 1 an internal error.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
+from carepath import logsafe
 from carepath.cli.common import SafeArguments
 from carepath.cli.db import db_app
 from carepath.cli.demo import demo
@@ -48,4 +51,9 @@ app.command("evaluate")(evaluate)
 
 
 def main() -> None:
-    app()
+    logsafe.install()  # before anything can log or raise: no exception text reaches stderr
+    try:
+        app()
+    except Exception as exc:  # an internal error (exit 1): its text may hold patient data
+        print(f"carepath: internal error: {logsafe.describe(exc)}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from carepath.settings import Settings, get_settings
 from models.repositories.audit import Actor
+from pathways.field_errors import plain
 from pathways.text import text_problem
 
 console = Console()
@@ -79,7 +80,7 @@ def settings_or_fail() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "SETTINGS"
-        fail(f"CAREPATH_{name}: {first['msg'].removeprefix('Value error, ')}")
+        fail(f"CAREPATH_{name}: {plain(first)}")
 
 
 def cli_actor(name: str | None = None, role: str = "admin") -> Actor:

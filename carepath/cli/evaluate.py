@@ -31,6 +31,7 @@ def evaluate(
     from pathways.engine import evaluate as run
     from pathways.engine import evaluation_document
     from pathways.errors import CaseFormatError, ContradictoryFacts, DefinitionError
+    from pathways.patient_limits import PatientLimits
 
     if case == "-":
         text = sys.stdin.read()
@@ -51,7 +52,7 @@ def evaluate(
             else f"pathway-version: {exc.problems[0]}"
         )
     try:
-        facts = parse_case_text(text, labs=definition.labs)
+        facts = parse_case_text(text, labs=definition.labs, limits=PatientLimits.of(definition))
     except CaseFormatError as exc:
         fail_fields(exc.problems)
     except ContradictoryFacts as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -21,13 +22,12 @@ from carepath.cli.common import (
 )
 from carepath.intake import (
     case_document_from_options,
-    intake_from_facts,
-    late_labs,
     observations_from_facts,
+    parse_intake,
 )
 from carepath.timeutil import clinic_today, now
 from models.base import require_id
-from pathways.casefile import parse_case, parse_case_text
+from pathways.casefile import decode_case
 from pathways.definition import Definition
 from pathways.errors import CaseFormatError, ContradictoryFacts
 from pathways.field_errors import field_errors
@@ -46,6 +46,31 @@ def _definition() -> Definition:
     from carepath.pathway import active_definition
 
     return active_definition()
+
+
+IDENTITY = ("mrn", "display_name")
+# The option of each field whose name differs from --field-name (case path's last part).
+OPTION_OF = {
+    "display_name": "--name",
+    "sex_at_birth": "--sex",
+    "adolescent_confirmed": "--confirm-adolescent",
+    "ph_positive": "--ph-positive",
+    "abl1_kinase_mutations": "--abl1-mutations",
+    "kmt2a_rearranged": "--kmt2a",
+    "testicular_involvement": "--testicular",
+    "initial_diagnosis_date": "--initial-diagnosis",
+    "initial_treatment_start_date": "--initial-treatment",
+    "relapse_dates": "--relapses",
+    "prior_allogeneic_hct_date": "--prior-hct",
+    "category": "--fitness",
+}
+
+
+def _option(path: str) -> str:
+    """The option a problem's field came from (``history.relapse_dates[0]`` -> ``--relapses``)."""
+    last = re.sub(r"\[\d+\]$", "", path.split(".")[-1])
+    option = OPTION_OF.get(last, "--" + last.replace("_", "-"))
+    return option if path in IDENTITY or "." in path else path
 
 
 @patient_app.command("add")
@@ -88,22 +113,30 @@ def add(
     ecog: Annotated[int | None, typer.Option()] = None,
     hct_eligible: Annotated[str | None, typer.Option(help="yes | no | pending")] = None,
     goal: Annotated[str | None, typer.Option(help="cure | symptom_relief")] = None,
+    confirm_adolescent: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-adolescent",
+            help="Enrol a patient under the adult age in this adult pathway (a clinician is alerted).",
+        ),
+    ] = False,
 ) -> None:
     """Add a patient (from options, or from a case file with --case) at phase suspected_rr."""
     settings = settings_or_fail()
     today = clinic_today(settings.timezone)
+    definition = _definition()
+    from_options = case is None
     try:
         if case is not None:
             if not case.is_file():
                 fail(f"--case: file {str(case)!r} not found")
-            definition = _definition()
-            facts = parse_case_text(case.read_text(encoding="utf-8"), labs=definition.labs)
-            late = late_labs(facts, definition, now=now())
-            if late:
-                fail_fields(late)
+            document = decode_case(case.read_text(encoding="utf-8"))
+            if confirm_adolescent and isinstance(document, dict) and document.get("patient"):
+                document["patient"]["adolescent_confirmed"] = True
         else:
             options = {
                 "birth_date": birth_date,
+                "adolescent_confirmed": confirm_adolescent or None,
                 "sex_at_birth": sex,
                 "has_testes": has_testes,
                 "reproductive_potential": reproductive_potential,
@@ -134,14 +167,20 @@ def add(
             document = case_document_from_options(
                 options, as_of=today.isoformat(), timezone=settings.timezone
             )
-            facts = parse_case(document)
-        intake = intake_from_facts(facts, mrn=mrn, display_name=name)
+        facts, intake = parse_intake(
+            document, mrn=mrn, display_name=name, definition=definition, now=now()
+        )
     except CaseFormatError as exc:  # an IntakeError too
-        fail_fields(exc.problems)
+        # Options are named as typed; a case file's fields by their path in the file.
+        fail_fields(
+            {
+                (_option(f) if from_options or f in IDENTITY else f): p
+                for f, p in exc.problems.items()
+            }
+        )
     except ContradictoryFacts as exc:
+        # Every contradiction at once, one line each naming all its fields.
         fail("\ncarepath: error: ".join(str(c) for c in exc.contradictions))
-    except ValidationError as exc:
-        fail_fields(field_errors(exc))
 
     from models.repositories.observations import add_observations
     from models.repositories.patients import DuplicateMrn, create_patient
@@ -149,7 +188,7 @@ def add(
     actor = cli_actor()
     try:
         with db_session() as session:
-            patient = create_patient(session, intake=intake, actor=actor, definition=_definition())
+            patient = create_patient(session, intake=intake, actor=actor, definition=definition)
             if facts.labs:
                 add_observations(
                     session,
@@ -159,7 +198,7 @@ def add(
                 )
             patient_id = patient.id
     except DuplicateMrn as exc:
-        fail(str(exc))
+        fail_fields({"--mrn": exc.problems["mrn"]})
     console.print(f"added patient [bold]{patient_id}[/] (phase suspected_rr)")
     if case is not None and (facts.treatment or facts.response_assessment):
         console.print(

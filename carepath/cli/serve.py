@@ -172,10 +172,12 @@ def configure_access_log(settings: Settings) -> logging.Handler | None:
 
 def worker_app() -> Any:
     """The app of one of several web worker processes (``uvicorn --factory``): no clock of its own."""
+    from carepath import logsafe
     from carepath.orchestration import die_with_parent
     from carepath.settings import get_settings
     from carepath.web.app import create_app
 
+    logsafe.install()  # a spawned process: main() did not run here
     die_with_parent(int(os.environ[SUPERVISOR_ENV]))
     settings = get_settings()
     configure_access_log(settings)

@@ -22,6 +22,7 @@ from models.repositories.users import Signature
 from pathways.casefile import parse_case
 from pathways.clock import zone
 from pathways.definition import Definition
+from pathways.patient_limits import PatientLimits
 from pathways.vocab import ResponseCategory
 
 COORDINATOR = Actor("demo.coordinator", "coordinator", "cli")
@@ -64,7 +65,9 @@ def load_patient(
     first = max([step.days_ago for step in entry.story] + [0]) + 1
     patient = create_patient(
         session,
-        intake=intake_from_facts(facts, mrn=entry.mrn, display_name=entry.name),
+        intake=intake_from_facts(
+            facts, mrn=entry.mrn, display_name=entry.name, limits=PatientLimits.of(definition)
+        ),
         actor=COORDINATOR,
         definition=definition,
         at=_at(today - timedelta(days=first), timezone, 8),

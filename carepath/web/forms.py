@@ -1,31 +1,41 @@
 """The intake and edit forms: their fields, and how typed text becomes validated facts.
 
-Intake goes through the same path as `carepath patient add`
-(``carepath.intake``: a carepath.case/1 document, ``parse_case``,
-``intake_from_facts``), so there is one validation of clinical facts. Before
-that, each field's shape (a date, a number, one of the choices) is checked on
-its own, so a form with three mistakes shows three messages, each beside its
-field. Errors of the case parser name a case path (``history.relapse_dates[0]``);
-they are shown beside the form field that path comes from.
+Intake goes through the same path as `carepath patient add` and the API
+(``carepath.intake.parse_intake``: a carepath.case/1 document, the MRN and the
+name, the pathway's patient limits), so there is one validation of clinical
+facts. Each field's shape (a date, a number, one of the choices) is checked
+first on its own, then everything else, and every problem is shown at once
+beside its field: errors of the case parser name a case path
+(``history.relapse_dates[0]``) and are shown beside the form field that path
+comes from.
+
+Another form uses the same parts: its ``FormField``s, ``read_fields`` (typed
+values, problems by field, the text to show again), ``merge_problems`` for the
+problems its own checks find (a ``CaseFormatError``'s or ``field_errors`` of a
+pydantic ``ValidationError``), and the ``field_error`` macro of
+``macros.html`` beside each input.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from carepath.intake import IntakeError, case_document_from_options, intake_from_facts
+from carepath.intake import IntakeError, case_document_from_options, parse_intake
 from carepath.web.contradictions import form_problems
 from models.patient import FitnessAssessmentBase, PatientUpdate
 from models.repositories.patient_edits import PatientEdit
 from models.repositories.patients import PatientIntake
-from pathways.casefile import parse_case
-from pathways.errors import CaseFormatError, ContradictoryFacts
+from pathways.definition import Definition
+from pathways.errors import ContradictoryFacts
+from pathways.field_errors import field_errors
+from pathways.patient_limits import PatientLimits, body_problems
 from pathways.vocab import (
     Antigen,
     CnsStatus,
@@ -42,7 +52,7 @@ from pathways.vocab import (
 class FormField:
     name: str
     label: str
-    kind: str  # text | date | number | int | choice | bool | list
+    kind: str  # text | date | number | int | choice | bool | confirm | list
     required: bool = False
     choices: tuple[str, ...] = ()
     hint: str = ""
@@ -57,6 +67,13 @@ INTAKE_FIELDS: tuple[FormField, ...] = (
     FormField("mrn", "MRN", "text", True, hint="letters, digits, . _ -", group="Patient"),
     FormField("display_name", "Name", "text", True, group="Patient"),
     FormField("birth_date", "Birth date", "date", True, group="Patient"),
+    FormField(
+        "adolescent_confirmed",
+        "Adolescent: enrol in this adult pathway",
+        "confirm",
+        hint="tick only for a patient under the adult age; a clinician is alerted to review",
+        group="Patient",
+    ),
     _choice("sex_at_birth", "Sex at birth", Sex, "Patient"),
     FormField("has_testes", "Testes present", "bool", group="Patient"),
     FormField("reproductive_potential", "Reproductive potential", "bool", group="Patient"),
@@ -182,7 +199,7 @@ def read_fields(
                 values[f.name] = date.fromisoformat(text).isoformat()
             elif f.kind == "number":
                 number = float(text)
-                if number != number or number < 0:
+                if not math.isfinite(number) or number < 0:
                     raise ValueError
                 values[f.name] = number
             elif f.kind == "int":
@@ -195,6 +212,8 @@ def read_fields(
                 if text not in ("yes", "no"):
                     raise ValueError
                 values[f.name] = text == "yes"
+            elif f.kind == "confirm":
+                values[f.name] = text == "yes" or None
             elif f.kind == "list":
                 items = _split(text)
                 values[f.name] = [] if [i.lower() for i in items] == ["none"] else items
@@ -232,30 +251,64 @@ def _form_field(case_path: str) -> str:
     return last if last in names else FORM_LEVEL
 
 
+def merge_problems(
+    problems: dict[str, str], found: Mapping[str, str], field_of: Any = _form_field
+) -> dict[str, str]:
+    """``problems`` with each of ``found`` beside its form field (``field_of(path)``).
+
+    A field keeps its first problem (the shape of what was typed comes first);
+    the problems of no one field are joined at the top of the form.
+    """
+    for path, problem in found.items():
+        name = field_of(path)
+        if name == FORM_LEVEL and name in problems:
+            problems[name] = f"{problems[name]}; {path}: {problem}"
+        elif name == FORM_LEVEL:
+            problems[name] = f"{path}: {problem}"
+        else:
+            problems.setdefault(name, problem)
+    return problems
+
+
 def intake_from_form(
-    form: Mapping[str, Any], *, as_of: date, timezone: str
+    form: Mapping[str, Any],
+    *,
+    as_of: date,
+    now: datetime,
+    timezone: str,
+    definition: Definition,
 ) -> tuple[PatientIntake | None, dict[str, str], dict[str, str]]:
     values, problems, raw = read_fields(INTAKE_FIELDS, form)
-    if problems:
-        return None, problems, raw
     options = {k: v for k, v in values.items() if k not in ("mrn", "display_name")}
     document = case_document_from_options(options, as_of=as_of.isoformat(), timezone=timezone)
     try:
-        facts = parse_case(document)
-        intake = intake_from_facts(facts, mrn=values["mrn"], display_name=values["display_name"])
-    except CaseFormatError as exc:
-        return None, {_form_field(exc.field): exc.problem}, raw
+        _facts, intake = parse_intake(
+            document,
+            mrn=str(values.get("mrn") or raw.get("mrn", "")),
+            display_name=str(values.get("display_name") or raw.get("display_name", "")),
+            definition=definition,
+            now=now,
+        )
     except ContradictoryFacts as exc:
-        return None, form_problems(exc, (f.name for f in INTAKE_FIELDS)), raw
+        # The shape of what was typed keeps its place beside each field.
+        return None, form_problems(exc, (f.name for f in INTAKE_FIELDS)) | problems, raw
     except IntakeError as exc:
-        return None, {_form_field(exc.field): exc.problem}, raw
+        return None, merge_problems(problems, exc.problems), raw
+    if problems:
+        return None, problems, raw
     return intake, {}, raw
 
 
 def edit_from_form(
-    form: Mapping[str, Any],
+    form: Mapping[str, Any], *, definition: Definition
 ) -> tuple[PatientEdit | None, dict[str, str], dict[str, str]]:
     values, problems, raw = read_fields(EDIT_FIELDS, form)
+    body = body_problems(
+        PatientLimits.of(definition),
+        weight_kg=values.get("weight_kg"),
+        height_cm=values.get("height_cm"),
+    )
+    merge_problems(problems, body, field_of=str)
     if values.get("ecog") is not None and not 0 <= values["ecog"] <= 5:
         problems["ecog"] = "must be 0 to 5"
     for name in INSTRUMENTS:
@@ -271,15 +324,16 @@ def edit_from_form(
         problems.setdefault(
             "category", "required when ECOG, an instrument or HCT eligibility is given"
         )
-    if problems:
-        return None, problems, raw
-    patient_values = {k: values[k] for k in PATIENT_EDIT}
+    patient_values = {k: values.get(k) for k in PATIENT_EDIT}
     patient_values["declines_therapy"] = bool(patient_values["declines_therapy"])
     try:
-        update = PatientUpdate.model_validate(patient_values)
+        update = PatientUpdate.model_validate(
+            {k: v for k, v in patient_values.items() if k not in problems}
+        )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return None, {str(first["loc"][0]): str(first["msg"]).removeprefix("Value error, ")}, raw
+        merge_problems(problems, field_errors(exc), field_of=str)
+    if problems:
+        return None, problems, raw
     fitness = None
     if values.get("category") is not None:
         fitness = FitnessAssessmentBase(

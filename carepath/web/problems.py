@@ -126,7 +126,7 @@ def classify(exc: Exception) -> tuple[int, str, str, dict[str, str] | None]:
         slug, title = REFUSALS.get(exc.status, ("refused", "Refused"))
         return exc.status, slug, title, None
     if isinstance(exc, DuplicateMrn):
-        return 409, "duplicate", "Duplicate", {"mrn": "a patient with this MRN already exists"}
+        return 409, "duplicate", "Duplicate", dict(exc.problems)
     if isinstance(exc, AlertError | ResponseError):
         if exc.status == 422:
             return 422, "invalid-input", "The input is not valid", {exc.field: exc.problem}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.base import require_id, utcnow
 from models.pathway import PathwayInstance, PhaseEvent
@@ -26,14 +27,31 @@ from models.patient import (
     Relapse,
 )
 from models.repositories.audit import Actor, record, record_many
+from models.repositories.planning import DATA_PROBLEM_RULE
+from models.sql import LIKE_ESCAPE, like_escaped
+from models.task import ClinicalAlert
 from pathways.definition import Definition
-from pathways.vocab import Phase
+from pathways.patient_limits import ADOLESCENT_ALERT
+from pathways.vocab import Phase, Severity
 
 
 class DuplicateMrn(ValueError):
-    def __init__(self, mrn: str) -> None:
-        super().__init__("mrn: a patient with this MRN already exists")
+    """The MRN is another patient's. ``problem`` names that patient, for the person at the door.
+
+    The exception's own text carries the patient id only, so nothing that
+    prints it (a log, a traceback) prints a name.
+    """
+
+    def __init__(self, existing_id: int, existing_name: str) -> None:
+        super().__init__(f"mrn: already the MRN of patient {existing_id}")
         self.field = "mrn"
+        self.existing_id = existing_id
+        self.problems = {
+            "mrn": (
+                f"already belongs to {existing_name} (patient {existing_id}): "
+                "open that record instead of adding the patient again"
+            )
+        }
 
 
 class PatientNotFound(LookupError):
@@ -53,6 +71,10 @@ class PatientIntake:
     prior_therapies: list[str] | None = None
     fitness: FitnessAssessmentBase | None = None
     medications: list[str] = field(default_factory=list)
+    # A patient under the adult age, enrolled with confirmation: the critical alert's
+    # message (pathways.patient_limits), raised with the patient.
+    adolescent_alert: str | None = None
+    adolescent_inputs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,12 +109,14 @@ def create_patient(
     patient = Patient.model_validate(
         intake.patient, update={"created_at": when, "updated_at": when}
     )
-    session.add(patient)
+    _refuse_a_known_mrn(session, patient.mrn, actor)
     try:
-        session.flush()
-    except IntegrityError as exc:
-        session.rollback()
-        raise DuplicateMrn(intake.patient.mrn) from exc
+        with session.begin_nested():  # a concurrent intake of the same MRN: only this row undone
+            session.add(patient)
+            session.flush()
+    except IntegrityError:
+        _refuse_a_known_mrn(session, patient.mrn, actor)
+        raise
     pid = require_id(patient)
     session.add(
         DiseaseFacts.model_validate(
@@ -150,9 +174,44 @@ def create_patient(
             at=when,
         )
     )
+    if intake.adolescent_alert is not None:
+        session.add(
+            ClinicalAlert(
+                patient_id=pid,
+                dedupe_key=f"p{pid}:{ADOLESCENT_ALERT}",
+                code=ADOLESCENT_ALERT,
+                # No rule of RULES.md covers it: cited as the tracker's own check, like data problems.
+                rule_id=DATA_PROBLEM_RULE,
+                severity=Severity.CRITICAL,
+                message=intake.adolescent_alert,
+                inputs=intake.adolescent_inputs,
+                raised_at=when,
+            )
+        )
     record(session, actor=actor, action="create", entity="patient", patient_id=pid, entity_id=pid)
     session.flush()
     return patient
+
+
+def _refuse_a_known_mrn(session: Session, mrn: str, actor: Actor) -> None:
+    """Raise ``DuplicateMrn`` naming the patient who has ``mrn`` (a read, audited) if anyone has."""
+    found = session.execute(
+        select(col(Patient.id), col(Patient.display_name)).where(
+            func.upper(func.btrim(col(Patient.mrn))) == mrn.strip().upper()
+        )
+    ).first()
+    if found is None:
+        return
+    record(
+        session,
+        actor=actor,
+        action="read",
+        entity="patient",
+        patient_id=found[0],
+        entity_id=found[0],
+        detail={"why": "duplicate MRN at intake"},
+    )
+    raise DuplicateMrn(found[0], found[1])
 
 
 def get_record(session: Session, *, patient_id: int, actor: Actor) -> PatientRecord:
@@ -272,9 +331,10 @@ def list_patients(
     if phase:
         query = query.where(PathwayInstance.phase == phase)
     if search:
-        like = f"%{search.lower()}%"
+        like = f"%{like_escaped(search.lower())}%"
         query = query.where(
-            func.lower(Patient.display_name).like(like) | func.lower(Patient.mrn).like(like)
+            func.lower(Patient.display_name).like(like, escape=LIKE_ESCAPE)
+            | func.lower(Patient.mrn).like(like, escape=LIKE_ESCAPE)
         )
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.execute(query.order_by(Patient.id).limit(limit).offset(offset)).all()  # type: ignore[arg-type]

@@ -64,7 +64,7 @@ def test_a_bad_case_document_is_a_problem_naming_the_field_and_writes_nothing(we
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
-    assert problem["field"] == "patient.birth_date"
+    assert problem["field"] == "case.patient.birth_date"
     assert problem["status"] == 422 and problem["type"].startswith("/api/v1/problems/")
     assert count(web, Patient) == 0
 

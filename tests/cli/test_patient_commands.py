@@ -75,12 +75,12 @@ def test_add_from_a_case_file_imports_facts_and_labs(cli_env: str, tmp_path: Pat
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (["--lineage", "X"], "disease.lineage: must be 'B' or 'T'"),
-        (["--birth-date", "1968-02-30"], "patient.birth_date:"),
-        (["--relapses", "2026-11-02,2025-01-01"], "history.relapse_dates: must be in order"),
-        (["--mrn", "bad mrn!"], "mrn: must be 1-32 letters"),
-        (["--cd22", "weak"], "disease.cd22:"),
-        (["--relapses", "2099-01-01"], "history.relapse_dates[0]: is after as_of"),
+        (["--lineage", "X"], "--lineage: must be 'B' or 'T'"),
+        (["--birth-date", "1968-02-30"], "--birth-date: must be a date, YYYY-MM-DD"),
+        (["--relapses", "2026-11-02,2025-01-01"], "--relapses: must be in order, oldest first"),
+        (["--mrn", "bad mrn!"], "--mrn: must be 1 to 32 letters"),
+        (["--cd22", "weak"], "--cd22: must be 'positive' or 'negative'"),
+        (["--relapses", "2099-01-01"], "--relapses: is in the future (after 20"),
     ],
 )
 def test_bad_input_names_the_field_exits_2_and_writes_nothing(
@@ -139,9 +139,14 @@ def test_unknown_case_field_is_refused(cli_env: str, tmp_path: Path) -> None:
 
 def test_duplicate_mrn_is_refused_and_writes_nothing(cli_env: str) -> None:
     assert run(*ADD).exit_code == 0
-    result = run(*ADD)
+    again = list(ADD)
+    again[again.index("--mrn") + 1] = " mrn-001 "  # the same MRN, typed otherwise
+    result = run(*again)
     assert result.exit_code == 2
-    assert "mrn: a patient with this MRN already exists" in result.stderr
+    assert result.stderr == (
+        "carepath: error: --mrn: already belongs to Ada Example (patient 1): "
+        "open that record instead of adding the patient again\n"
+    )
     assert patient_count(cli_env) == 1
 
 

@@ -55,5 +55,5 @@ def test_markup_in_a_name_is_refused(cli_env: str) -> None:
     args[args.index("--name") + 1] = "<script>alert(1)</script>"
     result = runner.invoke(app, args)
     assert result.exit_code == 2
-    assert "display_name: must be a name, without markup such as < > or &…; codes" in result.stderr
+    assert "--name: must be a name, without markup such as < > or &…; codes" in result.stderr
     assert patient_count(cli_env) == 0

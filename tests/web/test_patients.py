@@ -75,7 +75,9 @@ def test_intake_creates_the_patient_at_suspected_rr(web: Web) -> None:
     assert "Greta Intake" in page.text and "suspected_rr" in page.text
     duplicate = client.post("/patients", data=INTAKE | {"csrf_token": client.csrf})  # type: ignore[attr-defined]
     assert duplicate.status_code == 422
-    assert "already exists" in error_beside(duplicate.text, "mrn")
+    assert error_beside(duplicate.text, "mrn").startswith(
+        "already belongs to Greta Intake (patient "
+    )
     assert patients(web) == 1
 
 

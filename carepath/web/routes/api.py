@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from carepath.intake import intake_from_facts, late_labs, observations_from_facts
+from carepath.intake import observations_from_facts, parse_intake
 from carepath.pathway import definition_for
 from carepath.reauth import SignatureRefused, step_up
 from carepath.security import MAX_PASSWORD_LENGTH
@@ -49,7 +49,6 @@ from models.repositories.transitions import apply_transition
 from models.repositories.users import Principal
 from models.snapshots import load_snapshots
 from models.task import CareTaskPublic
-from pathways.casefile import parse_case
 from pathways.core.labs import SKEW_SETTING, LabValueRefused, Measurement
 from pathways.engine import next_step_document
 from pathways.facts import CentreFacts
@@ -105,9 +104,14 @@ class PatientDetail(BaseModel):
 
 
 class PatientIn(Strict):
-    mrn: str = Field(description="Medical record number, unique")
-    display_name: str
-    case: dict[str, Any] = Field(description="A carepath.case/1 document (CASE-FORMAT.md)")
+    mrn: str = Field(description="Medical record number, unique whatever its letter case")
+    display_name: str = Field(description="The patient's name, without markup")
+    case: dict[str, Any] = Field(
+        description=(
+            "A carepath.case/1 document (CASE-FORMAT.md). A patient under the pathway's adult "
+            "age is enrolled only with case.patient.adolescent_confirmed = true"
+        )
+    )
 
 
 class ObservationIn(Strict):
@@ -246,18 +250,17 @@ def api_create_patient(
     request: Request, session: DB, principal: Worker, body: PatientIn
 ) -> PatientDetail:
     definition = definition_for(settings(request))
-    facts = parse_case(body.case, labs=definition.labs)
-    late = late_labs(facts, definition, now=now(request))
-    if late:
-        raise InvalidInput({f"case.{field}": problem for field, problem in late.items()})
-    intake = intake_from_facts(facts, mrn=body.mrn, display_name=body.display_name)
+    facts, intake = parse_intake(
+        body.case,
+        mrn=body.mrn,
+        display_name=body.display_name,
+        definition=definition,
+        now=now(request),
+        case_prefix="case.",
+    )
     actor = actor_of(principal, request)
     patient = create_patient(
-        session,
-        intake=intake,
-        actor=actor,
-        definition=definition,
-        at=now(request),
+        session, intake=intake, actor=actor, definition=definition, at=now(request)
     )
     pid = require_id(patient)
     if facts.labs:

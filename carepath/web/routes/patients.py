@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from carepath.alerting import alerts_after_change
@@ -45,6 +46,7 @@ from models.repositories.users import Principal
 from pathways.clock import zone
 from pathways.core.labs import SKEW_SETTING, LabCatalogue
 from pathways.errors import ContradictoryFacts
+from pathways.field_errors import field_errors
 from pathways.vocab import Phase, ResponseCategory
 
 router = APIRouter(include_in_schema=False)
@@ -138,8 +140,13 @@ def intake_page(request: Request, principal: Worker) -> Response:
 @router.post("/patients")
 def intake(request: Request, session: DB, principal: Worker, form: FormFields) -> Response:
     cfg = settings(request)
+    definition = definition_for(cfg)
     intake_, problems, raw = intake_from_form(
-        form, as_of=clinic_date(request), timezone=cfg.timezone
+        form,
+        as_of=clinic_date(request),
+        now=now(request),
+        timezone=cfg.timezone,
+        definition=definition,
     )
     if intake_ is not None:
         try:
@@ -147,11 +154,11 @@ def intake(request: Request, session: DB, principal: Worker, form: FormFields) -
                 session,
                 intake=intake_,
                 actor=actor_of(principal, request),
-                definition=definition_for(cfg),
+                definition=definition,
                 at=now(request),
             )
         except DuplicateMrn as exc:
-            problems = {"mrn": str(exc).split(": ", 1)[-1]}
+            problems = dict(exc.problems)
         else:
             plan_new_patient(request, session, require_id(patient))
             return RedirectResponse(f"/patients/{patient.id}?done=created", status_code=303)
@@ -189,7 +196,7 @@ def edit(
     request: Request, session: DB, principal: Worker, patient_id: int, form: FormFields
 ) -> Response:
     actor = actor_of(principal, request)
-    change, problems, raw = edit_from_form(form)
+    change, problems, raw = edit_from_form(form, definition=definition_for(settings(request)))
     if change is not None:
         try:
             update_patient(
@@ -209,9 +216,9 @@ def edit(
         except ContradictoryFacts as exc:
             session.rollback()
             problems = form_problems(exc, (f.name for f in EDIT_FIELDS))
-        except ValueError as exc:
+        except ValidationError as exc:  # the disease facts as a whole (DiseaseFactsBase)
             session.rollback()
-            problems = {"display_name": str(exc)}
+            problems = field_errors(exc)
         else:
             return RedirectResponse(f"/patients/{patient_id}?done=saved", status_code=303)
     record = get_record(session, patient_id=patient_id, actor=actor)
