@@ -18,13 +18,15 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from carepath.security import digest, new_token
 from models.repositories.audit import Actor
-from models.repositories.users import create_user, issue_api_token
+from models.repositories.tokens import issue_api_token
+from models.repositories.users import create_user
 from models.session import engine_for, transaction
 from tests.cli.test_serve_command import free_port, wait_for
 from tests.pathways.factories import case
@@ -53,7 +55,15 @@ def _token(url: str) -> str:
             password_hash="x",
             actor=SETUP,
         )
-        issue_api_token(session, user=user, name="tests", token_digest=digest(token), actor=SETUP)
+        # A person's token is issued by that person (issue 12).
+        issue_api_token(
+            session,
+            user=user,
+            name="tests",
+            token_digest=digest(token),
+            actor=Actor("coord", "coordinator", "cli"),
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        )
     return token
 
 
@@ -71,8 +81,10 @@ def _post(url: str, token: str, body: dict[str, object]) -> int:
         return int(refused.code)
 
 
-def test_a_database_error_in_serve_logs_no_name_mrn_or_birth_date(cli_env: str) -> None:
-    _same_person_twice_fails(cli_env)
+def test_a_database_error_in_serve_logs_no_name_mrn_or_birth_date(
+    cli_env: str, owner_database_url: str
+) -> None:
+    _same_person_twice_fails(owner_database_url)  # DDL: the owner's, not the app's
     token = _token(cli_env)
     port = free_port()
     env = os.environ | {"CAREPATH_SCHEDULE_OWNER": "prefect"}
@@ -119,9 +131,9 @@ def test_a_database_error_in_serve_logs_no_name_mrn_or_birth_date(cli_env: str) 
 
 
 def test_a_database_error_in_a_command_prints_no_name_mrn_or_birth_date(
-    cli_env: str, tmp_path: Path
+    cli_env: str, owner_database_url: str, tmp_path: Path
 ) -> None:
-    _same_person_twice_fails(cli_env)
+    _same_person_twice_fails(owner_database_url)  # DDL: the owner's, not the app's
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case(**{"patient.birth_date": BIRTH})))
     command = [sys.executable, "-c", "from carepath.cli import main; main()", "patient", "add"]

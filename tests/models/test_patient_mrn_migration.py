@@ -22,25 +22,27 @@ def _before(url: str, rows: list[tuple[int, str]]) -> None:
             conn.execute(INSERT, {"id": pid, "mrn": mrn})
 
 
-def test_existing_mrns_are_normalised_and_unique_whatever_their_case(database_url: str) -> None:
-    _before(database_url, [(1, "mrn-448812"), (2, " ab.7 "), (3, "C-1")])
-    upgrade(database_url)
-    with engine_for(database_url).begin() as conn:
+def test_existing_mrns_are_normalised_and_unique_whatever_their_case(
+    owner_database_url: str,
+) -> None:
+    _before(owner_database_url, [(1, "mrn-448812"), (2, " ab.7 "), (3, "C-1")])
+    upgrade(owner_database_url)
+    with engine_for(owner_database_url).begin() as conn:
         mrns = conn.execute(sa.text("SELECT id, mrn FROM patient ORDER BY id")).all()
         assert [tuple(r) for r in mrns] == [(1, "MRN-448812"), (2, "AB.7"), (3, "C-1")]
-    with pytest.raises(IntegrityError), engine_for(database_url).begin() as conn:
+    with pytest.raises(IntegrityError), engine_for(owner_database_url).begin() as conn:
         conn.execute(INSERT, {"id": 4, "mrn": "mrn-448812"})  # written past the intake
 
 
 def test_mrns_that_collide_once_normalised_stop_the_upgrade_naming_patient_ids(
-    database_url: str,
+    owner_database_url: str,
 ) -> None:
-    _before(database_url, [(1, "mrn-448812"), (2, "MRN-448812"), (3, "D-1"), (4, "d-1 ")])
+    _before(owner_database_url, [(1, "mrn-448812"), (2, "MRN-448812"), (3, "D-1"), (4, "d-1 ")])
     with pytest.raises(RuntimeError) as refused:
-        upgrade(database_url)
+        upgrade(owner_database_url)
     message = str(refused.value)
     assert "patients 1, 2; patients 3, 4" in message and "448812" not in message
-    with engine_for(database_url).begin() as conn:
+    with engine_for(owner_database_url).begin() as conn:
         assert (
             conn.execute(sa.text("SELECT mrn FROM patient WHERE id = 1")).scalar() == "mrn-448812"
         )
