@@ -254,6 +254,26 @@ def _convert_labs(labs: list[_Lab], catalogue: LabCatalogue) -> tuple[LabResult,
     return tuple(results)
 
 
+def _refuse_all(problems: dict[str, str], found: dict[str, str]) -> None:
+    for field, problem in found.items():
+        problems.setdefault(field, problem)
+
+
+def _relapse_problems(history: _History) -> dict[str, str]:
+    if history.status is RRStatus.RELAPSED and not history.relapse_dates:
+        return {"history.relapse_dates": "give the date of each relapse (the status is relapsed)"}
+    return {}
+
+
+def _history_problems(data: dict[str, Any]) -> dict[str, str]:
+    """The history's own checks when another part of the document is invalid (every field
+    error at once: a relapsed status without its dates is reported beside a bad birth date)."""
+    try:
+        return _relapse_problems(_History.model_validate(data.get("history")))
+    except ValidationError:
+        return {}
+
+
 def _check_dates(case: _Case) -> dict[str, str]:
     """Dates that contradict each other or the day the facts are as of, every one by field."""
     p, h = case.patient, case.history
@@ -282,8 +302,7 @@ def _check_dates(case: _Case) -> dict[str, str]:
             refuse(f"history.relapse_dates[{i}]", future)
         if h.initial_diagnosis_date is not None and relapse < h.initial_diagnosis_date:
             refuse(f"history.relapse_dates[{i}]", "is before the initial diagnosis")
-    if h.status is RRStatus.RELAPSED and not h.relapse_dates:
-        refuse("history.relapse_dates", "give the date of each relapse (the status is relapsed)")
+    _refuse_all(problems, _relapse_problems(h))
     if case.treatment is not None and case.treatment.cycle_start < p.birth_date:
         refuse("treatment.cycle_start", "is before the birth date")
     return problems
@@ -343,9 +362,10 @@ def parse_case(
         except CaseFormatError as exc:
             for field, problem in exc.problems.items():
                 problems.setdefault(field, problem)
+    if case is None:
+        _refuse_all(problems, _history_problems(data))
     if limits is not None:
-        for field, problem in _limit_problems(data, case, limits).items():
-            problems.setdefault(field, problem)
+        _refuse_all(problems, _limit_problems(data, case, limits))
     if problems or case is None:
         raise CaseFormatError.of(problems)
     # Facts that contradict each other are refused, every one at once (ContradictoryFacts).
