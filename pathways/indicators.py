@@ -86,8 +86,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pathways.core.labs import expand_panels, raw_panels
-from pathways.definition import Definition, ValidationContext
 from pathways.errors import DefinitionError
+from pathways.model import Definition, ValidationContext
 from pathways.vocab import CoursePhase, OptionId, TaskKind
 
 UNITS = ("task", "episode", "course", "dose")

@@ -32,8 +32,8 @@ from pathways.clock import local_date
 from pathways.core.labs import fmt
 from pathways.course_watch import course_alerts
 from pathways.decisions import Alert
-from pathways.definition import Definition
 from pathways.facts import CaseFacts, LabResult
+from pathways.model import Definition
 from pathways.monitoring_labs import Limits, inotuzumab_dose_concerned, lab_inputs, uln_text
 from pathways.policy import Policy
 from pathways.revumenib_watch import revumenib_medication_alerts

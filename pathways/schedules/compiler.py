@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pathways.core.labs import expand_panels
+from pathways.core.labs import expand_panels, raw_panels
+from pathways.model import ValidationContext
 from pathways.schedules.doses import DOSE_RULES, DoseSpec
 from pathways.schedules.predicates import PREDICATES
 from pathways.schedules.templates import (
@@ -715,3 +716,25 @@ def _enum(kind: Any, value: Any) -> Any:
         return kind(value)
     except ValueError:
         return None
+
+
+def compiler_for(ctx: ValidationContext) -> Compiler:
+    """A compiler that checks a raw section against the loader's context."""
+    values = {
+        name: entry.get("value") if isinstance(entry, dict) else None
+        for name, entry in ctx.defaults.items()
+    }
+    return Compiler(
+        rule_ids=ctx.rule_ids,
+        values=values,
+        problems=ctx.problems,
+        lab_panels=raw_panels(ctx.raw.get("labs")),
+    )
+
+
+def validate_regimens(raw: Any, ctx: ValidationContext) -> None:
+    compiler_for(ctx).regimens(raw)
+
+
+def validate_followup(raw: Any, ctx: ValidationContext) -> None:
+    compiler_for(ctx).named_templates(raw, "followup")

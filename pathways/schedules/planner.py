@@ -26,8 +26,8 @@ from operator import attrgetter
 from typing import Any
 
 from pathways.decisions import DoseSuggestion, PlannedTask
-from pathways.definition import Definition
 from pathways.facts import CaseFacts, Course
+from pathways.model import Definition
 from pathways.policy import Policy
 from pathways.schedules.compiled import CompiledSchedules, compiled_schedules
 from pathways.schedules.context import (
