@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from pathways.copies import hours_problems, lab_problems, vocabulary_problems
 from pathways.core.labs import LLN_SETTING, ULN_SETTING, LabCatalogue
 from pathways.core.labs_file import References, parse_catalogue
 from pathways.errors import DefinitionError
@@ -32,6 +33,7 @@ from pathways.guards import GUARDS
 from pathways.indicators import validate_indicators
 from pathways.machine import Machine, Transition, check_machine
 from pathways.model import DefaultSetting, Definition, RuleInfo, SectionValidator, ValidationContext
+from pathways.monitoring import PANELS_READ, TESTS_READ
 from pathways.not_implemented import validate_not_implemented
 from pathways.schedules.compiler import validate_followup, validate_regimens
 from pathways.schedules.workup import validate_workup
@@ -292,6 +294,12 @@ def load_definition(
     machines = _compile_machines(raw.get("machines"), ctx)
     defaults = _compile_defaults(raw.get("defaults") or {}, overrides or {}, ctx)
     labs = _compile_labs(raw.get("labs"), defaults, ctx)
+    # The copies of one fact in the definition and in the code agree.
+    if machines:
+        problems += vocabulary_problems(machines)
+    if raw.get("labs"):
+        problems += lab_problems(labs, "monitoring rules", TESTS_READ, PANELS_READ)
+    problems += hours_problems(defaults)
     # Kept as read too: other sections name its panels (result_fields, indicators).
     sections: dict[str, Any] = {"labs": raw.get("labs")}
     for key, value in raw.items():

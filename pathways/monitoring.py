@@ -52,6 +52,14 @@ from pathways.vocab import (
 NELARABINE_MIN_AGE_YEARS = 16
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
+# The tests and panels of the lab catalogue these rules read by name: the loader
+# refuses a definition whose catalogue (labs.yaml) lacks one.
+BILIRUBIN, QTCF, ANC, PLATELETS = "total_bilirubin", "qtcf_ms", "anc", "platelets"
+POTASSIUM, MAGNESIUM = "potassium", "magnesium"
+LFT, TRANSAMINASES = "lft", "transaminases"
+TESTS_READ = (BILIRUBIN, QTCF, ANC, PLATELETS, POTASSIUM, MAGNESIUM)
+PANELS_READ = (LFT, TRANSAMINASES)
+
 
 def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy) -> list[Alert]:
     """Every monitoring alert the facts support as of ``facts.as_of``, most severe first.
@@ -184,15 +192,15 @@ def _liver_hold(
     """
     bili_x = float(policy("ino_hold_bilirubin_x_uln_above"))
     trans_x = float(policy("ino_hold_transaminase_x_uln_above"))
-    panel = limits.catalogue.panel_tests("lft")
+    panel = limits.catalogue.panel_tests(LFT)
     latest = {test: r for test in panel if (r := _latest(labs, test)) is not None}
     uln = {test: limit for test, r in latest.items() if (limit := limits.uln(r)) is not None}
     thresholds = {"bilirubin_x_uln_above": bili_x, "ast_alt_x_uln_above": trans_x}
-    bili, bili_uln = latest.get("total_bilirubin"), uln.get("total_bilirubin")
+    bili, bili_uln = latest.get(BILIRUBIN), uln.get(BILIRUBIN)
     high_bili = (
         bili is not None and bili_uln is not None and _above(bili.value, bili_x, bili_uln.value)
     )
-    transaminases = limits.catalogue.panel_tests("transaminases")
+    transaminases = limits.catalogue.panel_tests(TRANSAMINASES)
     high_trans = [
         latest[t]
         for t in transaminases
@@ -294,7 +302,7 @@ def _sos_bilirubin(
 ) -> list[Alert]:
     """MON-07 (rising bilirubin, an SOS/VOD sign) and INO-11 (bilirubin >= ULN before HCT)."""
     alerts: list[Alert] = []
-    results = labs.get("total_bilirubin") or []
+    results = labs.get(BILIRUBIN) or []
     if len(results) >= 2 and results[-1].value > results[-2].value:
         previous, latest = results[-2], results[-1]
         alerts.append(
@@ -352,12 +360,12 @@ def _revumenib(
 
 def _qtcf(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
     """MON-13 / REV-06: QTcF above the local limit, or a rise above the local limit from baseline."""
-    results = labs.get("qtcf_ms") or []
+    results = labs.get(QTCF) or []
     if not results:
         return []
     limit = float(policy("revumenib_qtcf_above_ms"))
     rise_limit = float(policy("revumenib_qtcf_rise_above_ms"))
-    latest = _latest(labs, "qtcf_ms") or results[-1]
+    latest = _latest(labs, QTCF) or results[-1]
     baseline, basis = _qtcf_baseline(facts, results)
     found: list[str] = []
     if latest.value > limit:
@@ -406,7 +414,7 @@ def _qtcf_baseline(facts: CaseFacts, results: list[LabResult]) -> tuple[LabResul
 def _electrolytes(labs: dict[str, list[LabResult]], limits: Limits) -> list[Alert]:
     """REV-06: correct low potassium/magnesium before and while on revumenib (QTc risk)."""
     alerts: list[Alert] = []
-    for test, name in (("potassium", "hypokalemia"), ("magnesium", "hypomagnesemia")):
+    for test, name in ((POTASSIUM, "hypokalemia"), (MAGNESIUM, "hypomagnesemia")):
         latest = _latest(labs, test, low_is_bad=True)
         lln = None if latest is None else limits.lln(latest)
         if latest is None or lln is None or not latest.value < lln.value:
@@ -463,8 +471,8 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
     low = [
         (r, limit)
         for r, limit in (
-            (_latest(labs, "anc", low_is_bad=True), anc_limit),
-            (_latest(labs, "platelets", low_is_bad=True), plt_limit),
+            (_latest(labs, ANC, low_is_bad=True), anc_limit),
+            (_latest(labs, PLATELETS, low_is_bad=True), plt_limit),
         )
         if r is not None and r.value < limit
     ]
@@ -523,7 +531,7 @@ def _lumbar_puncture(
                 sources,
             )
         )
-    platelets = _latest(labs, "platelets", low_is_bad=True)
+    platelets = _latest(labs, PLATELETS, low_is_bad=True)
     limit = float(policy("pre_lp_platelets_below"))
     if platelets is not None and platelets.value < limit:
         alerts.append(
@@ -589,7 +597,7 @@ def _tumour_lysis(
             inputs,
         )
     ]
-    potassium = _latest(labs, "potassium")
+    potassium = _latest(labs, POTASSIUM)
     uln = None if potassium is None else limits.uln(potassium)
     lln = None if potassium is None else limits.lln(potassium)
     if potassium is not None and (

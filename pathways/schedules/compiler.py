@@ -619,20 +619,7 @@ class Compiler:
                         f"{label}: rule {pair[0]} slot {pair[1]!r} repeats tasks[{slots[pair]}]"
                     )
                 slots[pair] = index
-                if template.anchor == "maintenance_day" and interval is None:
-                    self.problems.append(
-                        f"{label}: maintenance_day needs maintenance_interval_days"
-                    )
-                if (
-                    (
-                        template.clip_to_cycle
-                        or template.timing.mode == "next_cycle"
-                        or template.title_fields & {"next_cycle_day", "next_cycle_date"}
-                    )
-                    and first is None
-                    and later is None
-                ):
-                    self.problems.append(f"{label}: needs the regimen's cycle_length")
+                self._check_against_regimen(label, template, interval, first, later)
                 tasks.append(template)
             self._check_blocks(where, tasks)
             out[str(regimen_id)] = Regimen(
@@ -655,6 +642,36 @@ class Compiler:
                 },
             )
         return out
+
+    def _check_against_regimen(
+        self,
+        label: str,
+        template: Template,
+        interval: int | None,
+        first: int | None,
+        later: int | None,
+    ) -> None:
+        """What a task takes from its regimen is there, and a cadence written twice agrees."""
+        if template.anchor == "maintenance_day" and interval is None:
+            self.problems.append(f"{label}: maintenance_day needs maintenance_interval_days")
+        if (
+            template.kind is TaskKind.MAINTENANCE_CYCLE_START
+            and template.anchor == "maintenance_day"
+            and template.timing.mode == "repeat"
+            and interval is not None
+            and template.timing.every != interval
+        ):
+            self.problems.append(
+                f"{label}: repeats every {template.timing.every} days, but the regimen's "
+                f"maintenance_interval_days is {interval} (one cadence, written twice)"
+            )
+        needs_length = (
+            template.clip_to_cycle
+            or template.timing.mode == "next_cycle"
+            or bool(template.title_fields & {"next_cycle_day", "next_cycle_date"})
+        )
+        if needs_length and first is None and later is None:
+            self.problems.append(f"{label}: needs the regimen's cycle_length")
 
     def _check_blocks(self, where: str, tasks: list[Template]) -> None:
         for template in tasks:
