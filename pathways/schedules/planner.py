@@ -328,75 +328,97 @@ class Planner:
             unknown = () if t.unconditional else self.applies(t)
             if unknown is None:
                 return
-        prep: _Prepared | None = None
-        cycle_end = None
-        if t.clip_to_cycle:
-            course, regimen = anchor.course, anchor.regimen
-            if regimen is not None and course is not None:
-                length = regimen.cycle_length(course.cycle, course.cycle_length_days)
-                if length is not None:
-                    cycle_end = anchor.day0 + length
-        timing = t.timing
-        before, after = t.before_days, t.after_days
-        h0, h1 = self.h0, self.h1
+        mode = t.timing.mode
+        if mode == "next_cycle":
+            self._emit_next_cycle(t, anchor, unknown)
+        elif mode == "span":
+            self._emit_span(t, anchor, unknown, self._cycle_end(t, anchor))
+        elif mode == "points":
+            self._emit_points(t, anchor, unknown, self._cycle_end(t, anchor))
+        else:
+            self._emit_repeats(t, anchor, unknown, self._cycle_end(t, anchor))
+
+    def _cycle_end(self, t: Template, anchor: _Anchor) -> int | None:
+        """The day after the anchor's cycle, for a template clipped to its cycle."""
+        if not t.clip_to_cycle:
+            return None
+        course, regimen = anchor.course, anchor.regimen
+        if regimen is None or course is None:
+            return None
+        length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+        return None if length is None else anchor.day0 + length
+
+    def _outside(self, t: Template, ws: int, we: int) -> bool:
+        """The window misses the horizon, or opens after the last dose of a while-on task."""
         last_dose = self.last_dose if t.while_on_treatment else None
-        prefix = anchor.prefix
-        day0 = anchor.day0
-        if timing.mode == "next_cycle":
-            day = self.next_cycle_day(anchor)
-            if day is None:
-                return
-            occ = day0 + day
+        return we < self.h0 or ws > self.h1 or (last_dose is not None and ws > last_dose)
+
+    def _emit_next_cycle(self, t: Template, anchor: _Anchor, unknown: tuple[str, ...]) -> None:
+        day = self.next_cycle_day(anchor)
+        if day is None:
+            return
+        occ = anchor.day0 + day
+        ws, we = occ - t.before_days, occ + t.after_days
+        if self._outside(t, ws, we):
+            return
+        overlap = self.window_overlap(anchor)
+        self.build(
+            self.prepare(t, anchor, unknown, ()), f"{anchor.prefix}d{day}", ws, we, occ, day, None,
+            overlap=overlap,
+        )  # fmt: skip
+
+    def _emit_span(
+        self, t: Template, anchor: _Anchor, unknown: tuple[str, ...], cycle_end: int | None
+    ) -> None:
+        first, last = t.timing.span
+        ws, we = anchor.day0 + first - t.before_days, anchor.day0 + last + t.after_days
+        if cycle_end is not None and we > cycle_end:
+            we = max(ws, cycle_end)
+        if self._outside(t, ws, we):
+            return
+        overlap = self.overlap_of(anchor, ws, we) if t.response_window else None
+        self.build(
+            self.prepare(t, anchor, unknown, ()), f"{anchor.prefix}d{first}", ws, we, ws, first, None,
+            overlap=overlap,
+        )  # fmt: skip
+
+    def _emit_points(
+        self, t: Template, anchor: _Anchor, unknown: tuple[str, ...], cycle_end: int | None
+    ) -> None:
+        before, after, day0, h0 = t.before_days, t.after_days, anchor.day0, self.h0
+        last_dose = self.last_dose if t.while_on_treatment else None
+        # Only the days whose window can meet the horizon (and the last dose).
+        low, high = h0 - after - day0, self.h1 + before - day0
+        if last_dose is not None:
+            high = min(high, last_dose + before - day0)
+        prep: _Prepared | None = None
+        for point, point_label in zip(t.timing.days, t.day_labels, strict=True):
+            if point < low or point > high:
+                continue
+            occ = day0 + point
             ws, we = occ - before, occ + after
-            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
-                return
-            overlap = self.window_overlap(anchor)
-            self.build(
-                self.prepare(t, anchor, unknown, ()), f"{prefix}d{day}", ws, we, occ, day, None,
-                overlap=overlap,
-            )  # fmt: skip
-            return
-        if timing.mode == "span":
-            first, last = timing.span
-            ws, we = day0 + first - before, day0 + last + after
             if cycle_end is not None and we > cycle_end:
                 we = max(ws, cycle_end)
-            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
-                return
-            overlap = self.overlap_of(anchor, ws, we) if t.response_window else None
-            self.build(
-                self.prepare(t, anchor, unknown, ()), f"{prefix}d{first}", ws, we, ws, first, None,
-                overlap=overlap,
-            )  # fmt: skip
-            return
-        if timing.mode == "points":
-            # Only the days whose window can meet the horizon (and the last dose).
-            low, high = h0 - after - day0, h1 + before - day0
-            if last_dose is not None:
-                high = min(high, last_dose + before - day0)
-            for point, point_label in zip(timing.days, t.day_labels, strict=True):
-                if point < low or point > high:
+                if we < h0:
                     continue
-                occ = day0 + point
-                ws, we = occ - before, occ + after
-                if cycle_end is not None and we > cycle_end:
-                    we = max(ws, cycle_end)
-                    if we < h0:
-                        continue
-                if prep is None:
-                    prep = self.prepare(t, anchor, unknown, ())
-                self.build(prep, prefix + point_label, ws, we, occ, point, None)
-            return
+            if prep is None:
+                prep = self.prepare(t, anchor, unknown, ())
+            self.build(prep, anchor.prefix + point_label, ws, we, occ, point, None)
+
+    def _emit_repeats(
+        self, t: Template, anchor: _Anchor, unknown: tuple[str, ...], cycle_end: int | None
+    ) -> None:
+        prep: _Prepared | None = None
         for day, month, occ in self.occurrences(t, anchor):
-            ws = occ - before
-            we = occ + after
+            ws = occ - t.before_days
+            we = occ + t.after_days
             if cycle_end is not None and we > cycle_end:
                 we = max(ws, cycle_end)
-            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
+            if self._outside(t, ws, we):
                 continue
             if prep is None:
                 prep = self.prepare(t, anchor, unknown, ())
-            label = f"{prefix}d{day}" if month is None else f"{prefix}mo{month}"
+            label = f"{anchor.prefix}d{day}" if month is None else f"{anchor.prefix}mo{month}"
             self.build(prep, label, ws, we, occ, day, month)
 
     def emit_window(
