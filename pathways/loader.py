@@ -33,7 +33,7 @@ from pathways.guards import GUARDS
 from pathways.indicators import validate_indicators
 from pathways.machine import Machine, Transition, check_machine
 from pathways.model import DefaultSetting, Definition, RuleInfo, SectionValidator, ValidationContext
-from pathways.monitoring import PANELS_READ, TESTS_READ
+from pathways.monitoring_read import PANELS_READ, TESTS_READ
 from pathways.not_implemented import validate_not_implemented
 from pathways.schedules.compiler import validate_followup, validate_regimens
 from pathways.schedules.workup import validate_workup
