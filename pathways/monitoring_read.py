@@ -21,9 +21,14 @@ from pathways.vocab import (
 
 # The tests and panels of the lab catalogue these rules read by name: the loader
 # refuses a definition whose catalogue (labs.yaml) lacks one.
-BILIRUBIN, QTCF, ANC, PLATELETS = "total_bilirubin", "qtcf_ms", "anc", "platelets"
-POTASSIUM, MAGNESIUM = "potassium", "magnesium"
-LFT, TRANSAMINASES = "lft", "transaminases"
+BILIRUBIN = "total_bilirubin"
+QTCF = "qtcf_ms"
+ANC = "anc"
+PLATELETS = "platelets"
+POTASSIUM = "potassium"
+MAGNESIUM = "magnesium"
+LFT = "lft"
+TRANSAMINASES = "transaminases"
 TESTS_READ = (BILIRUBIN, QTCF, ANC, PLATELETS, POTASSIUM, MAGNESIUM)
 PANELS_READ = (LFT, TRANSAMINASES)
 
