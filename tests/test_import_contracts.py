@@ -139,7 +139,9 @@ def layer_violations(imports: Iterable[Import]) -> list[str]:
         src, dst = _top(i.source), _top(i.target)
         if src == "migrations" and dst in LAYERS:
             if not any(_within(i.target, allowed) for allowed in MIGRATIONS_MAY_IMPORT):
-                problems.append(f"{i.source}:{i.line} imports {i.target} (migrations: settings only)")
+                problems.append(
+                    f"{i.source}:{i.line} imports {i.target} (migrations: settings only)"
+                )
             continue
         if src in LAYERS and dst in LAYERS and LAYERS.index(dst) < LAYERS.index(src):
             problems.append(f"{i.source}:{i.line} imports {i.target}, a layer above {src}")
@@ -179,9 +181,7 @@ def outside_violations(imports: Iterable[Import], allowed: Iterable[str]) -> lis
         for i in imports
         if _top(i.source) != "pathways"
         and _top(i.target) == "pathways"
-        and not any(
-            i.target == a or (a != "pathways" and _within(i.target, a)) for a in allowed
-        )
+        and not any(i.target == a or (a != "pathways" and _within(i.target, a)) for a in allowed)
     ]
 
 
