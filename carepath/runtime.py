@@ -12,7 +12,7 @@ from functools import partial
 from carepath import timeutil
 from carepath.channels import build_channels, routes_from_settings
 from carepath.database import get_engine
-from carepath.pathway import active_definition
+from carepath.pathway import active_definition, definition_for
 from carepath.settings import Settings, get_settings
 from flows.runtime import ReminderPolicy, Runtime
 from models.repositories.escalation import EscalationPolicy
@@ -39,7 +39,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         ),
         # The active definition's [DEFAULT], with the policy file's override.
         escalation=EscalationPolicy(
-            grace_hours=escalation_grace_hours(Policy(active_definition(None)))
+            grace_hours=escalation_grace_hours(Policy(definition_for(settings)))
         ),
         plan_processes=settings.plan_processes,
         # Worker processes build the same runtime from the same settings.
