@@ -388,50 +388,8 @@ def parse_case_text(
 
 def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
     p, d, h, f = case.patient, case.disease, case.history, case.fitness
-    treatment = None
-    if case.treatment is not None:
-        t = case.treatment
-        treatment = Course(
-            regimen=t.regimen.value,
-            cycle=t.cycle,
-            cycle_start=t.cycle_start,
-            phase=t.phase,
-            ref=t.regimen.value,
-            prephase_start=t.prephase_start,
-            cycle_length_days=t.cycle_length_days,
-            last_dose_date=t.last_dose_date,
-        )
-    response = None
-    if case.response_assessment is not None:
-        r = case.response_assessment
-        sites = frozenset(r.extramedullary_sites or ())
-        if r.extramedullary_disease and not sites:
-            sites = frozenset({"unspecified"})
-        response = ResponseAssessment(
-            date=r.date,
-            marrow_blast_pct=r.marrow_blast_pct,
-            trilineage_hematopoiesis=r.trilineage_hematopoiesis,
-            circulating_blasts=r.circulating_blasts,
-            peripheral_blasts_per_ul=r.peripheral_blasts_per_ul,
-            extramedullary_sites=sites,
-            extramedullary_disease=r.extramedullary_disease,
-            anc_per_ul=r.anc_per_ul,
-            platelets_per_ul=r.platelets_per_ul,
-            in_remission_before=r.in_remission_before,
-            end_of_induction=r.end_of_induction,
-            induction_rounds=r.induction_rounds,
-            mrd=None if r.mrd is None else Mrd(r.mrd.method, r.mrd.value, r.mrd.sensitivity),
-            ref_marrow_blast_pct=r.reference_marrow_blast_pct,
-            ref_peripheral_blasts_per_ul=r.reference_peripheral_blasts_per_ul,
-            ref_extramedullary_sites=(
-                None
-                if r.reference_extramedullary_sites is None
-                else frozenset(r.reference_extramedullary_sites)
-            ),
-            csf_clear_since_last_positive=r.csf_clear_since_last_positive,
-            testicular_exam_documented=r.testicular_exam_documented,
-            testicular_disease_resolved=r.testicular_disease_resolved,
-        )
+    treatment = None if case.treatment is None else _course(case.treatment)
+    response = None if case.response_assessment is None else _response(case.response_assessment)
     return CaseFacts(
         as_of=case.as_of,
         timezone=case.timezone,
@@ -490,4 +448,48 @@ def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
             StoppedMedication(m.name.strip().lower(), m.stopped_on)
             for m in case.medications_stopped
         ),
+    )
+
+
+def _course(t: _Treatment) -> Course:
+    return Course(
+        regimen=t.regimen.value,
+        cycle=t.cycle,
+        cycle_start=t.cycle_start,
+        phase=t.phase,
+        ref=t.regimen.value,
+        prephase_start=t.prephase_start,
+        cycle_length_days=t.cycle_length_days,
+        last_dose_date=t.last_dose_date,
+    )
+
+
+def _response(r: _Response) -> ResponseAssessment:
+    sites = frozenset(r.extramedullary_sites or ())
+    if r.extramedullary_disease and not sites:
+        sites = frozenset({"unspecified"})
+    return ResponseAssessment(
+        date=r.date,
+        marrow_blast_pct=r.marrow_blast_pct,
+        trilineage_hematopoiesis=r.trilineage_hematopoiesis,
+        circulating_blasts=r.circulating_blasts,
+        peripheral_blasts_per_ul=r.peripheral_blasts_per_ul,
+        extramedullary_sites=sites,
+        extramedullary_disease=r.extramedullary_disease,
+        anc_per_ul=r.anc_per_ul,
+        platelets_per_ul=r.platelets_per_ul,
+        in_remission_before=r.in_remission_before,
+        end_of_induction=r.end_of_induction,
+        induction_rounds=r.induction_rounds,
+        mrd=None if r.mrd is None else Mrd(r.mrd.method, r.mrd.value, r.mrd.sensitivity),
+        ref_marrow_blast_pct=r.reference_marrow_blast_pct,
+        ref_peripheral_blasts_per_ul=r.reference_peripheral_blasts_per_ul,
+        ref_extramedullary_sites=(
+            None
+            if r.reference_extramedullary_sites is None
+            else frozenset(r.reference_extramedullary_sites)
+        ),
+        csf_clear_since_last_positive=r.csf_clear_since_last_positive,
+        testicular_exam_documented=r.testicular_exam_documented,
+        testicular_disease_resolved=r.testicular_disease_resolved,
     )
