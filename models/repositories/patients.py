@@ -379,7 +379,9 @@ def identities(
     if not ids:
         return {}
     rows = session.execute(
-        select(Patient.id, Patient.display_name, Patient.mrn).where(col(Patient.id).in_(ids))
+        select(col(Patient.id), col(Patient.display_name), col(Patient.mrn)).where(
+            col(Patient.id).in_(ids)
+        )
     ).all()
     record_many(
         session,
@@ -395,5 +397,7 @@ def identities(
 def patient_id_of_mrn(session: Session, mrn: str) -> int | None:
     """The patient whose MRN is ``mrn`` (compared as stored: trimmed, upper case)."""
     return session.execute(
-        select(Patient.id).where(func.upper(func.btrim(col(Patient.mrn))) == mrn.strip().upper())
+        select(col(Patient.id)).where(
+            func.upper(func.btrim(col(Patient.mrn))) == mrn.strip().upper()
+        )
     ).scalar_one_or_none()

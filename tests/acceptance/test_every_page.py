@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from pypdf import PdfReader
 
 from tests.acceptance.harness import PAGE_TIMEOUT_MS, SHOTS, TODAY, Carepath, User, sign_in
