@@ -176,6 +176,7 @@ def test_every_page_fits_a_phone_passes_axe_and_prints_the_patient(
     )
     keyboard_reaches_everything(page, server, "/queue")
     keyboard_reaches_everything(page, server, f"/tasks/{coord_task}")
+    page.goto(f"{server.url}/account/tokens")
     page.locator("form[action='/account/tokens'] input[name=name]").fill("calendar")
     page.locator("form[action='/account/tokens'] button").click()
     page.wait_for_url(re.compile(r"/account/tokens/issued/"))
