@@ -25,6 +25,7 @@ from datetime import date
 from operator import attrgetter
 from typing import Any
 
+from pathways.core.window import PLAN_HORIZON
 from pathways.decisions import DoseSuggestion, PlannedTask
 from pathways.definition import Definition
 from pathways.facts import CaseFacts, Course
@@ -63,9 +64,9 @@ FALLBACK_WORDS = {
     "dx": "the r/r diagnosis date (DX)",
 }
 
-# CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
-LOOKBACK_DAYS = 14
-LOOKAHEAD_DAYS = 90
+# CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days (pathways.core.window).
+LOOKBACK_DAYS = PLAN_HORIZON.lookback_days
+LOOKAHEAD_DAYS = PLAN_HORIZON.lookahead_days
 
 
 class _Anchor:
