@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.patient import Patient
 from models.repositories.audit import Actor, record, record_many
@@ -173,8 +173,8 @@ def list_queue(
     c = CareTask.__table__.c  # type: ignore[attr-defined]
     # Plain rows, not ORM objects: a page of fifty is read, never changed.
     query = (
-        select(*c, Patient.mrn, Patient.display_name)
-        .join(Patient, Patient.id == c.patient_id)  # type: ignore[arg-type]
+        select(*c, col(Patient.mrn), col(Patient.display_name))
+        .join(Patient, col(Patient.id) == c.patient_id)
         .where(*_scope(c, role=role, username=username, filters=filters))
         .order_by(c.due, c.id)
         .limit(limit)
@@ -202,8 +202,8 @@ def list_patient_tasks(
     rows = list(
         session.execute(
             select(CareTask)
-            .where(CareTask.patient_id == patient_id)
-            .order_by(CareTask.due, CareTask.id)  # type: ignore[arg-type]
+            .where(col(CareTask.patient_id) == patient_id)
+            .order_by(col(CareTask.due), col(CareTask.id))
             .limit(limit)
         ).scalars()
     )
