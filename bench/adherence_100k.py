@@ -54,7 +54,7 @@ TASK_COLUMNS = [
     "rule_id", "title", "section", "regimen", "cycle", "day", "window_start", "due_date",
     "window_end", "not_before", "due", "expires", "safety", "status", "status_reason",
     "role_queue", "result", "result_fields", "completed_at", "completed_by", "escalation_level",
-    "detail", "plan_hash", "planned_at", "created_at", "updated_at",
+    "closed_as", "plan_hash", "planned_at", "created_at", "updated_at",
 ]  # fmt: skip
 
 
@@ -96,7 +96,7 @@ class History:
     # -- tasks --------------------------------------------------------------------
 
     def fate(self, start: date, end: date) -> tuple[str, datetime | None, str | None, str | None]:
-        """(status, completed_at, reason, detail JSON) for a task whose window is start..end."""
+        """(status, completed_at, reason, closed_as) for a task whose window is start..end."""
         rng = self.rng
         opens, closes = midnight(start), midnight(end + timedelta(days=1))
         if opens > self.now:
@@ -121,15 +121,15 @@ class History:
             return "requested", None, None, None
         if r < 0.93:
             return ("cancelled", None, "resolved: the patient was planned on a later day",
-                    '{"cancelled_by_plan": "x"}')  # fmt: skip
+                    "unplanned")  # fmt: skip
         if r < 0.95:
             return ("cancelled", None, "No longer applies (clinician)",
-                    '{"closed_as": "cancelled", "closed_by": "bench"}')  # fmt: skip
+                    "cancelled")  # fmt: skip
         if r < 0.97:
             return "on-hold", None, "Held by the clinician: counts too low", None
         if r < 0.99:
             return ("cancelled", None, "Patient declined",
-                    '{"closed_as": "skipped", "closed_by": "bench"}')  # fmt: skip
+                    "skipped")  # fmt: skip
         return "completed", opens - timedelta(hours=rng.randint(2, 48)), None, None
 
     def task(
@@ -154,7 +154,7 @@ class History:
     ) -> datetime | None:
         self.ids.task += 1
         tid = self.ids.task
-        status, completed, reason, detail = fate or self.fate(start, end)
+        status, completed, reason, closed_as = fate or self.fate(start, end)
         due = due or end
         batch.add(
             "care_task",
@@ -162,7 +162,7 @@ class History:
              f"{rule} {slot}", "", regimen, cycle, day, start, due, end, midnight(start),
              midnight(due + timedelta(days=1)), midnight(end + timedelta(days=1)), False, status,
              reason, "coordinator", result if completed else None, fields, completed,
-             "bench" if completed else None, 0, detail, "bench", created, created, created),
+             "bench" if completed else None, 0, closed_as, "bench", created, created, created),
         )  # fmt: skip
         return completed
 

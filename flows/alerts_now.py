@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from models.repositories.audit import Actor
-from models.repositories.planning import Route
+from models.repositories.reminders import Route
 from models.repositories.results import RaisedAlert, record_alerts
 from models.snapshots import load_snapshots
 from pathways.clock import local_date

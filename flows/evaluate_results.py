@@ -28,7 +28,7 @@ from flows._tasks import io_task
 from flows.jobs import run_for_period
 from flows.runtime import Runtime, current_runtime
 from models.repositories.audit import Actor
-from models.repositories.planning import DataProblem, raise_data_problems
+from models.repositories.data_problems import DataProblem, raise_data_problems
 from models.repositories.results import (
     NewAssessment,
     NewObservation,

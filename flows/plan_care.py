@@ -3,7 +3,7 @@
 The story: cut the active patients into pages, and for each page lock the
 patients, load them as snapshots, ask the engine for the tasks of each
 patient whose inputs changed since their last plan, and write the page in
-set-based statements (``models.repositories.planning``). A patient whose facts
+set-based statements (``models.repositories.plan_writes``). A patient whose facts
 cannot be loaded or planned becomes a task for a human and a log line naming
 only the patient id; the rest of the page is planned.
 

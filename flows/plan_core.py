@@ -47,15 +47,12 @@ import pathways
 from flows._faults import PageFault, is_transient
 from flows.runtime import Runtime
 from models.repositories.audit import Actor
-from models.repositories.planning import (
-    DataProblem,
-    PatientPlan,
+from models.repositories.data_problems import DataProblem
+from models.repositories.plan_pages import patient_ids_between, patient_pages
+from models.repositories.plan_rows import PatientPlan, PlannedRow, planned_rows
+from models.repositories.plan_writes import (
     PlanCounts,
-    PlannedRow,
     lock_patients,
-    patient_ids_between,
-    patient_pages,
-    planned_rows,
     stored_fingerprints,
     write_plans,
 )

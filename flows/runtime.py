@@ -29,9 +29,10 @@ from sqlalchemy import Engine
 
 from models.repositories.escalation import EscalationPolicy
 from models.repositories.outbox import OutboundMessage
-from models.repositories.planning import Route
+from models.repositories.reminders import Route
 from pathways import engine as door
 from pathways.clock import local_date, zone
+from pathways.core.window import PLAN_HORIZON, PlanHorizon
 from pathways.decisions import Alert, PlannedTask, ResponseSuggestion
 from pathways.definition import Definition
 from pathways.engine import Policy
@@ -105,7 +106,7 @@ class Runtime:
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     # The engine plans [as_of - past, as_of + future]; open planned tasks due in
     # that range and no longer planned are cancelled, older ones are left alone.
-    horizon_days: tuple[int, int] = (14, 90)
+    horizon_days: PlanHorizon = PLAN_HORIZON
     owner: str = field(default_factory=default_owner)
     # plan_care plans its pages in this many worker processes (flows.plan_core);
     # 0, or no ``rebuild``, plans them in the flow's own threads.
@@ -127,11 +128,7 @@ class Runtime:
         return RunClock(now=current, as_of=local_date(current, self.timezone))
 
     def horizon(self, as_of: date) -> tuple[datetime, datetime]:
-        past, future = self.horizon_days
-        tz = zone(self.timezone)
-        start = datetime.combine(as_of - timedelta(days=past), time.min, tzinfo=tz)
-        end = datetime.combine(as_of + timedelta(days=future + 1), time.min, tzinfo=tz)
-        return start, end
+        return self.horizon_days.instants(as_of, self.timezone)
 
 
 _current: Runtime | None = None

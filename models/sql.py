@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlmodel import Session
+
 LIKE_ESCAPE = "\\"
 
 
@@ -16,3 +20,12 @@ def like_escaped(text: str) -> str:
         .replace("%", LIKE_ESCAPE + "%")
         .replace("_", LIKE_ESCAPE + "_")
     )
+
+
+def raw_connection(session: Session) -> Any:
+    """The psycopg connection under the session, inside the session's transaction.
+
+    For the statements run on every planning batch: a raw cursor skips
+    SQLAlchemy's statement handling, and COPY needs it.
+    """
+    return session.connection().connection.driver_connection

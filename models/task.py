@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_field, fk, json_field, ts_field
+from models.task_sql import OPEN_SQL as OPEN_STATUSES_SQL
+from pathways.core.window import Closure
 from pathways.vocab import Role, Severity, TaskKind, TaskStatus
 
-OPEN_STATUSES_SQL = "('requested','accepted','in-progress','on-hold')"
+_CLOSURES = ", ".join(f"'{c.value}'" for c in Closure)
 
 
 class CareTask(SQLModel, table=True):
@@ -59,6 +61,11 @@ class CareTask(SQLModel, table=True):
         sa.CheckConstraint(
             "status <> 'cancelled' OR status_reason IS NOT NULL", name="cancel_has_reason"
         ),
+        # Migration 0014_task_lifecycle.
+        sa.CheckConstraint(
+            f"closed_as IS NULL OR (status = 'cancelled' AND closed_as IN ({_CLOSURES}))",
+            name="closed_as_known",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = fk("patient.id", index=False)
@@ -87,6 +94,10 @@ class CareTask(SQLModel, table=True):
     status: TaskStatus = enum_field(TaskStatus, "task_status", default=TaskStatus.REQUESTED)
     # Why the status is what it is: the cancel reason, the hold reason, the skip reason.
     status_reason: str | None = Field(default=None, max_length=2000)
+    # Why a cancelled task was closed (a pathways.core.window.Closure value), and by
+    # whom (a person's skip or cancel).
+    closed_as: str | None = Field(default=None, max_length=20)
+    closed_by: str | None = Field(default=None, max_length=120)
     role_queue: Role = enum_field(Role, "role_queue")
     owner: str | None = Field(default=None, max_length=120)
     lease_expires_at: datetime | None = ts_field()
@@ -123,6 +134,8 @@ class CareTaskPublic(SQLModel):
     safety: bool
     status: TaskStatus
     status_reason: str | None
+    closed_as: str | None
+    closed_by: str | None
     role_queue: Role
     owner: str | None
     result: dict[str, Any] | None

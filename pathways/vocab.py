@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pathways.core.window import OPEN_STATUSES
+
 
 class Phase(StrEnum):
     """Main-line states of the patient state machine (RULES.md §0.5)."""
@@ -225,6 +227,5 @@ class TaskStatus(StrEnum):
     FAILED = "failed"
 
 
-OPEN_TASK_STATUSES = frozenset(
-    {TaskStatus.REQUESTED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD}
-)
+# The open statuses are defined once, in pathways.core.window.
+OPEN_TASK_STATUSES = frozenset(TaskStatus(s) for s in OPEN_STATUSES)

@@ -7,7 +7,7 @@ from carepath.channels.smtp import SmtpChannel
 from carepath.channels.webhook import WebhookChannel
 from carepath.settings import Settings
 from flows.runtime import Channel
-from models.repositories.planning import Route
+from models.repositories.reminders import Route
 
 ROLES = ("coordinator", "clinician")
 CHANNELS = ("smtp", "webhook", "file")

@@ -128,13 +128,12 @@ def _report(
     from models.repositories.outbox import destinations, outbox_counts
     from models.repositories.simulation import queue, queue_counts
     from models.session import transaction
-    from pathways.clock import end_of_day
 
     now = timeutil.now()
     today = clinic_today(settings.timezone)
     viewer = Actor("demo", "admin", "cli")
     with transaction(get_engine(settings)) as session:
-        counts = queue_counts(session, now=now, today_end=end_of_day(today, settings.timezone))
+        counts = queue_counts(session, now=now, timezone=settings.timezone)
         queues = {
             role: queue(session, role=role, now=now, actor=viewer, limit=8)
             for role in ("coordinator", "clinician")

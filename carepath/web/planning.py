@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from carepath.web.deps import clinic_date, now, settings
 from flows.runtime import Runtime
-from models.repositories.planning import PlanCounts
+from models.repositories.plan_writes import PlanCounts
 
 
 def _runtime(request: Request) -> Runtime:

@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from carepath.web.deps import now
-from models.repositories.planning import DATA_PROBLEM_RULE
+from models.repositories.data_problems import DATA_PROBLEM_RULE
 from pathways.clock import zone
 from pathways.core.labs import fmt
+from pathways.core.window import OPEN_STATUSES, TaskWindow
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -68,6 +69,15 @@ TEMPLATES.env.filters["d"] = _d
 TEMPLATES.env.filters["num"] = fmt
 # A data-problem task is the tracker's own, not a clinical rule: pages must not cite RULES.md for it.
 TEMPLATES.env.globals["DATA_PROBLEM_RULE"] = DATA_PROBLEM_RULE
+TEMPLATES.env.globals["OPEN_STATUSES"] = OPEN_STATUSES
+
+
+def window_state(task: Any, now: datetime) -> str:
+    """A task's window at ``now`` (pathways.core.window): upcoming, open, overdue or missed."""
+    return TaskWindow(task.not_before, task.due, task.expires).state_at(now).value
+
+
+TEMPLATES.env.globals["window_state"] = window_state
 
 
 def render(

@@ -25,10 +25,10 @@ from sqlalchemy import delete, select, text
 from sqlmodel import Session
 
 from models.ops import AdherenceSnapshot
+from models.repositories.adherence_filters import Params
 from models.repositories.adherence_sql import (
     PLAN_SETTINGS,
     PREPARE_SQL,
-    Params,
     aggregate_sql,
     common_params,
     drill_sql,

@@ -22,27 +22,50 @@ from the validated vocabulary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from models.repositories.adherence_evidence import episode_units
+from models.repositories.adherence_filters import (
+    Params,
+    completed,
+    conditions,
+    task_filter,
+)
+from models.task_sql import closed_as, instant, missed, sql, task_columns, timeliness
+from pathways.core.window import Closure, WindowState
 from pathways.definition import Definition
-from pathways.indicators import Evidence, Indicator, TaskFilter
-from pathways.schedules.context import PREPHASE_DAYS
+from pathways.indicators import Indicator, TaskFilter
+from pathways.schedules.context import INDUCTION_COURSE_PHASES, PREPHASE_DAYS
+from pathways.vocab import CnsTrack, CoursePhase, Phase, TaskStatus
 
-CLASS_SQL = """CASE
-        WHEN t.status = 'completed' AND t.completed_at <= :now THEN CASE
-            WHEN t.completed_at < t.not_before THEN 'early'
-            WHEN t.completed_at < t.expires THEN 'on_time'
-            ELSE 'late' END
-        WHEN t.status = 'cancelled' AND t.detail->>'closed_as' = 'skipped' THEN :skipped_class
-        WHEN t.status = 'cancelled' THEN 'excused'
-        WHEN t.status = 'on-hold' AND btrim(coalesce(t.status_reason, '')) <> '' THEN 'excused'
-        WHEN t.status = 'failed' OR t.expires <= :now THEN 'missed'
+_T = task_columns("t")
+_SKIPPED = sql(closed_as(_T, Closure.SKIPPED))
+# The adherence class of a task: a completion's timeliness and the window's
+# "missed" are pathways.core.window's, rendered by models.task_sql.
+# The machines' tracks and the course phases whose first cycle starts treatment (IND_D1).
+MAIN, CNS = "main", "cns"
+FIRST_COURSE_PHASES = ", ".join(f"'{p}'" for p in sorted(INDUCTION_COURSE_PHASES))
+# IND_D1 of a course row ``c``: pathways.schedules.context.first_treatment_day (P1 when
+# recorded, C1_D1 - PREPHASE_DAYS for a course recorded in its pre-phase, else C1_D1).
+IND_D1 = (
+    "coalesce(c.prephase_start, CASE WHEN c.phase = "
+    f"'{CoursePhase.PREPHASE}' THEN c.anchor_date - CAST(:prephase_days AS integer) END, "
+    "c.anchor_date)"
+)
+CLASS_SQL = f"""CASE
+        WHEN t.status = '{TaskStatus.COMPLETED}' AND t.completed_at <= :now
+            THEN {sql(timeliness(_T))}
+        WHEN {_SKIPPED} THEN :skipped_class
+        WHEN t.status = '{TaskStatus.CANCELLED}' THEN 'excused'
+        WHEN t.status = '{TaskStatus.ON_HOLD}' AND btrim(coalesce(t.status_reason, '')) <> ''
+            THEN 'excused'
+        WHEN t.status = '{TaskStatus.FAILED}' OR {sql(missed(_T, instant(":now")))}
+            THEN '{WindowState.MISSED}'
         ELSE 'pending' END"""
 
 # Patient-episodes: the instance from its start, split at each signed relapse (SM-09,
 # DEF-07: the new r/r episode). Rows recorded before the first split belong to the first.
-EPISODES_SQL = """
+EPISODES_SQL = f"""
 CREATE TEMP TABLE adh_episode ON COMMIT DROP AS
 WITH bounds AS (
     SELECT i.patient_id, i.id AS instance_id, i.started_at AS at, i.ended_at AS instance_end
@@ -50,7 +73,7 @@ WITH bounds AS (
     UNION ALL
     SELECT e.patient_id, e.instance_id, e.at, i.ended_at
     FROM phase_event e JOIN pathway_instance i ON i.id = e.instance_id
-    WHERE e.track = 'main' AND e.event = 'record_relapse'
+    WHERE e.track = '{MAIN}' AND e.event = ANY(CAST(:relapse_events AS text[]))
 ),
 spans AS (
     SELECT row_number() OVER (ORDER BY patient_id, at, instance_id) AS ep_id,
@@ -66,22 +89,20 @@ spans2 AS (
 ),
 ind AS (
     SELECT DISTINCT ON (s.ep_id) s.ep_id, c.id AS course_id, c.regimen,
-        coalesce(c.prephase_start,
-                 CASE WHEN c.phase = 'prephase' THEN c.anchor_date - CAST(:prephase_days AS integer) END,
-                 c.anchor_date) AS ind_d1
+        {IND_D1} AS ind_d1
     FROM spans2 s
     JOIN course c ON c.patient_id = s.patient_id
         AND c.created_at >= s.from_at AND c.created_at < s.ended_at
-    WHERE c.cycle_number = 1 AND c.phase IN ('prephase', 'induction')
+    WHERE c.cycle_number = 1 AND c.phase IN ({FIRST_COURSE_PHASES})
     ORDER BY s.ep_id, c.anchor_date, c.id
 ),
 events AS (
     SELECT s.ep_id,
-        bool_or(e.track = 'main' AND e.to_state = 'clinical_trial') AS in_trial,
-        bool_or(e.track = 'main' AND e.to_state = 'multiply_relapsed') AS reached_sm11,
-        bool_or(e.track = 'cns' AND e.to_state = 'treatment') AS cns_treatment,
-        min(e.at) FILTER (WHERE e.track = 'cns' AND e.from_state = 'treatment'
-                          AND e.to_state = 'complete') AS cns_complete_at
+        bool_or(e.track = '{MAIN}' AND e.to_state = '{Phase.CLINICAL_TRIAL}') AS in_trial,
+        bool_or(e.track = '{MAIN}' AND e.to_state = '{Phase.MULTIPLY_RELAPSED}') AS reached_sm11,
+        bool_or(e.track = '{CNS}' AND e.to_state = '{CnsTrack.TREATMENT}') AS cns_treatment,
+        min(e.at) FILTER (WHERE e.track = '{CNS}' AND e.from_state = '{CnsTrack.TREATMENT}'
+                          AND e.to_state = '{CnsTrack.COMPLETE}') AS cns_complete_at
     FROM spans2 s
     JOIN phase_event e ON e.patient_id = s.patient_id
         AND e.at >= s.started_at AND e.at < s.ended_at
@@ -140,7 +161,7 @@ SELECT t.id, t.patient_id, e.ep_id, t.rule_id, split_part(t.dedupe_key, ':', -1)
     t.kind, t.regimen, t.course_id, t.cycle, t.day, c.phase AS course_phase,
     t.window_start, t.due_date, t.window_end, t.not_before, t.expires,
     t.status, t.completed_at, t.result, t.result_fields,
-    (t.status = 'cancelled' AND t.detail->>'closed_as' = 'skipped') AS skipped,
+    ({_SKIPPED}) AS skipped,
     {CLASS_SQL} AS cls
 FROM care_task t
 JOIN adh_episode e ON e.patient_id = t.patient_id
@@ -170,49 +191,14 @@ PREPARE_SQL = (
 # (Per-row lookups, such as a dose's lab results, are subplans on an index, not joins.)
 PLAN_SETTINGS = ("SET LOCAL enable_nestloop = off", "SET LOCAL enable_nestloop = on")
 
-# The named conditions of pathways.indicators.CONDITIONS over an episode row ``e``.
-CONDITION_SQL: dict[str, str] = {
-    "clinical_trial": "e.in_trial",
-    "goal_symptom_relief": "e.goal = 'symptom_relief'",
-    "frail": "e.frail",
-    "retreatment": "e.ind_regimen = 'prior_induction_regimen'",
-    "has_testes": "e.has_testes",
-    "b_lineage": "e.lineage = 'B'",
-    "t_lineage": "e.lineage = 'T'",
-    "cd19_or_cd22_positive": "(e.cd19 = 'positive' OR e.cd22 = 'positive')",
-    "cd19_cd22_negative": "(e.cd19 = 'negative' AND e.cd22 = 'negative')",
-    "ph_positive": "e.ph_positive",
-    "kmt2a_rearranged": "e.kmt2a_rearranged",
-    "multiply_relapsed": "e.multiply_relapsed",
-    "revumenib_naive": "NOT e.prior_revumenib",
-    "cns_involved": "e.cns_involved",
-    "high_burden": (
-        "(e.marrow_blast_pct > :prephase_marrow_blast_pct_above"
-        " OR e.peripheral_blasts_per_ul > :prephase_peripheral_blasts_per_ul_above)"
-    ),
-}
-
-# The class of a unit from its evidence instant and its window's end.
-UNIT_CLASS = """CASE
-        WHEN met_at IS NOT NULL AND (end_at IS NULL OR met_at < end_at) THEN 'on_time'
-        WHEN met_at IS NULL AND excusable THEN 'excused'
-        WHEN met_at IS NOT NULL THEN 'late'
-        WHEN end_at > :now THEN 'pending'
-        ELSE 'missed' END"""
-
 TIME_OF_DAY = r"'^([01]?[0-9]|2[0-3]):[0-5][0-9]$'"
 
 
-@dataclass
-class Params:
-    """Bound parameters of one statement, named p0, p1... (values never enter the SQL text)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def __call__(self, value: Any, cast: str | None = None) -> str:
-        name = f"p{len(self.values)}"
-        self.values[name] = list(value) if isinstance(value, tuple) else value
-        return f"CAST(:{name} AS {cast})" if cast else f":{name}"
+def relapse_events(definition: Definition) -> list[str]:
+    """The main machine's events into ``relapse``."""
+    return sorted(
+        {t.event for t in definition.machines[MAIN].transitions if t.target == Phase.RELAPSE}
+    )
 
 
 def common_params(definition: Definition, *, timezone: str, now: Any) -> dict[str, Any]:
@@ -222,6 +208,8 @@ def common_params(definition: Definition, *, timezone: str, now: Any) -> dict[st
         "now": now,
         # IND_D1 of a course recorded in its pre-phase without P1, as the engine derives it.
         "prephase_days": PREPHASE_DAYS,
+        # Signed relapses split the instance into episodes (SM-09, DEF-07).
+        "relapse_events": relapse_events(definition),
         "skipped_class": definition.default("adherence_skipped_counts_as"),
         "prephase_marrow_blast_pct_above": float(
             definition.default("prephase_marrow_blast_pct_above")
@@ -230,46 +218,6 @@ def common_params(definition: Definition, *, timezone: str, now: Any) -> dict[st
             definition.default("prephase_peripheral_blasts_per_ul_above")
         ),
     }
-
-
-def _task_filter(f: TaskFilter, alias: str, p: Params) -> str:
-    parts = [f"{alias}.rule_id = ANY({p(f.rules, 'text[]')})"]
-    if f.slots:
-        parts.append(f"{alias}.slot = ANY({p(f.slots, 'text[]')})")
-    if f.kinds:
-        parts.append(f"{alias}.kind = ANY({p(f.kinds, 'text[]')})")
-    if f.cycle is not None:
-        parts.append(f"{alias}.cycle = {p(f.cycle)}")
-    if f.course_phases:
-        parts.append(f"{alias}.course_phase = ANY({p(f.course_phases, 'text[]')})")
-    return " AND ".join(parts)
-
-
-def _results_present(fields: tuple[str, ...], alias: str, p: Params) -> str:
-    """Each field present in the result, where the task asks for it (its result_fields)."""
-    parts = []
-    for name in fields:
-        asked = f"{alias}.result_fields @> jsonb_build_array({p(name, 'text')})"
-        given = f"coalesce({alias}.result->>{p(name, 'text')}, '') <> ''"
-        parts.append(f"(NOT coalesce({asked}, false) OR {given})")
-    return " AND ".join(parts) or "true"
-
-
-def _completed(alias: str) -> str:
-    return f"{alias}.status = 'completed' AND {alias}.completed_at <= :now"
-
-
-def _conditions(ind: Indicator) -> str:
-    """The population's conditions and exclusions over episode ``e`` (unknown never excludes)."""
-    parts = [f"coalesce({CONDITION_SQL[name]}, false)" for name in ind.denominator.where]
-    if ind.denominator.any_of:
-        groups = [
-            "(" + " AND ".join(f"coalesce({CONDITION_SQL[n]}, false)" for n in group) + ")"
-            for group in ind.denominator.any_of
-        ]
-        parts.append("(" + " OR ".join(groups) + ")")
-    parts += [f"NOT coalesce({CONDITION_SQL[name]}, false)" for name in ind.exclusions]
-    return " AND ".join(parts) or "true"
 
 
 # -- units --------------------------------------------------------------------------
@@ -286,7 +234,7 @@ def units_sql(ind: Indicator, definition: Definition, p: Params) -> str:
         return _course_units(ind, p)
     if ind.unit == "dose":
         return _dose_units(ind, definition, p)
-    return _episode_units(ind, p)
+    return episode_units(ind, p)
 
 
 def _task_units(ind: Indicator, p: Params) -> str:
@@ -297,12 +245,12 @@ SELECT 't' || t.id AS unit_key, t.patient_id, e.ep_no, t.regimen, t.due_date AS 
     t.cls, t.skipped, ARRAY[t.id] AS task_ids,
     CASE WHEN t.skipped THEN 'skipped' END AS note
 FROM adh_task t JOIN adh_episode e ON e.ep_id = t.ep_id
-WHERE {_task_filter(population, "t", p)} AND {_conditions(ind)}"""
+WHERE {task_filter(population, "t", p)} AND {conditions(ind)}"""
 
 
 def _course_units(ind: Indicator, p: Params) -> str:
     d, ev = ind.denominator, ind.numerator
-    where = [f"c.regimen = ANY({p(d.regimens, 'text[]')})", _conditions(ind)]
+    where = [f"c.regimen = ANY({p(d.regimens, 'text[]')})", conditions(ind)]
     if d.cycle is not None:
         where.append(f"c.cycle_number = {p(d.cycle)}")
     if d.course_phases:
@@ -318,14 +266,14 @@ def _course_units(ind: Indicator, p: Params) -> str:
         assert ev.tasks is not None and ev.days is not None  # noqa: S101
         task_ids = (
             "coalesce((SELECT array_agg(g.id ORDER BY g.id) FROM adh_task g "
-            f"WHERE g.course_id = pop.course_id AND {_task_filter(ev.tasks, 'g', p)}), "
+            f"WHERE g.course_id = pop.course_id AND {task_filter(ev.tasks, 'g', p)}), "
             "'{}'::int[])"
         )
         met = (
             f"(prephase_start IS NOT NULL AND anchor_date - prephase_start >= {p(ev.days)})"
             " OR phase = 'prephase'"
             " OR EXISTS (SELECT 1 FROM adh_task g WHERE g.course_id = pop.course_id"
-            f" AND {_task_filter(ev.tasks, 'g', p)} AND {_completed('g')})"
+            f" AND {task_filter(ev.tasks, 'g', p)} AND {completed('g')})"
         )
         note = "'no pre-phase recorded before C1_D1'"
     return f"""
@@ -353,7 +301,7 @@ def _dose_units(ind: Indicator, definition: Definition, p: Params) -> str:
     def same_occurrence(f: TaskFilter) -> str:
         return (
             "g.course_id = pop.course_id AND g.cycle IS NOT DISTINCT FROM pop.cycle"
-            f" AND g.day IS NOT DISTINCT FROM pop.day AND {_task_filter(f, 'g', p)}"
+            f" AND g.day IS NOT DISTINCT FROM pop.day AND {task_filter(f, 'g', p)}"
         )
 
     companions: list[TaskFilter] = []
@@ -383,7 +331,7 @@ def _dose_units(ind: Indicator, definition: Definition, p: Params) -> str:
             f"EXISTS (SELECT 1 FROM adh_task g WHERE {same_occurrence(ev.tasks)}"
             " AND g.cls = 'on_time')"
             f" AND EXISTS (SELECT 1 FROM adh_task g WHERE {same_occurrence(ev.companion)}"
-            f" AND {_completed('g')} AND {minutes})"
+            f" AND {completed('g')} AND {minutes})"
         )
         note = (
             f"'premedication not recorded on the dose day, or observation under {ev.minutes} min'"
@@ -399,7 +347,7 @@ def _dose_units(ind: Indicator, definition: Definition, p: Params) -> str:
     return f"""
 WITH pop AS (
     SELECT d.*, e.ep_no FROM adh_task d JOIN adh_episode e ON e.ep_id = d.ep_id
-    WHERE {_task_filter(doses, "d", p)} AND {_completed("d")} AND {_conditions(ind)}
+    WHERE {task_filter(doses, "d", p)} AND {completed("d")} AND {conditions(ind)}
 )
 SELECT 'd' || id AS unit_key, patient_id, ep_no, regimen,
     (completed_at AT TIME ZONE CAST(:tz AS text))::date AS period_date,
@@ -407,202 +355,6 @@ SELECT 'd' || id AS unit_key, patient_id, ep_no, regimen,
     {task_ids} AS task_ids,
     CASE WHEN NOT ({met}) THEN {note} END AS note
 FROM pop"""
-
-
-def _evidence(ind: Indicator, p: Params) -> tuple[str, str]:
-    """(SELECT of ep_id, met_at, excusable, note for the population ``pop``; how ``excusable``
-    combines with the planned group)."""
-    ev: Evidence = ind.numerator
-    kind = ev.kind
-    if kind == "done" and ev.all_of:
-        assert ev.tasks is not None  # noqa: S101
-        f = ev.tasks
-        n = len(f.rules)
-        single = TaskFilter(
-            rules=f.rules,
-            slots=f.slots,
-            kinds=f.kinds,
-            cycle=f.cycle,
-            course_phases=f.course_phases,
-        )
-        return (
-            f"""
-SELECT ep_id,
-    CASE WHEN count(done_at) = {p(n)} THEN max(done_at) END AS met_at,
-    bool_and(done_at IS NOT NULL OR excused) AS excusable,
-    CASE WHEN count(done_at) < {p(n)} THEN 'not done: ' || string_agg(rule, ', ' ORDER BY rule)
-        FILTER (WHERE done_at IS NULL) END AS note
-FROM (
-    SELECT pop.ep_id, r.rule,
-        min(g.completed_at) FILTER (WHERE {_completed("g")}
-            AND {_results_present(f.with_results, "g", p)}) AS done_at,
-        coalesce(bool_and(g.cls = 'excused'), false) AS excused
-    FROM pop CROSS JOIN unnest({p(f.rules, "text[]")}) AS r(rule)
-    LEFT JOIN adh_task g ON g.ep_id = pop.ep_id AND g.rule_id = r.rule
-        AND {_task_filter(single, "g", p)}
-    GROUP BY pop.ep_id, r.rule
-) per_rule GROUP BY ep_id""",
-            "own",
-        )
-    if kind == "done":
-        assert ev.tasks is not None  # noqa: S101
-        return (
-            f"""
-SELECT g.ep_id, min(g.completed_at) AS met_at, NULL::boolean AS excusable,
-    NULL::text AS note
-FROM adh_task g JOIN pop ON pop.ep_id = g.ep_id
-WHERE {_task_filter(ev.tasks, "g", p)} AND {_completed("g")}
-    AND {_results_present(ev.tasks.with_results, "g", p)}
-GROUP BY g.ep_id""",
-            "group",
-        )
-    if kind == "fitness":
-        assert ev.tasks is not None  # noqa: S101
-        columns = " OR ".join(f"f.{name} IS NOT NULL" for name in ev.instruments)
-        in_result = " OR ".join(
-            f"coalesce(g.result->>{p(name, 'text')}, '') <> ''" for name in ev.instruments
-        )
-        return (
-            f"""
-SELECT ep_id, min(at) AS met_at, NULL::boolean AS excusable, NULL::text AS note FROM (
-    SELECT pop.ep_id, f.assessed_at AS at
-    FROM pop JOIN fitness_assessment f ON f.patient_id = pop.patient_id
-        AND f.assessed_at >= pop.from_at AND f.assessed_at < pop.ended_at
-        AND f.assessed_at <= :now
-    WHERE f.ecog IS NOT NULL AND ({columns})
-    UNION ALL
-    SELECT g.ep_id, g.completed_at
-    FROM adh_task g JOIN pop ON pop.ep_id = g.ep_id
-    WHERE {_task_filter(ev.tasks, "g", p)} AND {_completed("g")}
-        AND coalesce(g.result->>'fitness_category', '') <> ''
-        AND coalesce(g.result->>'ecog', '') <> '' AND ({in_result})
-) found GROUP BY ep_id""",
-            "group",
-        )
-    if kind == "marrow":
-        mrd = " AND a.mrd_value IS NOT NULL" if ev.with_mrd else ""
-        return (
-            f"""
-SELECT grp.ep_id,
-    min(a.assessed_on::timestamp AT TIME ZONE CAST(:tz AS text)) AS met_at,
-    NULL::boolean AS excusable, NULL::text AS note
-FROM grp JOIN pop ON pop.ep_id = grp.ep_id
-JOIN response_assessment a ON a.patient_id = pop.patient_id
-    AND a.assessed_on >= grp.start_date
-    AND a.assessed_on::timestamp AT TIME ZONE CAST(:tz AS text) < pop.ended_at
-    AND a.recorded_at <= :now
-WHERE a.marrow_blast_pct IS NOT NULL{mrd}
-GROUP BY grp.ep_id""",
-            "group",
-        )
-    if kind == "first_induction":
-        return (
-            f"""
-SELECT pop.ep_id, CASE WHEN pop.ind_regimen = ANY({p(ev.options, "text[]")})
-    THEN pop.ind_d1_at END AS met_at, false AS excusable,
-    'first induction: ' || coalesce(pop.ind_regimen, 'none') AS note
-FROM pop""",
-            "own",
-        )
-    if kind == "tki":
-        assert ev.tasks is not None  # noqa: S101
-        return (
-            f"""
-SELECT pop.ep_id,
-    CASE WHEN tki.start_day IS NOT NULL THEN mut.done_at END AS met_at,
-    false AS excusable,
-    CASE WHEN tki.start_day IS NULL THEN 'no TKI on the medication list through IND_D1'
-         WHEN mut.done_at IS NULL THEN 'no kinase-domain mutation result recorded'
-         WHEN mut.done_at >= (tki.start_day + 1)::timestamp AT TIME ZONE CAST(:tz AS text)
-         THEN 'mutation result after the TKI start' END AS note,
-    (tki.start_day + 1)::timestamp AT TIME ZONE CAST(:tz AS text) AS tki_end
-FROM pop
-LEFT JOIN (
-    SELECT pop.ep_id,
-        min(coalesce(m.started_on, (m.recorded_at AT TIME ZONE CAST(:tz AS text))::date))
-            AS start_day
-    FROM pop JOIN medication m ON m.patient_id = pop.patient_id
-    WHERE lower(m.name) = ANY({p(ev.options, "text[]")})
-        AND m.recorded_at >= pop.from_at AND m.recorded_at < pop.ended_at
-        AND m.recorded_at <= :now
-        AND (m.stopped_on IS NULL OR m.stopped_on >= pop.ind_d1)
-    GROUP BY pop.ep_id
-) tki ON tki.ep_id = pop.ep_id
-LEFT JOIN (
-    SELECT g.ep_id, min(g.completed_at) AS done_at FROM adh_task g
-    WHERE {_task_filter(ev.tasks, "g", p)} AND {_completed("g")}
-    GROUP BY g.ep_id
-) mut ON mut.ep_id = pop.ep_id""",
-            "own",
-        )
-    # track_event
-    return (
-        """
-SELECT pop.ep_id, pop.cns_complete_at AS met_at, false AS excusable,
-    CASE WHEN pop.cns_complete_at IS NULL THEN 'CNS track not closed after CNS-directed therapy'
-    END AS note
-FROM pop""",
-        "own",
-    )
-
-
-def _episode_units(ind: Indicator, p: Params) -> str:
-    d, ev, window = ind.denominator, ind.numerator, ind.window.kind
-    where = [_conditions(ind)]
-    if d.starts_induction:
-        where.append("e.ind_d1 IS NOT NULL")
-    # Materialized: each is computed once, never re-run inside a nested loop when the
-    # planner misjudges how many episodes qualify.
-    ctes = [f"pop AS MATERIALIZED (SELECT e.* FROM adh_episode e WHERE {' AND '.join(where)})"]
-    join_group = ""
-    if d.planned is not None:
-        ctes.append(f"""grp AS MATERIALIZED (
-    SELECT g.ep_id,
-        max(g.expires) FILTER (WHERE g.cls <> 'excused') AS open_end,
-        max(g.window_end) FILTER (WHERE g.cls <> 'excused') AS end_date,
-        min(g.window_start) FILTER (WHERE g.cls <> 'excused') AS start_date,
-        max(g.window_end) AS any_end_date,
-        bool_and(g.cls = 'excused') AS all_excused,
-        bool_or(g.skipped) AS skipped,
-        array_agg(g.id ORDER BY g.id) AS task_ids
-    FROM adh_task g JOIN pop ON pop.ep_id = g.ep_id
-    WHERE {_task_filter(d.planned, "g", p)}
-    GROUP BY g.ep_id)""")
-        join_group = "JOIN grp ON grp.ep_id = pop.ep_id"
-    evidence, excuse = _evidence(ind, p)
-    ctes.append(f"ev AS MATERIALIZED ({evidence})")
-    excusable = "grp.all_excused" if excuse == "group" else "ev.excusable"
-    if window == "task":
-        end_at, period = "grp.open_end", "coalesce(grp.end_date, grp.any_end_date)"
-    elif window == "workup":
-        end_at = "coalesce(pop.ind_d1_at, grp.open_end)"
-        period = "coalesce(pop.ind_d1, grp.end_date, grp.any_end_date)"
-    elif window == "episode":
-        end_at = "pop.ended_at"
-        period = (
-            "(coalesce(ev.met_at, CASE WHEN pop.ended_at < 'infinity' THEN pop.ended_at END, :now)"
-            " AT TIME ZONE CAST(:tz AS text))::date"
-        )
-    else:  # at_start
-        end_at = "ev.tki_end" if ev.kind == "tki" else "NULL::timestamptz"
-        period = "pop.ind_d1"
-    skipped, task_ids = (
-        ("grp.skipped", "grp.task_ids") if d.planned is not None else ("false", "'{}'::int[]")
-    )
-    ctes.append(f"""u AS (
-    SELECT pop.ep_id, pop.patient_id, pop.ep_no, pop.ind_regimen AS regimen,
-        {end_at} AS end_at, {period} AS period_date, ev.met_at,
-        coalesce({excusable}, false) AS excusable, ev.note,
-        {skipped} AS skipped, {task_ids} AS task_ids
-    FROM pop {join_group} LEFT JOIN ev ON ev.ep_id = pop.ep_id)""")
-    joined = ",\n".join(ctes)
-    return f"""
-WITH {joined}
-SELECT 'e' || ep_id AS unit_key, patient_id, ep_no, regimen, period_date,
-    {UNIT_CLASS} AS cls,
-    coalesce(skipped, false) AS skipped, coalesce(task_ids, '{{}}'::int[]) AS task_ids,
-    CASE WHEN met_at IS NULL OR (end_at IS NOT NULL AND met_at >= end_at) THEN note END AS note
-FROM u"""
 
 
 def aggregate_sql(units: str) -> str:

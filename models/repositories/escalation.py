@@ -19,11 +19,13 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
-from models.repositories.planning import OPEN_STATUSES, Route, queue_reminders
+from models.repositories.reminders import Route, queue_reminders
+from models.task_sql import OPEN_LIST, instant, past_due, sql, task_columns
 from pathways.definition import shipped_definition
 from pathways.engine import Policy, escalation_grace_hours
 
 DEFAULT_LADDER = ("coordinator", "clinician")
+_PAST_DUE = sql(past_due(task_columns("t"), instant(":now")))
 
 
 def shipped_grace_hours() -> dict[str, float]:
@@ -95,11 +97,11 @@ def queue_overdue_reminders(
         return 0
     overdue = session.execute(
         text(
-            "SELECT t.id, t.patient_id FROM care_task t "
-            "WHERE t.status = ANY(:open) AND t.due <= :now AND NOT EXISTS ("
+            "SELECT t.id, t.patient_id FROM care_task t "  # noqa: S608 (constants)
+            f"WHERE t.status = ANY(:open) AND {_PAST_DUE} AND NOT EXISTS ("
             "  SELECT 1 FROM reminder r WHERE r.task_id = t.id AND r.reason = 'overdue')"
         ),
-        {"open": OPEN_STATUSES, "now": now},
+        {"open": OPEN_LIST, "now": now},
     ).all()
     if not overdue:
         return 0
@@ -148,7 +150,7 @@ def escalate(
             ),
             {
                 **params,
-                "open": OPEN_STATUSES,
+                "open": OPEN_LIST,
                 "from_role": from_role,
                 "to_role": to_role,
                 "now": now,

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
 from models.repositories.leases import holder_alive
-from models.repositories.planning import OPEN_STATUSES
+from pathways.core.window import OPEN_STATUSES
 
 REMINDER_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 

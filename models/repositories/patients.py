@@ -27,7 +27,7 @@ from models.patient import (
     Relapse,
 )
 from models.repositories.audit import Actor, record, record_many
-from models.repositories.planning import DATA_PROBLEM_RULE
+from models.repositories.data_problems import DATA_PROBLEM_RULE
 from models.sql import LIKE_ESCAPE, like_escaped
 from models.task import ClinicalAlert
 from pathways.definition import Definition

@@ -26,13 +26,11 @@ from sqlmodel import Session
 
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record_many
-from models.repositories.planning import (
-    OPEN_STATUSES,
-    Route,
-    jsonable,
-    queue_reminders,
-)
-from models.task import OPEN_STATUSES_SQL, CareTask, ClinicalAlert
+from models.repositories.plan_rows import jsonable
+from models.repositories.reminders import Route, queue_reminders
+from models.task import CareTask, ClinicalAlert
+from models.task_sql import OPEN_LIST as OPEN_STATUSES
+from models.task_sql import OPEN_SQL as OPEN_STATUSES_SQL
 from pathways.alert_identity import RaisedBefore, alert_fingerprint, is_new
 from pathways.clock import local_date
 from pathways.decisions import Alert, ResponseSuggestion, ReviewTask

@@ -17,7 +17,15 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
-from models.repositories.planning import OPEN_STATUSES
+from models.task_sql import OPEN_LIST, actionable, due_by, instant, past_due, sql, task_columns
+from pathways.core.window import ClinicDay
+
+_NOW = instant(":now")
+_ACTIONABLE = sql(actionable(task_columns("care_task"), _NOW))
+_T_ACTIONABLE = sql(actionable(task_columns("t"), _NOW))
+_T_OVERDUE = sql(past_due(task_columns("t"), _NOW))
+_DUE_TODAY = sql(due_by(task_columns("care_task"), _NOW, instant(":end")))
+_OVERDUE = sql(past_due(task_columns("care_task"), _NOW))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +57,11 @@ def actionable_tasks(session: Session, *, now: datetime) -> list[OpenTask]:
     """Open tasks whose window has opened by ``now`` (including overdue ones)."""
     rows = session.execute(
         text(
-            "SELECT id, patient_id, dedupe_key, kind, rule_id, role_queue, window_start, due_date, "
+            "SELECT id, patient_id, dedupe_key, kind, rule_id, role_queue, window_start, due_date, "  # noqa: S608 (constants)
             "window_end, due, result_fields, regimen FROM care_task "
-            "WHERE status = ANY(:open) AND not_before <= :now ORDER BY id"
+            f"WHERE status = ANY(:open) AND {_ACTIONABLE} ORDER BY id"
         ),
-        {"open": OPEN_STATUSES, "now": now},
+        {"open": OPEN_LIST, "now": now},
     ).all()
     return [OpenTask(*r) for r in rows]
 
@@ -77,7 +85,7 @@ def complete_tasks(session: Session, *, completions: Sequence[Completion], actor
             "ats": [c.at for c in completions],
             "bys": [c.by for c in completions],
             "results": [None if c.result is None else json.dumps(c.result) for c in completions],
-            "open": OPEN_STATUSES,
+            "open": OPEN_LIST,
         },
     )
     record_many(
@@ -110,13 +118,13 @@ def queue(
     """A role's open tasks whose window has opened, most urgent first."""
     rows = session.execute(
         text(
-            "SELECT t.id, t.patient_id, p.mrn, p.display_name, t.title, t.rule_id, t.due, "
-            "t.due_date, t.escalation_level, t.due <= :now AS overdue FROM care_task t "
+            "SELECT t.id, t.patient_id, p.mrn, p.display_name, t.title, t.rule_id, t.due, "  # noqa: S608
+            f"t.due_date, t.escalation_level, {_T_OVERDUE} AS overdue FROM care_task t "
             "JOIN patient p ON p.id = t.patient_id "
-            "WHERE t.role_queue = :role AND t.status = ANY(:open) AND t.not_before <= :now "
+            f"WHERE t.role_queue = :role AND t.status = ANY(:open) AND {_T_ACTIONABLE} "
             "ORDER BY t.safety DESC, t.due, t.id LIMIT :limit"
         ),
-        {"role": role, "now": now, "open": OPEN_STATUSES, "limit": limit},
+        {"role": role, "now": now, "open": OPEN_LIST, "limit": limit},
     ).all()
     items = [QueueItem(*r) for r in rows]
     record_many(
@@ -129,21 +137,20 @@ def queue(
     return items
 
 
-def queue_counts(
-    session: Session, *, now: datetime, today_end: datetime
-) -> dict[str, dict[str, int]]:
-    """Per role: open tasks due by the end of today, overdue, escalated, and open in all."""
+def queue_counts(session: Session, *, now: datetime, timezone: str) -> dict[str, dict[str, int]]:
+    """Per role: open tasks due today (the clinic's day of ``now``), overdue, escalated,
+    actionable, and open in all."""
     counts: dict[str, dict[str, int]] = {}
     for row in session.execute(
         text(
-            "SELECT role_queue, "
-            "count(*) FILTER (WHERE not_before <= :now AND due > :now AND due <= :end) AS due_today, "
-            "count(*) FILTER (WHERE due <= :now) AS overdue, "
+            "SELECT role_queue, "  # noqa: S608 (constants)
+            f"count(*) FILTER (WHERE {_ACTIONABLE} AND {_DUE_TODAY}) AS due_today, "
+            f"count(*) FILTER (WHERE {_OVERDUE}) AS overdue, "
             "count(*) FILTER (WHERE escalation_level > 0) AS escalated, "
-            "count(*) FILTER (WHERE not_before <= :now) AS actionable, "
+            f"count(*) FILTER (WHERE {_ACTIONABLE}) AS actionable, "
             "count(*) AS open FROM care_task WHERE status = ANY(:open) GROUP BY role_queue"
         ),
-        {"now": now, "end": today_end, "open": OPEN_STATUSES},
+        {"now": now, "end": ClinicDay.of(now, timezone).end, "open": OPEN_LIST},
     ):
         counts[row.role_queue] = {
             "due_today": row.due_today,

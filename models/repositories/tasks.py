@@ -1,8 +1,7 @@
-"""The work queue: list, claim, complete, skip, cancel, hand back and reassign tasks.
+"""The work queue's changes: claim, complete, skip, cancel, hand back and reassign tasks.
 
-A person sees the open tasks of their role's queue and the tasks they hold,
-split into overdue (past ``due``), due today (due before the end of the
-clinic's day) and upcoming (due within the horizon). Claiming takes a lease
+The queue's reads (buckets, counts, pages) are in ``task_queue`` and are
+re-exported here, so callers import the queue from one module. Claiming takes a lease
 under ``SELECT … FOR UPDATE SKIP LOCKED``: of any number of people claiming
 at once, exactly one gets a task; the others are told it is taken and never
 wait on each other's locks.
@@ -21,30 +20,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from models.observation import Observation
 from models.pathway import ResponseAssessmentRecord
 from models.patient import Patient
 from models.repositories.alerts import acknowledge_task_alerts, open_task_alerts
-from models.repositories.audit import Actor, record, record_many
+from models.repositories.audit import Actor, record
 from models.repositories.handovers import record_handover
+from models.repositories.task_queue import (
+    COUNT_LIMIT,
+    UPCOMING_DAYS,
+    Bucket,
+    QueueCounts,
+    QueueFilters,
+    QueueRow,
+    QueueWindow,
+    list_patient_tasks,
+    list_queue,
+    queue_counts,
+)
 from models.repositories.task_results import MARROW_FIELDS, FieldSpec, parse_result, specs_for
 from models.repositories.users import normalise_username
 from models.task import CareTask
+from models.task_sql import OPEN_LIST
 from models.user import AccountKind, AppUser
 from pathways.core.labs import LabCatalogue
-from pathways.vocab import OPEN_TASK_STATUSES, Role, TaskKind, TaskStatus
+from pathways.core.window import Closure
+from pathways.vocab import Role, TaskKind, TaskStatus
 
 LEASE = timedelta(hours=4)
-UPCOMING_DAYS = 14
-# Bucket counts stop here (shown as "1000+").
-COUNT_LIMIT = 1000
-OPEN = tuple(s.value for s in OPEN_TASK_STATUSES)
+OPEN = tuple(OPEN_LIST)
 MAX_REASON = 2000
 
 
@@ -82,192 +91,6 @@ class TaskInputError(TaskError):
         self.problems = dict(problems)
         self.field = next(iter(self.problems))
         super().__init__(f"{self.field}: {self.problems[self.field]}")
-
-
-class Bucket(StrEnum):
-    OVERDUE = "overdue"
-    TODAY = "today"
-    UPCOMING = "upcoming"
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFilters:
-    kind: TaskKind | None = None
-    patient_id: int | None = None
-    regimen: str | None = None
-    mine_only: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class QueueWindow:
-    """The instants that split the queue: now, the end of the clinic's day, the horizon."""
-
-    now: datetime
-    day_end: datetime
-    horizon: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class QueueCounts:
-    overdue: int
-    today: int
-    upcoming: int
-    mine: int
-
-    def of(self, bucket: Bucket) -> int:
-        return int(getattr(self, bucket.value))
-
-    @staticmethod
-    def shown(value: int) -> str:
-        return f"{COUNT_LIMIT}+" if value >= COUNT_LIMIT else str(value)
-
-
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """A queue line: the task's columns (typed, read-only, not an ORM object) and its patient."""
-
-    task: Any
-    mrn: str
-    patient_name: str
-
-
-def _filters(c: Any, filters: QueueFilters) -> list[Any]:
-    where: list[Any] = []
-    if filters.kind is not None:
-        where.append(c.kind == filters.kind.value)
-    if filters.patient_id is not None:
-        where.append(c.patient_id == filters.patient_id)
-    if filters.regimen:
-        where.append(c.regimen == filters.regimen)
-    return where
-
-
-def _scope(c: Any, *, role: Role, username: str, filters: QueueFilters) -> list[Any]:
-    where: list[Any] = [c.status.in_(OPEN)]
-    if filters.mine_only:
-        where.append(c.owner == username)
-    else:
-        where.append(or_(c.role_queue == role.value, c.owner == username))
-    return where + _filters(c, filters)
-
-
-def _bucket(c: Any, bucket: Bucket, window: QueueWindow) -> Any:
-    if bucket is Bucket.OVERDUE:
-        return c.due <= window.now
-    if bucket is Bucket.TODAY:
-        return and_(c.due > window.now, c.due <= window.day_end)
-    return and_(c.due > window.day_end, c.due <= window.horizon)
-
-
-def queue_counts(
-    session: Session,
-    *,
-    role: Role,
-    username: str,
-    filters: QueueFilters,
-    window: QueueWindow,
-) -> QueueCounts:
-    """How many open tasks each bucket holds, up to ``COUNT_LIMIT`` (shown as "1000+").
-
-    A count stops at the limit: nobody works through a thousand tasks by
-    number, and a capped count reads at most that many index entries, so the
-    queue answers in milliseconds however large the clinic. The role's queue
-    is counted from ``ix_care_task_queue`` alone (index-only); what the person
-    holds in other queues, and everything they hold, from the owner index.
-    """
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
-    extra = _filters(c, filters)
-    # A parallel plan costs more than it saves on these small counts and takes
-    # a core from the other requests; this transaction plans serially.
-    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-
-    def capped(*where: Any) -> Any:
-        inner = select(c.id).where(*where).limit(COUNT_LIMIT).subquery()
-        return select(func.count()).select_from(inner).scalar_subquery()
-
-    in_role = (c.role_queue == role.value, c.status.in_(OPEN), *extra)
-    held = (c.owner == username, c.role_queue != role.value, c.status.in_(OPEN), *extra)
-    row = session.execute(
-        select(
-            *(capped(*in_role, _bucket(c, b, window)) for b in Bucket),
-            *(capped(*held, _bucket(c, b, window)) for b in Bucket),
-            capped(c.owner == username, c.status.in_(OPEN)),
-        )
-    ).one()
-    return QueueCounts(
-        overdue=min(row[0] + row[3], COUNT_LIMIT),
-        today=min(row[1] + row[4], COUNT_LIMIT),
-        upcoming=min(row[2] + row[5], COUNT_LIMIT),
-        mine=row[6],
-    )
-
-
-def list_queue(
-    session: Session,
-    *,
-    role: Role,
-    username: str,
-    bucket: Bucket | None,
-    filters: QueueFilters,
-    window: QueueWindow,
-    actor: Actor,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[QueueRow]:
-    """One page of a bucket (None: all of it), soonest due first; the patients shown are audited."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
-    # Plain rows, not ORM objects: a page of fifty is read, never changed.
-    query = (
-        select(*c, Patient.mrn, Patient.display_name)
-        .join(Patient, Patient.id == c.patient_id)  # type: ignore[arg-type]
-        .where(*_scope(c, role=role, username=username, filters=filters))
-        .order_by(c.due, c.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    if bucket is not None:
-        query = query.where(_bucket(c, bucket, window))
-    rows = [
-        QueueRow(task=r, mrn=r.mrn, patient_name=r.display_name) for r in session.execute(query)
-    ]
-    record_many(
-        session,
-        actor=actor,
-        action="list",
-        entity="care_task",
-        patient_ids=sorted({r.task.patient_id for r in rows}),
-        detail={"bucket": "all" if bucket is None else bucket.value},
-    )
-    return rows
-
-
-def list_patient_tasks(
-    session: Session, *, patient_id: int, actor: Actor, limit: int = 500
-) -> list[CareTask]:
-    rows = list(
-        session.execute(
-            select(CareTask)
-            .where(CareTask.patient_id == patient_id)
-            .order_by(CareTask.due, CareTask.id)  # type: ignore[arg-type]
-            .limit(limit)
-        ).scalars()
-    )
-    record(session, actor=actor, action="read", entity="care_task", patient_id=patient_id)
-    return rows
-
-
-def task_regimens(session: Session, *, role: Role) -> list[str]:
-    """The regimens of open tasks in a role's queue (the choices of the regimen filter)."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
-    return [
-        r
-        for (r,) in session.execute(
-            select(c.regimen)
-            .where(c.role_queue == role.value, c.status.in_(OPEN), c.regimen.is_not(None))
-            .distinct()
-            .order_by(c.regimen)
-        )
-    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,10 +367,10 @@ def close_task(
 ) -> CareTask:
     """Skip (this occurrence is not done, on purpose) or cancel (it no longer applies), with a reason.
 
-    Both end the task as FHIR ``cancelled`` with the reason; ``detail.closed_as``
-    keeps which of the two it was, for the adherence report.
+    Both end the task as FHIR ``cancelled`` with the reason; ``closed_as`` keeps
+    which of the two it was, for the adherence report, and ``closed_by`` who.
     """
-    if outcome not in ("skipped", "cancelled"):
+    if outcome not in (Closure.SKIPPED, Closure.CANCELLED):
         raise TaskInputError({"outcome": "skipped or cancelled"})
     text = _reason(reason)
     task = _locked(session, task_id)
@@ -562,7 +385,8 @@ def close_task(
         )
     task.status = TaskStatus.CANCELLED
     task.status_reason = text
-    task.detail = {**(task.detail or {}), "closed_as": outcome, "closed_by": actor.name}
+    task.closed_as = Closure(outcome).value
+    task.closed_by = actor.name
     task.lease_expires_at = None
     task.updated_at = now
     session.add(task)

@@ -23,6 +23,7 @@ from datetime import date
 from operator import attrgetter
 from typing import Any
 
+from pathways.core.window import PLAN_HORIZON
 from pathways.decisions import DoseSuggestion, PlannedTask
 from pathways.facts import CaseFacts, Course
 from pathways.model import Definition
@@ -52,9 +53,9 @@ _UNSET: Any = object()
 _DAY_ONLY = ("day",)
 
 
-# CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
-LOOKBACK_DAYS = 14
-LOOKAHEAD_DAYS = 90
+# CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days (pathways.core.window).
+LOOKBACK_DAYS = PLAN_HORIZON.lookback_days
+LOOKAHEAD_DAYS = PLAN_HORIZON.lookahead_days
 
 
 class Planner:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from flows.runtime import ReminderPolicy, Runtime, use_runtime
-from models.repositories.planning import Route
+from models.repositories.reminders import Route
 from pathways.definition import Definition, load_definition
 from tests.flows.fakes import RecordingChannel, fake_classifier, fake_evaluator, fake_planner
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from flows.plan_care import plan_all
 from flows.runtime import Runtime
-from models.repositories.planning import Route
+from models.repositories.reminders import Route
 from tests.channels.receivers import WebhookServer
 from tests.flows.conftest import NOON, TODAY, TZ
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from flows.plan_care import plan_all
 from flows.runtime import Runtime
-from models.repositories.planning import PatientPlan, planned_rows
+from models.repositories.plan_rows import PatientPlan, planned_rows
 from models.session import transaction
 from models.snapshots import load_snapshots
 from pathways.policy import Policy
@@ -145,17 +145,14 @@ def test_tasks_no_longer_planned_are_cancelled_with_a_reason_never_deleted(
     assert result["created"] == result["cancelled"]  # the same weeks under new keys
     with engine.connect() as conn:
         cancelled = conn.execute(
-            text(
-                "SELECT status_reason, detail->>'cancelled_by_plan', due FROM care_task "
-                "WHERE status = 'cancelled'"
-            )
+            text("SELECT status_reason, closed_as, due FROM care_task WHERE status = 'cancelled'")
         ).all()
         total = conn.execute(text("SELECT count(*) FROM care_task")).scalar_one()
     assert len(cancelled) == result["cancelled"]
     horizon_start, horizon_end = runtime.horizon(TODAY)
     for reason, marker, due in cancelled:
-        assert reason.startswith("no longer planned")
-        assert marker == TODAY.isoformat()
+        assert reason == f"no longer planned by the pathway as of {TODAY.isoformat()}"
+        assert marker == "unplanned"
         assert horizon_start <= due < horizon_end
     assert total == before + result["created"]
 
@@ -419,7 +416,7 @@ def test_titles_and_details_round_trip_through_copy_exactly(
 def test_a_key_that_appears_meanwhile_goes_through_the_merge(
     runtime: Runtime, engine: Engine, cohort: list[int]
 ) -> None:
-    from models.repositories.planning import _insert_new, _merge
+    from models.repositories.plan_writes import _insert_new, _merge
 
     plan_all(runtime, as_of=TODAY, now=NOON)
     with transaction(engine) as session:

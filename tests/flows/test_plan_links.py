@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from flows.plan_care import plan_all
 from flows.runtime import Runtime
-from models.repositories.planning import _RESOLVE_PROBLEMS_SQL
+from models.repositories.data_problems import RESOLVE_PROBLEMS_SQL
 from models.session import transaction
 from tests.flows.conftest import NOON, TODAY
 
@@ -77,8 +77,8 @@ def test_resolving_data_problems_reads_only_open_problem_tasks(
         conn.execute(text("SET enable_seqscan = off"))  # a table this small would be scanned
         plan = "\n".join(
             conn.execute(
-                text("EXPLAIN " + _RESOLVE_PROBLEMS_SQL),
-                {"pids": cohort, "reason": "r", "as_of": TODAY.isoformat(), "now": NOON},
+                text("EXPLAIN " + RESOLVE_PROBLEMS_SQL),
+                {"pids": cohort, "reason": "r", "closed_as": "resolved", "now": NOON},
             ).scalars()
         )
     assert "ix_care_task_open_problems" in plan

@@ -32,6 +32,7 @@ from models.repositories.audit import Actor
 from models.repositories.patients import PatientIntake, create_patient
 from models.task import CareTask
 from pathways.clock import end_of_day, start_of_day
+from pathways.core.window import Closure
 from pathways.definition import shipped_definition
 
 TZ = "America/New_York"
@@ -158,11 +159,8 @@ class Cohort:
         self.seq += 1
         start, end = window
         pid = self.ids[name]
-        detail: dict[str, Any] = {}
-        if closed_as:
-            detail["closed_as"] = closed_as
         if plan_cancelled:
-            detail["cancelled_by_plan"] = "2026-10-20"
+            closed_as = Closure.UNPLANNED
             reason = reason or "resolved: the patient was planned on 2026-10-20"
         row = CareTask(
             patient_id=pid,
@@ -189,7 +187,7 @@ class Cohort:
             result_fields=result_fields,
             completed_at=completed,
             completed_by="cohort" if completed else None,
-            detail=detail or None,
+            closed_as=closed_as,
             plan_hash="cohort",
             created_at=created or self.enrolled[name].replace(hour=10),
         )

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from models.repositories.planning import PatientPlan, planned_rows
+from models.repositories.plan_rows import PatientPlan, planned_rows
 from pathways.decisions import PlannedTask
 from pathways.vocab import Role, TaskKind
 

@@ -159,7 +159,7 @@ def test_skip_needs_a_reason_and_keeps_it(web: Web) -> None:
     row = task(web, tid)
     assert row.status == TaskStatus.CANCELLED
     assert row.status_reason == "drawn at the outside lab"
-    assert row.detail == {"closed_as": "skipped", "closed_by": "coordinator1"}
+    assert (row.closed_as, row.closed_by) == ("skipped", "coordinator1")
 
 
 def test_a_safety_task_is_cancelled_only_by_a_clinician(web: Web) -> None:
@@ -270,9 +270,9 @@ def test_twenty_concurrent_claimers_of_one_task_give_it_to_exactly_one(
 
 
 def test_bucket_counts_stop_at_the_limit(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    import models.repositories.tasks as tasks
+    import models.repositories.task_queue as task_queue
 
-    monkeypatch.setattr(tasks, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(task_queue, "COUNT_LIMIT", 3)
     pid = web.patient()
     for _ in range(5):
         web.task(pid, due_in_days=-1)
@@ -286,7 +286,7 @@ def test_bucket_counts_stop_at_the_limit(web: Web, monkeypatch: pytest.MonkeyPat
 def test_a_data_problem_task_says_it_is_not_a_clinical_rule(web: Web) -> None:
     from datetime import timedelta
 
-    from models.repositories.planning import DataProblem, raise_data_problems
+    from models.repositories.data_problems import DataProblem, raise_data_problems
 
     pid = web.patient()
     with web.db() as session:

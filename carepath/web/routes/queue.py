@@ -9,7 +9,6 @@ and the transaction is rolled back so nothing is half-written.
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -52,7 +51,6 @@ from models.repositories.tasks import (
     take_over_task,
 )
 from models.repositories.users import Principal, users_with_role
-from pathways.clock import end_of_day
 from pathways.vocab import OptionId, Role, TaskKind
 
 router = APIRouter(include_in_schema=False)
@@ -62,13 +60,7 @@ Worker = Annotated[Principal, allow(*CARE_TEAM)]
 
 
 def queue_window(request: Request) -> QueueWindow:
-    tz = settings(request).timezone
-    today = clinic_date(request)
-    return QueueWindow(
-        now=now(request),
-        day_end=end_of_day(today, tz),
-        horizon=end_of_day(today + timedelta(days=UPCOMING_DAYS), tz),
-    )
+    return QueueWindow.at(now(request), settings(request).timezone)
 
 
 def parse_filters(params: Any) -> tuple[QueueFilters, dict[str, str]]:
