@@ -44,7 +44,8 @@ def test_a_failing_flow_run_logs_its_kind_and_place_but_no_patient_data(
         conn.execute(sa.text("ALTER TABLE patient FORCE ROW LEVEL SECURITY"))
         conn.execute(sa.text("CREATE POLICY leak ON patient USING (quote_the_name(display_name))"))
 
-    failed = run(["plan"], database_url, data)
+    # Minutes, not seconds: the local Prefect server starts first, on a busy 2-core machine.
+    failed = run(["plan"], database_url, data, timeout=600)
 
     assert failed.returncode == 1
     said = failed.stdout + failed.stderr
