@@ -12,6 +12,9 @@ the Prefect server's log, must name the failure's kind and none of the name.
 
 from __future__ import annotations
 
+import logging
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,38 @@ def test_a_failing_flow_run_logs_its_kind_and_place_but_no_patient_data(
     for secret in SECRETS:
         assert secret not in said, secret
         assert secret not in server_log, secret
+
+
+def test_prefects_lines_keep_an_exceptions_kind_and_drop_its_text(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rule in one process, for each shape of line Prefect writes (prefect 3.x)."""
+    from carepath import logsafe
+
+    # The rule of a carepath process, for this test only (other tests read real messages).
+    monkeypatch.setattr(logsafe, "_installed", False)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    factory = logging.getLogRecordFactory()
+    logsafe.install()
+    try:
+        _log_a_failed_run(logging.getLogger("prefect.task_runs"))
+    finally:
+        logging.setLogRecordFactory(factory)
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 3 and all("ValueError" in line for line in lines)
+    assert lines[0].startswith("Task run failed with exception: ValueError - Retries are exhausted")
+    assert not [line for line in lines if "Quistwater" in line]
+
+
+def _log_a_failed_run(log: logging.Logger) -> None:
+    try:
+        raise ValueError(f"patient {NAME} has no MRN")
+    except ValueError as exc:
+        log.error(f"Task run failed with exception: {exc!r} - Retries are exhausted", exc_info=True)
+        log.error(
+            "Finished in state Failed('Task run encountered an exception ValueError: %s')", exc
+        )
+        log.error(
+            "Finished in state Failed('Flow run encountered an exception: ValueError: %s')", exc
+        )
