@@ -36,7 +36,6 @@ def alerts_after_change(
         now=now,
         timezone=settings.timezone,
         definition=lambda version: definition_for(settings, version),
-        review_hours={"response": 48.0, **settings.alert_review_hours},
         routes=routes_from_settings(settings),
         actor=actor,
     )

@@ -12,10 +12,11 @@ from functools import partial
 from carepath import timeutil
 from carepath.channels import build_channels, routes_from_settings
 from carepath.database import get_engine
-from carepath.pathway import active_definition
+from carepath.pathway import active_definition, definition_for
 from carepath.settings import Settings, get_settings
 from flows.runtime import ReminderPolicy, Runtime
 from models.repositories.escalation import EscalationPolicy
+from pathways.engine import Policy, escalation_grace_hours
 
 FACTORY = "carepath.runtime:build_runtime"
 
@@ -36,8 +37,10 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
             backoff_cap_seconds=settings.reminder_backoff_cap_seconds,
             lease_seconds=settings.reminder_lease_seconds,
         ),
-        escalation=EscalationPolicy(grace_hours=dict(settings.escalation_grace_hours)),
-        review_hours={"response": 48.0, **settings.alert_review_hours},
+        # The active definition's [DEFAULT], with the policy file's override.
+        escalation=EscalationPolicy(
+            grace_hours=escalation_grace_hours(Policy(definition_for(settings)))
+        ),
         plan_processes=settings.plan_processes,
         # Worker processes build the same runtime from the same settings.
         rebuild=partial(build_runtime, settings),

@@ -82,16 +82,9 @@ class Settings(BaseSettings):
     # are taken again after this.
     reminder_lease_seconds: float = Field(default=300.0, gt=0)
     send_timeout_seconds: float = Field(default=10.0, gt=0)
-    # Hours past `due` before an open task escalates to the next role. Keys, most
-    # specific first: "kind:<task kind>", "safety" (safety tasks), "role:<role>", "default".
-    escalation_grace_hours: dict[str, float] = Field(
-        default_factory=lambda: {"default": 24.0, "safety": 4.0}
-    )
-    # Hours a clinician has to review an alert of each severity (the review task's due).
-    # A critical alert (an INO-05 dose hold) is due the moment it is raised.
-    alert_review_hours: dict[str, float] = Field(
-        default_factory=lambda: {"critical": 0.0, "warning": 24.0, "info": 72.0}
-    )
+    # The review, signature and escalation hours are [DEFAULT]s of the pathway definition
+    # (alert_review_hours, response_signature_hours, escalation_grace_hours): set them in
+    # the policy file (policy_file), not here.
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     # Web worker processes of `carepath serve` (the clock, if it owns the schedules, stays

@@ -10,7 +10,7 @@ app and the commands use it in-process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlmodel import Session
@@ -19,11 +19,9 @@ from models.repositories.audit import Actor
 from models.repositories.planning import Route
 from models.repositories.results import RaisedAlert, record_alerts
 from models.snapshots import load_snapshots
-from pathways.alert_identity import repeat_after_days
 from pathways.clock import local_date
 from pathways.definition import Definition
-from pathways.monitoring import evaluate_monitoring
-from pathways.policy import Policy
+from pathways.engine import Policy, monitor, repeat_after_days, review_task_for
 
 ACTOR = Actor.system("alerts_now")
 
@@ -35,7 +33,6 @@ def raise_alerts_now(
     now: datetime,
     timezone: str,
     definition: Callable[[str | None], Definition],
-    review_hours: Mapping[str, float],
     routes: Sequence[Route],
     actor: Actor = ACTOR,
 ) -> int:
@@ -54,16 +51,21 @@ def raise_alerts_now(
     for snap in snapshots:
         pinned = definition(snap.pathway_version)
         policy = Policy(pinned)
-        for alert in evaluate_monitoring(snap.facts, pinned, policy):
+        for alert in monitor(snap.facts, pinned, policy):
             raised.append(
-                RaisedAlert(snap.patient_id, alert, None, repeat_after_days(alert, policy))
+                RaisedAlert(
+                    snap.patient_id,
+                    alert,
+                    review_task_for(alert, now, policy),
+                    None,
+                    repeat_after_days(alert, policy),
+                )
             )
     new, _ = record_alerts(
         session,
         alerts=raised,
         now=now,
         timezone=timezone,
-        review_hours=review_hours,
         routes=routes,
         actor=actor,
     )

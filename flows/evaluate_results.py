@@ -44,9 +44,8 @@ from models.repositories.results import (
 )
 from models.session import transaction
 from models.snapshots import load_snapshots, response_assessment_from_row
-from pathways.alert_identity import repeat_after_days
 from pathways.clock import local_date
-from pathways.policy import Policy
+from pathways.engine import Policy, repeat_after_days, review_task_for, signature_task_for
 from pathways.vocab import Role
 
 JOB = "evaluate_results"
@@ -107,6 +106,7 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
                             RaisedAlert(
                                 pid,
                                 alert,
+                                review_task_for(alert, now, policy),
                                 match_observation(alert, by_patient[pid]),
                                 repeat_after_days(alert, policy),
                             )
@@ -117,9 +117,13 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
                         snap.facts,
                         response_assessment=response_assessment_from_row(SimpleNamespace(**a.row)),
                     )
+                    policy = Policy(definition)
                     asked.append(
                         SignatureRequest(
-                            pid, a.id, a.assessed_on, rt.classifier(facts, Policy(definition))
+                            pid,
+                            a.id,
+                            rt.classifier(facts, policy),
+                            signature_task_for(a.assessed_on, now, policy),
                         )
                     )
                 alerts += raised
@@ -146,7 +150,6 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
             alerts=alerts,
             now=now,
             timezone=rt.timezone,
-            review_hours=rt.review_hours,
             routes=rt.routes,
             actor=ACTOR,
         )
@@ -155,7 +158,6 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
             requests=requests,
             now=now,
             timezone=rt.timezone,
-            review_hours=rt.review_hours,
             routes=rt.routes,
             actor=ACTOR,
         )

@@ -62,7 +62,7 @@ from models.repositories.planning import (
 from models.session import transaction
 from models.snapshots import Snapshot, load_snapshots
 from pathways.definition import Definition
-from pathways.policy import Policy
+from pathways.engine import Policy
 from pathways.vocab import Role
 
 JOB = "plan_care"

@@ -2,8 +2,9 @@
 
 ``flows`` sits below the application shell (``carepath``): it may not import
 its settings, channels or clock. The shell builds a ``Runtime`` — database
-engine, the clinic's zone, the pathway definitions, the engine functions, the
-reminder channels and routes, the operational policies and a clock — and
+engine, the clinic's zone, the pathway definitions, the engine functions (from
+the door, ``pathways.engine``), the reminder channels and routes, the
+operational policies and a clock — and
 installs it with ``configure``. Tests install one with fakes, so flow logic
 runs without the engine, a network or the wall clock.
 
@@ -29,14 +30,12 @@ from sqlalchemy import Engine
 from models.repositories.escalation import EscalationPolicy
 from models.repositories.outbox import OutboundMessage
 from models.repositories.planning import Route
+from pathways import engine as door
 from pathways.clock import local_date, zone
 from pathways.decisions import Alert, PlannedTask, ResponseSuggestion
 from pathways.definition import Definition
+from pathways.engine import Policy
 from pathways.facts import CaseFacts
-from pathways.monitoring import evaluate_monitoring
-from pathways.policy import Policy
-from pathways.response import classify_response
-from pathways.schedules import plan_tasks
 
 RUNTIME_FACTORY_ENV = "CAREPATH_FLOW_RUNTIME"
 
@@ -79,18 +78,10 @@ class RunClock:
     as_of: date
 
 
-def engine_planner(
-    facts: CaseFacts, definition: Definition, policy: Policy
-) -> Sequence[PlannedTask]:
-    return plan_tasks(facts, definition, policy)
-
-
-def engine_evaluator(facts: CaseFacts, definition: Definition, policy: Policy) -> Sequence[Alert]:
-    return evaluate_monitoring(facts, definition, policy)
-
-
-def engine_classifier(facts: CaseFacts, policy: Policy) -> ResponseSuggestion | None:
-    return classify_response(facts, policy)
+# The engine's parts, from the door (tests hand in fakes instead).
+engine_planner: Planner = door.plan
+engine_evaluator: Evaluator = door.monitor
+engine_classifier: Classifier = door.classify
 
 
 def default_owner() -> str:
@@ -110,10 +101,8 @@ class Runtime:
     routes: tuple[Route, ...] = ()
     channels: Mapping[str, Channel] = field(default_factory=dict)
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    # The escalation grace of the definition's defaults (escalation_grace_hours).
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
-    review_hours: Mapping[str, float] = field(
-        default_factory=lambda: {"critical": 0.0, "warning": 24.0, "info": 72.0, "response": 48.0}
-    )
     # The engine plans [as_of - past, as_of + future]; open planned tasks due in
     # that range and no longer planned are cancelled, older ones are left alone.
     horizon_days: tuple[int, int] = (14, 90)

@@ -254,6 +254,26 @@ def _convert_labs(labs: list[_Lab], catalogue: LabCatalogue) -> tuple[LabResult,
     return tuple(results)
 
 
+def _refuse_all(problems: dict[str, str], found: dict[str, str]) -> None:
+    for field, problem in found.items():
+        problems.setdefault(field, problem)
+
+
+def _relapse_problems(history: _History) -> dict[str, str]:
+    if history.status is RRStatus.RELAPSED and not history.relapse_dates:
+        return {"history.relapse_dates": "give the date of each relapse (the status is relapsed)"}
+    return {}
+
+
+def _history_problems(data: dict[str, Any]) -> dict[str, str]:
+    """The history's own checks when another part of the document is invalid (every field
+    error at once: a relapsed status without its dates is reported beside a bad birth date)."""
+    try:
+        return _relapse_problems(_History.model_validate(data.get("history")))
+    except ValidationError:
+        return {}
+
+
 def _check_dates(case: _Case) -> dict[str, str]:
     """Dates that contradict each other or the day the facts are as of, every one by field."""
     p, h = case.patient, case.history
@@ -282,8 +302,7 @@ def _check_dates(case: _Case) -> dict[str, str]:
             refuse(f"history.relapse_dates[{i}]", future)
         if h.initial_diagnosis_date is not None and relapse < h.initial_diagnosis_date:
             refuse(f"history.relapse_dates[{i}]", "is before the initial diagnosis")
-    if h.status is RRStatus.RELAPSED and not h.relapse_dates:
-        refuse("history.relapse_dates", "give the date of each relapse (the status is relapsed)")
+    _refuse_all(problems, _relapse_problems(h))
     if case.treatment is not None and case.treatment.cycle_start < p.birth_date:
         refuse("treatment.cycle_start", "is before the birth date")
     return problems
@@ -343,9 +362,10 @@ def parse_case(
         except CaseFormatError as exc:
             for field, problem in exc.problems.items():
                 problems.setdefault(field, problem)
+    if case is None:
+        _refuse_all(problems, _history_problems(data))
     if limits is not None:
-        for field, problem in _limit_problems(data, case, limits).items():
-            problems.setdefault(field, problem)
+        _refuse_all(problems, _limit_problems(data, case, limits))
     if problems or case is None:
         raise CaseFormatError.of(problems)
     # Facts that contradict each other are refused, every one at once (ContradictoryFacts).
@@ -368,50 +388,8 @@ def parse_case_text(
 
 def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
     p, d, h, f = case.patient, case.disease, case.history, case.fitness
-    treatment = None
-    if case.treatment is not None:
-        t = case.treatment
-        treatment = Course(
-            regimen=t.regimen.value,
-            cycle=t.cycle,
-            cycle_start=t.cycle_start,
-            phase=t.phase,
-            ref=t.regimen.value,
-            prephase_start=t.prephase_start,
-            cycle_length_days=t.cycle_length_days,
-            last_dose_date=t.last_dose_date,
-        )
-    response = None
-    if case.response_assessment is not None:
-        r = case.response_assessment
-        sites = frozenset(r.extramedullary_sites or ())
-        if r.extramedullary_disease and not sites:
-            sites = frozenset({"unspecified"})
-        response = ResponseAssessment(
-            date=r.date,
-            marrow_blast_pct=r.marrow_blast_pct,
-            trilineage_hematopoiesis=r.trilineage_hematopoiesis,
-            circulating_blasts=r.circulating_blasts,
-            peripheral_blasts_per_ul=r.peripheral_blasts_per_ul,
-            extramedullary_sites=sites,
-            extramedullary_disease=r.extramedullary_disease,
-            anc_per_ul=r.anc_per_ul,
-            platelets_per_ul=r.platelets_per_ul,
-            in_remission_before=r.in_remission_before,
-            end_of_induction=r.end_of_induction,
-            induction_rounds=r.induction_rounds,
-            mrd=None if r.mrd is None else Mrd(r.mrd.method, r.mrd.value, r.mrd.sensitivity),
-            ref_marrow_blast_pct=r.reference_marrow_blast_pct,
-            ref_peripheral_blasts_per_ul=r.reference_peripheral_blasts_per_ul,
-            ref_extramedullary_sites=(
-                None
-                if r.reference_extramedullary_sites is None
-                else frozenset(r.reference_extramedullary_sites)
-            ),
-            csf_clear_since_last_positive=r.csf_clear_since_last_positive,
-            testicular_exam_documented=r.testicular_exam_documented,
-            testicular_disease_resolved=r.testicular_disease_resolved,
-        )
+    treatment = None if case.treatment is None else _course(case.treatment)
+    response = None if case.response_assessment is None else _response(case.response_assessment)
     return CaseFacts(
         as_of=case.as_of,
         timezone=case.timezone,
@@ -470,4 +448,48 @@ def _facts(case: _Case, labs: tuple[LabResult, ...]) -> CaseFacts:
             StoppedMedication(m.name.strip().lower(), m.stopped_on)
             for m in case.medications_stopped
         ),
+    )
+
+
+def _course(t: _Treatment) -> Course:
+    return Course(
+        regimen=t.regimen.value,
+        cycle=t.cycle,
+        cycle_start=t.cycle_start,
+        phase=t.phase,
+        ref=t.regimen.value,
+        prephase_start=t.prephase_start,
+        cycle_length_days=t.cycle_length_days,
+        last_dose_date=t.last_dose_date,
+    )
+
+
+def _response(r: _Response) -> ResponseAssessment:
+    sites = frozenset(r.extramedullary_sites or ())
+    if r.extramedullary_disease and not sites:
+        sites = frozenset({"unspecified"})
+    return ResponseAssessment(
+        date=r.date,
+        marrow_blast_pct=r.marrow_blast_pct,
+        trilineage_hematopoiesis=r.trilineage_hematopoiesis,
+        circulating_blasts=r.circulating_blasts,
+        peripheral_blasts_per_ul=r.peripheral_blasts_per_ul,
+        extramedullary_sites=sites,
+        extramedullary_disease=r.extramedullary_disease,
+        anc_per_ul=r.anc_per_ul,
+        platelets_per_ul=r.platelets_per_ul,
+        in_remission_before=r.in_remission_before,
+        end_of_induction=r.end_of_induction,
+        induction_rounds=r.induction_rounds,
+        mrd=None if r.mrd is None else Mrd(r.mrd.method, r.mrd.value, r.mrd.sensitivity),
+        ref_marrow_blast_pct=r.reference_marrow_blast_pct,
+        ref_peripheral_blasts_per_ul=r.reference_peripheral_blasts_per_ul,
+        ref_extramedullary_sites=(
+            None
+            if r.reference_extramedullary_sites is None
+            else frozenset(r.reference_extramedullary_sites)
+        ),
+        csf_clear_since_last_positive=r.csf_clear_since_last_positive,
+        testicular_exam_documented=r.testicular_exam_documented,
+        testicular_disease_resolved=r.testicular_disease_resolved,
     )

@@ -130,6 +130,20 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewTask:
+    """A clinician-review task the engine asks for: an alert to review, a category to sign."""
+
+    rule_id: str
+    role: Role
+    title: str
+    section: str
+    due: datetime
+    # Critical alerts: shown and escalated as safety tasks.
+    safety: bool
+    result_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ProposedTransition:
     """A phase change the engine suggests; only a clinician's signature applies it."""
 

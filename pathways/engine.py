@@ -1,11 +1,18 @@
-"""One patient in, the pathway's answer out: the engine behind `carepath evaluate` and the flows.
+"""The door: the one place the flows, the web and the CLI ask the clinical core.
 
 ``evaluate`` runs every part of the engine on one ``CaseFacts`` with one
 ``Policy`` (so the defaults used by all parts are recorded together) and
 returns an ``Evaluation``; ``evaluation_document`` turns it into the public
 ``carepath.evaluation/1`` JSON shape of CASE-FORMAT.md. The flows call the
-parts they need directly (``plan_tasks``, ``evaluate_monitoring``) to plan
-100,000 patients without building documents.
+parts they need (``plan``, ``monitor``, ``classify``) to plan 100,000
+patients without building documents, and ask here which alert or assessment
+becomes a review task and when it falls due (``review_task_for``,
+``signature_task_for``: the hours are [DEFAULT]s of the definition).
+
+Code outside ``pathways`` imports this module, ``pathways.core`` and the
+plain value modules (vocabulary, facts, decisions, errors, clock, the
+definition); ``tests/test_import_contracts.py`` lists what else is still
+imported directly.
 """
 
 from __future__ import annotations
@@ -13,24 +20,75 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pathways.alert_identity import repeat_after_days
 from pathways.decisions import (
     Alert,
     DoseSuggestion,
     InductionAdvice,
     PlannedTask,
     ResponseSuggestion,
+    ReviewTask,
 )
-from pathways.definition import DefaultSetting, Definition
 from pathways.facts import CaseFacts
+from pathways.model import DefaultSetting, Definition
 from pathways.monitoring import evaluate_monitoring
 from pathways.next_steps import NextStep, next_steps
 from pathways.policy import Policy
 from pathways.response import classify_response
+from pathways.review import alert_review, escalation_grace_hours, signature_review
 from pathways.schedules import infer_phase, plan_tasks
 from pathways.selection import select_induction
 from pathways.vocab import Phase
 
+__all__ = [
+    "EVALUATION_FORMAT",
+    "Evaluation",
+    "NextStep",
+    "Policy",
+    "ReviewTask",
+    "advise",
+    "classify",
+    "escalation_grace_hours",
+    "evaluate",
+    "evaluation_document",
+    "monitor",
+    "next_step_document",
+    "pending_steps",
+    "plan",
+    "repeat_after_days",
+    "review_task_for",
+    "signature_task_for",
+]
+
 EVALUATION_FORMAT = "carepath.evaluation/1"
+# Which alert becomes a review task and when it is due; which assessment a signature task.
+review_task_for = alert_review
+signature_task_for = signature_review
+
+
+def plan(facts: CaseFacts, definition: Definition, policy: Policy) -> list[PlannedTask]:
+    """The patient's planned tasks in the horizon (``pathways.schedules``)."""
+    return plan_tasks(facts, definition, policy)
+
+
+def monitor(facts: CaseFacts, definition: Definition, policy: Policy) -> list[Alert]:
+    """The monitoring alerts today's facts support (``pathways.monitoring``)."""
+    return evaluate_monitoring(facts, definition, policy)
+
+
+def classify(facts: CaseFacts, policy: Policy) -> ResponseSuggestion | None:
+    """DEF-15's suggested category of the latest assessment; a clinician signs it."""
+    return classify_response(facts, policy)
+
+
+def advise(facts: CaseFacts, definition: Definition, policy: Policy) -> InductionAdvice:
+    """The induction options, listed and never ranked (IND-06a)."""
+    return select_induction(facts, definition, policy)
+
+
+def pending_steps(facts: CaseFacts, definition: Definition, policy: Policy) -> list[NextStep]:
+    """Steps waiting on the signature of the latest assessment (POST-01: the HCT referral)."""
+    return next_steps(facts, definition, policy, classify_response(facts, policy))
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,26 @@ def check_machine(
         problems.append(f"{name}: initial state {initial!r} is not a declared state")
     for final in sorted(finals - known):
         problems.append(f"{name}: final state {final!r} is not a declared state")
+    edges = _edges(name, known, transitions, problems)
+    if initial in known:
+        for state in sorted(known - _reachable(initial, known, edges)):
+            problems.append(f"{name}: state {state!r} is unreachable from {initial!r}")
+    for state in sorted(known - finals):
+        if not edges.get(state):
+            problems.append(f"{name}: state {state!r} is a trap (no way out and not final)")
+    for final in sorted(finals & known):
+        if edges.get(final):
+            problems.append(f"{name}: final state {final!r} has outgoing transitions")
+    return problems
+
+
+def _edges(
+    name: str,
+    known: set[str],
+    transitions: Iterable[tuple[str, Iterable[str], str, Iterable[str]]],
+    problems: list[str],
+) -> dict[str, set[str]]:
+    """Each known state's targets; a transition naming what is not declared is a problem."""
     edges: dict[str, set[str]] = {state: set() for state in known}
     for event, sources, target, guards in transitions:
         for guard in guards:
@@ -110,20 +130,15 @@ def check_machine(
                 problems.append(f"{name}: event {event!r} leaves unknown state {source!r}")
             else:
                 edges[source].add(target)
-    if initial in known:
-        seen = {initial}
-        frontier = [initial]
-        while frontier:
-            for nxt in edges.get(frontier.pop(), ()):
-                if nxt in known and nxt not in seen:
-                    seen.add(nxt)
-                    frontier.append(nxt)
-        for state in sorted(known - seen):
-            problems.append(f"{name}: state {state!r} is unreachable from {initial!r}")
-    for state in sorted(known - finals):
-        if not edges.get(state):
-            problems.append(f"{name}: state {state!r} is a trap (no way out and not final)")
-    for final in sorted(finals & known):
-        if edges.get(final):
-            problems.append(f"{name}: final state {final!r} has outgoing transitions")
-    return problems
+    return edges
+
+
+def _reachable(initial: str, known: set[str], edges: dict[str, set[str]]) -> set[str]:
+    seen = {initial}
+    frontier = [initial]
+    while frontier:
+        for nxt in edges.get(frontier.pop(), ()):
+            if nxt in known and nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return seen

@@ -23,28 +23,39 @@ read through the policy so the output can list them as local policy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 from pathways.clock import local_date
 from pathways.core.labs import fmt
 from pathways.course_watch import course_alerts
 from pathways.decisions import Alert
-from pathways.definition import Definition
 from pathways.facts import CaseFacts, LabResult
-from pathways.monitoring_labs import Limits, inotuzumab_dose_concerned, lab_inputs, uln_text
+from pathways.inotuzumab_watch import inotuzumab_alerts
+from pathways.model import Definition
+from pathways.monitoring_labs import Limits, lab_inputs
+from pathways.monitoring_read import (
+    ANC,
+    MAGNESIUM,
+    PLATELETS,
+    POTASSIUM,
+    QTCF,
+    course_active,
+    course_inputs,
+    exact,
+    latest_result,
+    latest_time,
+    make_alert,
+    results_by_test,
+)
 from pathways.policy import Policy
 from pathways.revumenib_watch import revumenib_medication_alerts
 from pathways.schedules.context import first_treatment_day
 from pathways.vocab import (
     CnsStatus,
     CoursePhase,
-    HctEligible,
     Lineage,
     OptionId,
-    Role,
     Severity,
 )
 
@@ -59,10 +70,10 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
     ``definition`` is the pinned pathway version the thresholds belong to; the
     thresholds themselves are read through ``policy`` (recorded as used).
     """
-    labs = _results_by_test(facts)
+    labs = results_by_test(facts)
     limits = Limits(definition.labs, policy)
     alerts: list[Alert] = []
-    alerts += _inotuzumab(facts, policy, labs, limits, definition)
+    alerts += inotuzumab_alerts(facts, policy, labs, limits, definition)
     alerts += _revumenib(facts, policy, labs, limits)
     alerts += _nelarabine(facts, policy, labs)
     alerts += _lumbar_puncture(facts, policy, labs)
@@ -72,277 +83,13 @@ def evaluate_monitoring(facts: CaseFacts, definition: Definition, policy: Policy
     return sorted(alerts, key=lambda a: (SEVERITY_ORDER[a.severity], a.id))
 
 
-# --------------------------------------------------------------------------- reading results
-
-
-def _results_by_test(facts: CaseFacts) -> dict[str, list[LabResult]]:
-    """Results up to the end of ``as_of`` in the clinic's zone, oldest first, per test."""
-    by_test: dict[str, list[LabResult]] = {}
-    for result in facts.labs:
-        if local_date(result.at, facts.timezone) <= facts.as_of:
-            by_test.setdefault(result.test, []).append(result)
-    for results in by_test.values():
-        results.sort(key=lambda r: r.at)
-    return by_test
-
-
-def _latest(
-    labs: dict[str, list[LabResult]], test: str, *, low_is_bad: bool = False
-) -> LabResult | None:
-    """The most recent result of ``test``; of results stamped at the same instant,
-    the worse one (highest, or lowest when ``low_is_bad``), so a tie never hides it."""
-    results = labs.get(test)
-    if not results:
-        return None
-    last = [r for r in results if r.at == results[-1].at]
-    return min(last, key=lambda r: r.value) if low_is_bad else max(last, key=lambda r: r.value)
-
-
-def _dec(value: float) -> Decimal:
-    return Decimal(str(value))
-
-
-def _above(value: float, factor: float, limit: float) -> bool:
-    """value > factor x limit, exactly (1.5 x 1.2 must be 1.8, not 1.7999...)."""
-    return _dec(value) > _dec(factor) * _dec(limit)
-
-
-def _latest_time(results: Iterable[LabResult]) -> datetime | None:
-    times = [r.at for r in results]
-    return max(times) if times else None
-
-
-def _course_active(facts: CaseFacts, regimen: str) -> bool:
-    course = facts.treatment
-    if course is None or course.regimen != regimen:
-        return False
-    return course.last_dose_date is None or course.last_dose_date >= facts.as_of
-
-
-def _course_inputs(facts: CaseFacts) -> dict[str, Any]:
-    """The course and cycle in progress, for alerts a rule asks again at each cycle."""
-    course = facts.treatment
-    return {} if course is None else {"course": course.key, "cycle": course.cycle}
-
-
-def _alert(
-    alert_id: str,
-    severity: Severity,
-    rule_ids: tuple[str, ...],
-    message: str,
-    inputs: dict[str, Any],
-    at: datetime | None = None,
-    role: Role = Role.CLINICIAN,
-) -> Alert:
-    return Alert(
-        id=alert_id,
-        severity=severity,
-        rule_id=rule_ids[0],
-        message=message,
-        role=role,
-        inputs=inputs,
-        rule_ids=rule_ids,
-        at=at,
-    )
-
-
-# --------------------------------------------------------------------------- inotuzumab
-
-
-def _inotuzumab(
-    facts: CaseFacts,
-    policy: Policy,
-    labs: dict[str, list[LabResult]],
-    limits: Limits,
-    definition: Definition,
-) -> list[Alert]:
-    alerts: list[Alert] = []
-    on_ino = _course_active(facts, OptionId.INOTUZUMAB)
-    if on_ino:
-        alerts += _liver_hold(facts, policy, labs, limits, definition)
-        alerts += _cytoreduction(facts, policy)
-    course_is_ino = facts.treatment is not None and facts.treatment.regimen == OptionId.INOTUZUMAB
-    prior = facts.history.prior_therapies
-    exposed = course_is_ino or (prior is not None and OptionId.INOTUZUMAB in prior)
-    if exposed:
-        alerts += _sos_bilirubin(facts, labs, limits)
-    return alerts
-
-
-def _liver_hold(
-    facts: CaseFacts,
-    policy: Policy,
-    labs: dict[str, list[LabResult]],
-    limits: Limits,
-    definition: Definition,
-) -> list[Alert]:
-    """INO-05 / MON-05: bilirubin >1.5 x ULN AND AST or ALT >2.5 x ULN -> hold the dose.
-
-    Each result is compared against its own ULN or the local reference range. A
-    high bilirubin without an AST and ALT result is held too: the rule cannot be
-    excluded until they are resulted (the dose waits for the LFT panel, INO-05).
-    """
-    bili_x = float(policy("ino_hold_bilirubin_x_uln_above"))
-    trans_x = float(policy("ino_hold_transaminase_x_uln_above"))
-    panel = limits.catalogue.panel_tests("lft")
-    latest = {test: r for test in panel if (r := _latest(labs, test)) is not None}
-    uln = {test: limit for test, r in latest.items() if (limit := limits.uln(r)) is not None}
-    thresholds = {"bilirubin_x_uln_above": bili_x, "ast_alt_x_uln_above": trans_x}
-    bili, bili_uln = latest.get("total_bilirubin"), uln.get("total_bilirubin")
-    high_bili = (
-        bili is not None and bili_uln is not None and _above(bili.value, bili_x, bili_uln.value)
-    )
-    transaminases = limits.catalogue.panel_tests("transaminases")
-    high_trans = [
-        latest[t]
-        for t in transaminases
-        if t in uln and _above(latest[t].value, trans_x, uln[t].value)
-    ]
-    unknown = [t for t in transaminases if t not in latest]
-    if bili is not None and bili_uln is not None and high_bili and (high_trans or unknown):
-        triggering = [bili, *high_trans]
-        parts = [
-            f"total bilirubin {fmt(bili.value)} {bili.unit} > {bili_x:g} x ULN "
-            f"({uln_text(bili_uln, bili.unit)})"
-        ]
-        parts += [
-            f"{limits.label(r.test)} {fmt(r.value)} {r.unit} > {trans_x:g} x ULN "
-            f"({uln_text(uln[r.test], r.unit)})"
-            for r in high_trans
-        ]
-        missing = (
-            f"; {' and '.join(limits.label(t) for t in unknown)} not resulted, so the hold "
-            "cannot be excluded until they are"
-            if unknown and not high_trans
-            else ""
-        )
-        dose, dose_inputs = inotuzumab_dose_concerned(facts, definition, bili)
-        alerts = [
-            _alert(
-                "inotuzumab_liver_hold",
-                Severity.CRITICAL,
-                ("INO-05", "MON-05"),
-                f"Hold {dose}, clinician decides: "
-                + " and ".join(parts)
-                + missing
-                + ". INO-05/MON-05, local-policy rule (label): interrupt inotuzumab when total "
-                f"bilirubin > {bili_x:g} x ULN and AST/ALT > {trans_x:g} x ULN, until bilirubin "
-                f"<= {bili_x:g} x ULN and AST/ALT <= {trans_x:g} x ULN; stop if it does not "
-                "recover or VOD occurs. Does not apply as such with Gilbert syndrome or "
-                "hemolysis: the clinician judges.",
-                {
-                    "results": [lab_inputs(r, uln=uln.get(r.test)) for r in triggering],
-                    **thresholds,
-                    **({"not_resulted": unknown} if unknown and not high_trans else {}),
-                    "dose": dose_inputs,
-                },
-                _latest_time(triggering),
-            )
-        ]
-        return alerts
-    elevated = [
-        r for test, r in latest.items() if test in uln and _above(r.value, 1.0, uln[test].value)
-    ]
-    if not elevated:
-        return []
-    return [
-        _alert(
-            "lft_elevated_on_inotuzumab",
-            Severity.WARNING,
-            ("INO-05", "MON-05"),
-            "Liver tests above the upper limit of normal on inotuzumab ("
-            + "; ".join(
-                f"{limits.label(r.test)} {fmt(r.value)} {r.unit} ({uln_text(uln[r.test], r.unit)})"
-                for r in elevated
-            )
-            + "): may need interruption, dose reduction or discontinuation; clinician "
-            "reviews before the next dose.",
-            {"results": [lab_inputs(r, uln=uln[r.test]) for r in elevated], **thresholds},
-            _latest_time(elevated),
-        )
-    ]
-
-
-def _cytoreduction(facts: CaseFacts, policy: Policy) -> list[Alert]:
-    """INO-02: circulating blasts above the local threshold before the first dose."""
-    course = facts.treatment
-    blasts = facts.disease.peripheral_blasts_per_ul
-    if course is None or course.cycle != 1 or facts.as_of > course.cycle_start or blasts is None:
-        return []
-    limit = float(policy("ino_cytoreduce_peripheral_blasts_above"))
-    if not blasts > limit:
-        return []
-    return [
-        _alert(
-            "inotuzumab_cytoreduction_before_first_dose",
-            Severity.WARNING,
-            ("INO-02",),
-            f"Circulating blasts {blasts:g}/microL (> {limit:g}, local default) before the "
-            "first inotuzumab dose: cytoreduce (hydroxyurea, steroids and/or vincristine) to "
-            f"<= {limit:g}/microL first; clinician decides.",
-            {
-                "peripheral_blasts_per_ul": blasts,
-                "threshold_above": limit,
-                "first_dose_date": course.cycle_start.isoformat(),
-            },
-        )
-    ]
-
-
-def _sos_bilirubin(
-    facts: CaseFacts, labs: dict[str, list[LabResult]], limits: Limits
-) -> list[Alert]:
-    """MON-07 (rising bilirubin, an SOS/VOD sign) and INO-11 (bilirubin >= ULN before HCT)."""
-    alerts: list[Alert] = []
-    results = labs.get("total_bilirubin") or []
-    if len(results) >= 2 and results[-1].value > results[-2].value:
-        previous, latest = results[-2], results[-1]
-        alerts.append(
-            _alert(
-                "sos_sign_rising_bilirubin",
-                Severity.WARNING,
-                ("MON-07", "INO-11"),
-                f"Rising total bilirubin after inotuzumab ({previous.value:g} -> "
-                f"{latest.value:g} {latest.unit}): a possible sign of hepatic SOS/VOD; "
-                "clinician and transplant team review the same day.",
-                {"results": [lab_inputs(previous), lab_inputs(latest)]},
-                latest.at,
-            )
-        )
-    latest_bili = results[-1] if results else None
-    uln = None if latest_bili is None else limits.uln(latest_bili)
-    if (
-        latest_bili is not None
-        and uln is not None
-        and latest_bili.value >= uln.value
-        and facts.fitness.hct_eligible in (HctEligible.YES, HctEligible.PENDING)
-    ):
-        alerts.append(
-            _alert(
-                "sos_risk_bilirubin_before_hct",
-                Severity.INFO,
-                ("INO-11", "AMB-19"),
-                f"Total bilirubin {fmt(latest_bili.value)} {latest_bili.unit} is at or above "
-                f"the ULN ({uln_text(uln, latest_bili.unit)}) in a possible HCT candidate "
-                "exposed to inotuzumab: a listed SOS/VOD risk factor; share with the "
-                "transplant team.",
-                {
-                    "results": [lab_inputs(latest_bili, uln=uln)],
-                    "hct_eligible": facts.fitness.hct_eligible,
-                },
-                latest_bili.at,
-            )
-        )
-    return alerts
-
-
 # --------------------------------------------------------------------------- revumenib
 
 
 def _revumenib(
     facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]], limits: Limits
 ) -> list[Alert]:
-    if not _course_active(facts, OptionId.REVUMENIB):
+    if not course_active(facts, OptionId.REVUMENIB):
         return []
     alerts = _qtcf(facts, policy, labs)
     alerts += _electrolytes(labs, limits)
@@ -352,12 +99,12 @@ def _revumenib(
 
 def _qtcf(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
     """MON-13 / REV-06: QTcF above the local limit, or a rise above the local limit from baseline."""
-    results = labs.get("qtcf_ms") or []
+    results = labs.get(QTCF) or []
     if not results:
         return []
     limit = float(policy("revumenib_qtcf_above_ms"))
     rise_limit = float(policy("revumenib_qtcf_rise_above_ms"))
-    latest = _latest(labs, "qtcf_ms") or results[-1]
+    latest = latest_result(labs, QTCF) or results[-1]
     baseline, basis = _qtcf_baseline(facts, results)
     found: list[str] = []
     if latest.value > limit:
@@ -365,7 +112,7 @@ def _qtcf(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) ->
     rise = None
     if baseline is not None and baseline is not latest:
         rise = latest.value - baseline.value
-        if _dec(latest.value) - _dec(baseline.value) > _dec(rise_limit):
+        if exact(latest.value) - exact(baseline.value) > exact(rise_limit):
             found.append(
                 f"rise of {rise:g} ms from baseline {baseline.value:g} ms (> {rise_limit:g})"
             )
@@ -380,7 +127,7 @@ def _qtcf(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) ->
     if baseline is not None:
         inputs["baseline"] = lab_inputs(baseline)
     return [
-        _alert(
+        make_alert(
             "revumenib_qtcf_prolonged",
             Severity.CRITICAL,
             ("MON-13", "REV-06"),
@@ -406,13 +153,13 @@ def _qtcf_baseline(facts: CaseFacts, results: list[LabResult]) -> tuple[LabResul
 def _electrolytes(labs: dict[str, list[LabResult]], limits: Limits) -> list[Alert]:
     """REV-06: correct low potassium/magnesium before and while on revumenib (QTc risk)."""
     alerts: list[Alert] = []
-    for test, name in (("potassium", "hypokalemia"), ("magnesium", "hypomagnesemia")):
-        latest = _latest(labs, test, low_is_bad=True)
+    for test, name in ((POTASSIUM, "hypokalemia"), (MAGNESIUM, "hypomagnesemia")):
+        latest = latest_result(labs, test, low_is_bad=True)
         lln = None if latest is None else limits.lln(latest)
         if latest is None or lln is None or not latest.value < lln.value:
             continue
         alerts.append(
-            _alert(
+            make_alert(
                 f"revumenib_{test}_low",
                 Severity.WARNING,
                 ("REV-06", "MON-13"),
@@ -430,12 +177,12 @@ def _electrolytes(labs: dict[str, list[LabResult]], limits: Limits) -> list[Aler
 
 
 def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult]]) -> list[Alert]:
-    if not _course_active(facts, OptionId.NELARABINE):
+    if not course_active(facts, OptionId.NELARABINE):
         return []
     alerts: list[Alert] = []
     if facts.age < NELARABINE_MIN_AGE_YEARS:
         alerts.append(
-            _alert(
+            make_alert(
                 "nelarabine_under_16",
                 Severity.CRITICAL,
                 ("NEL-02", "AMB-15"),
@@ -446,7 +193,7 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
         )
     cns_active = facts.disease.cns_status is CnsStatus.INVOLVED
     alerts.append(
-        _alert(
+        make_alert(
             "nelarabine_neurotoxicity_interaction",
             Severity.WARNING,
             ("NEL-04", "CNS-07", "AMB-15"),
@@ -455,7 +202,7 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
             + (" (active CNS disease is recorded)" if cns_active else "")
             + ": the clinician resolves any overlap with the CNS prophylaxis or RT schedule.",
             # The cycle is an input: NEL-04 asks at each IT/RT booking, one IT per cycle.
-            {"cns_status": facts.disease.cns_status, **_course_inputs(facts)},
+            {"cns_status": facts.disease.cns_status, **course_inputs(facts)},
         )
     )
     anc_limit = float(policy("nelarabine_grade3_anc_below"))
@@ -463,14 +210,14 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
     low = [
         (r, limit)
         for r, limit in (
-            (_latest(labs, "anc", low_is_bad=True), anc_limit),
-            (_latest(labs, "platelets", low_is_bad=True), plt_limit),
+            (latest_result(labs, ANC, low_is_bad=True), anc_limit),
+            (latest_result(labs, PLATELETS, low_is_bad=True), plt_limit),
         )
         if r is not None and r.value < limit
     ]
     if low:
         alerts.append(
-            _alert(
+            make_alert(
                 "nelarabine_grade3_cytopenia",
                 Severity.WARNING,
                 ("MON-18", "NEL-05"),
@@ -482,7 +229,7 @@ def _nelarabine(facts: CaseFacts, policy: Policy, labs: dict[str, list[LabResult
                     "anc_below": anc_limit,
                     "platelets_below": plt_limit,
                 },
-                _latest_time(r for r, _ in low),
+                latest_time(r for r, _ in low),
             )
         )
     return alerts
@@ -512,9 +259,9 @@ def _lumbar_puncture(
         }
     if sources:
         # MON-21 asks before each LP: the cycle (one IT/LP per cycle) is an input.
-        sources.update(_course_inputs(facts))
+        sources.update(course_inputs(facts))
         alerts.append(
-            _alert(
+            make_alert(
                 "circulating_blasts_before_lp",
                 Severity.WARNING,
                 ("WU-23b", "MON-21"),
@@ -523,11 +270,11 @@ def _lumbar_puncture(
                 sources,
             )
         )
-    platelets = _latest(labs, "platelets", low_is_bad=True)
+    platelets = latest_result(labs, PLATELETS, low_is_bad=True)
     limit = float(policy("pre_lp_platelets_below"))
     if platelets is not None and platelets.value < limit:
         alerts.append(
-            _alert(
+            make_alert(
                 "low_platelets_before_lp",
                 Severity.WARNING,
                 ("WU-23c", "MON-22"),
@@ -580,7 +327,7 @@ def _tumour_lysis(
         "watch_days": days,
     }
     alerts = [
-        _alert(
+        make_alert(
             "tumour_lysis_watch",
             Severity.INFO,
             ("MON-26", "DEF-14"),
@@ -589,7 +336,7 @@ def _tumour_lysis(
             inputs,
         )
     ]
-    potassium = _latest(labs, "potassium")
+    potassium = latest_result(labs, POTASSIUM)
     uln = None if potassium is None else limits.uln(potassium)
     lln = None if potassium is None else limits.lln(potassium)
     if potassium is not None and (
@@ -597,7 +344,7 @@ def _tumour_lysis(
         or (lln is not None and potassium.value < lln.value)
     ):
         alerts.append(
-            _alert(
+            make_alert(
                 "tumour_lysis_potassium_abnormal",
                 Severity.WARNING,
                 ("MON-26", "DEF-14"),
@@ -620,7 +367,7 @@ def _testicular_risk(facts: CaseFacts) -> list[Alert]:
     if d.lineage is not Lineage.T or p.has_testes is False or d.testicular_involvement is not None:
         return []
     return [
-        _alert(
+        make_alert(
             "testicular_involvement_common_in_t_all",
             Severity.INFO,
             ("TEST-02", "WU-11", "TEST-01"),

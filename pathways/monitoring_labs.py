@@ -14,8 +14,8 @@ from typing import Any
 
 from pathways.clock import local_date
 from pathways.core.labs import LOCAL, LabCatalogue, Limit, fmt
-from pathways.definition import Definition
 from pathways.facts import CaseFacts, LabResult
+from pathways.model import Definition
 from pathways.policy import Policy
 from pathways.schedules.compiled import compiled_schedules
 from pathways.vocab import OptionId

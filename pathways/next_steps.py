@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pathways.decisions import ResponseSuggestion
-from pathways.definition import Definition
 from pathways.facts import CaseFacts
+from pathways.model import Definition
 from pathways.policy import Policy
 from pathways.schedules import compiled_schedules
 from pathways.vocab import (

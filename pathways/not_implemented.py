@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathways.definition import ValidationContext
+from pathways.model import ValidationContext
 
 
 def validate_not_implemented(section: Any, ctx: ValidationContext) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathways.definition import DefaultSetting, Definition
+from pathways.model import DefaultSetting, Definition
 
 
 class Policy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,9 @@ INIT = (ROOT / "deploy" / "postgres-init.sh").read_text(encoding="utf-8")
 
 
 def _substituted(value: str) -> str:
-    """A compose value with every ${NAME:?...} / ${NAME:-default} filled in (secrets: "x")."""
-    value = re.sub(r"\$\{[A-Z_]+:\?[^}]+\}", "secret-value", value)
+    """A compose value with every ${NAME:?...} / ${NAME:-default} filled in (a required value
+    by a random 32-byte secret, what production asks of CAREPATH_SECRET_KEY)."""
+    value = re.sub(r"\$\{[A-Z_]+:\?[^}]+\}", lambda _: secrets.token_urlsafe(32), value)
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
 
 

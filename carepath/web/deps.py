@@ -25,7 +25,7 @@ from sqlmodel import Session
 from carepath.reauth import Lockout
 from carepath.security import digest, same, session_digest
 from carepath.settings import Settings
-from models.repositories.audit import Actor, record
+from models.repositories.audit import Actor, end_view, one_view, record
 from models.repositories.tokens import count_request, token_principal
 from models.repositories.users import Principal, session_principal
 from pathways.clock import local_date
@@ -67,8 +67,13 @@ def db(request: Request) -> Iterator[Session]:
 
     A refused sign-in or access is still committed: it ends an idle session and
     leaves its audit event, and nothing else was written before the refusal.
+    Every read the request makes is one audit event (``one_view``), named by
+    its route template (never the path: it may carry an id or a search).
     """
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    with (
+        Session(request.app.state.engine, expire_on_commit=False) as session,
+        one_view(session),
+    ):
         try:
             yield session
         except (NotAuthenticated, AccessDenied):
@@ -78,6 +83,7 @@ def db(request: Request) -> Iterator[Session]:
             session.rollback()
             raise
         else:
+            end_view(session, f"{request.method} {_route_name(request)}")
             session.commit()
 
 

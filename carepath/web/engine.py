@@ -1,6 +1,6 @@
 """The engine's suggestions, as the pages and the API show them.
 
-The web app never decides: it asks ``pathways`` on the patient's current
+The web app never decides: it asks the door (``pathways.engine``) on the patient's current
 facts and shows what comes back with its rule ids and the local-policy
 defaults it used; a clinician signs. Nothing here is stored or applied.
 """
@@ -12,13 +12,10 @@ from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 
+from pathways import engine
 from pathways.definition import Definition
+from pathways.engine import NextStep, Policy
 from pathways.facts import CaseFacts
-from pathways.monitoring import evaluate_monitoring
-from pathways.next_steps import NextStep, next_steps
-from pathways.policy import Policy
-from pathways.response import classify_response
-from pathways.selection import select_induction
 from pathways.vocab import Phase
 
 # Phases in which the induction decision (IND, MULTI) is the open question.
@@ -28,7 +25,7 @@ SELECTION_PHASES = frozenset({Phase.INDUCTION_SELECTION, Phase.MULTIPLY_RELAPSED
 def response_suggestion(facts: CaseFacts, definition: Definition) -> dict[str, Any] | None:
     """DEF-15's suggested category for the latest assessment in ``facts`` (None: nothing to classify)."""
     policy = Policy(definition)
-    suggestion = classify_response(facts, policy)
+    suggestion = engine.classify(facts, policy)
     if suggestion is None:
         return None
     return {
@@ -47,7 +44,7 @@ def induction_advice(facts: CaseFacts, definition: Definition) -> dict[str, Any]
     if facts.phase not in SELECTION_PHASES:
         return None
     policy = Policy(definition)
-    advice = select_induction(facts, definition, policy)
+    advice = engine.advise(facts, definition, policy)
     out: dict[str, Any] = jsonable_encoder(asdict(advice))
     out["defaults_used"] = sorted(policy.used)
     return out
@@ -56,10 +53,9 @@ def induction_advice(facts: CaseFacts, definition: Definition) -> dict[str, Any]
 def monitoring_alerts(facts: CaseFacts, definition: Definition) -> list[dict[str, Any]]:
     """The monitoring alerts today's facts support (the flows persist them; this only shows them)."""
     policy = Policy(definition)
-    return [jsonable_encoder(asdict(a)) for a in evaluate_monitoring(facts, definition, policy)]
+    return [jsonable_encoder(asdict(a)) for a in engine.monitor(facts, definition, policy)]
 
 
 def pending_steps(facts: CaseFacts, definition: Definition) -> list[NextStep]:
     """Steps waiting on the signature of the latest assessment (POST-01: the HCT referral)."""
-    policy = Policy(definition)
-    return next_steps(facts, definition, policy, classify_response(facts, policy))
+    return engine.pending_steps(facts, definition, Policy(definition))

@@ -29,8 +29,8 @@ from models.snapshots import load_snapshots
 from models.task import CareTask, ClinicalAlert
 from pathways.clock import day_number, start_of_day
 from pathways.definition import Definition
+from pathways.engine import NextStep
 from pathways.facts import CentreFacts
-from pathways.next_steps import NextStep
 from pathways.vocab import OPEN_TASK_STATUSES
 
 CHART_DAYS = 45

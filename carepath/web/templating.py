@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from carepath.web.deps import now
 from models.repositories.planning import DATA_PROBLEM_RULE
 from pathways.clock import zone
 from pathways.core.labs import fmt
@@ -82,5 +83,7 @@ def render(
         "local": lambda value, fmt="%Y-%m-%d %H:%M": _local(value, settings.timezone, fmt),
         "notice": NOTICES.get(done or ""),
         "path": request.url.path,
+        # The app's clock (the demo's and the tests' too), in the clinic's zone, with its abbreviation.
+        "printed_at": _local(now(request), settings.timezone, "%Y-%m-%d %H:%M %Z"),
     }
     return TEMPLATES.TemplateResponse(request, name, base | context, status_code=status_code)

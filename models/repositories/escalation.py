@@ -20,8 +20,15 @@ from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
 from models.repositories.planning import OPEN_STATUSES, Route, queue_reminders
+from pathways.definition import shipped_definition
+from pathways.engine import Policy, escalation_grace_hours
 
 DEFAULT_LADDER = ("coordinator", "clinician")
+
+
+def shipped_grace_hours() -> dict[str, float]:
+    """The definition's [DEFAULT] ``escalation_grace_hours`` as shipped (the shell passes its own)."""
+    return escalation_grace_hours(Policy(shipped_definition()))
 
 
 @dataclass(frozen=True)
@@ -29,16 +36,15 @@ class EscalationPolicy:
     """Who a task escalates to, and after how many hours past due (operational policy)."""
 
     ladder: tuple[str, ...] = DEFAULT_LADDER
-    # Keys, most specific first: "kind:<kind>", "safety", "role:<role>", "default".
-    grace_hours: Mapping[str, float] = field(
-        default_factory=lambda: {"default": 24.0, "safety": 4.0}
-    )
+    # Keys, most specific first: "kind:<kind>", "safety", "role:<role>", "default" (required;
+    # the loader refuses a definition or policy without it).
+    grace_hours: Mapping[str, float] = field(default_factory=shipped_grace_hours)
 
     def grace_for(self, *, kind: str, role: str, safety: bool) -> float:
         for key in (f"kind:{kind}", "safety" if safety else None, f"role:{role}"):
             if key is not None and key in self.grace_hours:
                 return float(self.grace_hours[key])
-        return float(self.grace_hours.get("default", 24.0))
+        return float(self.grace_hours["default"])
 
 
 @dataclass
@@ -75,7 +81,7 @@ def _grace_case(policy: EscalationPolicy) -> tuple[str, dict[str, Any]]:
     for i, (role, hours) in enumerate(roles):
         clauses.append(f"WHEN t.role_queue = :gr{i} THEN CAST(:grh{i} AS float8)")
         params[f"gr{i}"], params[f"grh{i}"] = role, float(hours)
-    params["gd"] = float(policy.grace_hours.get("default", 24.0))
+    params["gd"] = float(policy.grace_hours["default"])
     if not clauses:
         return "CAST(:gd AS float8)", params
     return f"(CASE {' '.join(clauses)} ELSE CAST(:gd AS float8) END)", params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -369,3 +369,35 @@ def patient_ids_page(session: Session, *, after_id: int, limit: int) -> Sequence
         .scalars()
         .all()
     )
+
+
+def identities(
+    session: Session, *, patient_ids: Iterable[int], actor: Actor
+) -> dict[int, tuple[str, str]]:
+    """Each patient's name and MRN, by id (one audited read of them all: a list of names)."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(col(Patient.id), col(Patient.display_name), col(Patient.mrn)).where(
+            col(Patient.id).in_(ids)
+        )
+    ).all()
+    record_many(
+        session,
+        actor=actor,
+        action="list",
+        entity="patient",
+        patient_ids=[r[0] for r in rows],
+        detail={"fields": "name, MRN"},
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def patient_id_of_mrn(session: Session, mrn: str) -> int | None:
+    """The patient whose MRN is ``mrn`` (compared as stored: trimmed, upper case)."""
+    return session.execute(
+        select(col(Patient.id)).where(
+            func.upper(func.btrim(col(Patient.mrn))) == mrn.strip().upper()
+        )
+    ).scalar_one_or_none()

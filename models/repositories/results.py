@@ -35,12 +35,11 @@ from models.repositories.planning import (
 from models.task import OPEN_STATUSES_SQL, CareTask, ClinicalAlert
 from pathways.alert_identity import RaisedBefore, alert_fingerprint, is_new
 from pathways.clock import local_date
-from pathways.decisions import Alert, ResponseSuggestion
-from pathways.vocab import Role, Severity, TaskKind, TaskStatus
+from pathways.decisions import Alert, ResponseSuggestion, ReviewTask
+from pathways.vocab import Severity, TaskKind, TaskStatus
 
 ALERT_PREFIX = "alert:"
 RESPONSE_PREFIX = "resp:"
-SIGN_RESPONSE_RULE = "RESP-04"
 ALERT_LOCK_SPACE = 4_2001  # pg_advisory_xact_lock(space, patient id) while routing alerts
 
 _TASKS = CareTask.__table__  # type: ignore[attr-defined]
@@ -72,6 +71,8 @@ class NewAssessment:
 class RaisedAlert:
     patient_id: int
     alert: Alert
+    # The engine's decision: its review task's due, role and title (pathways.engine).
+    review: ReviewTask
     observation_id: int | None = None
     # The alert's repeat interval from the patient's definition (None: only on new inputs).
     repeat_after_days: int | None = None
@@ -81,8 +82,9 @@ class RaisedAlert:
 class SignatureRequest:
     patient_id: int
     assessment_id: int
-    assessed_on: date
     suggestion: ResponseSuggestion | None
+    # The engine's "sign the response" task (pathways.engine.signature_task_for).
+    review: ReviewTask
 
 
 # Patients with an open data-problem task are held back (see claim_new_observations);
@@ -248,7 +250,6 @@ def record_alerts(
     alerts: Sequence[RaisedAlert],
     now: datetime,
     timezone: str,
-    review_hours: Mapping[str, float],
     routes: Sequence[Route],
     actor: Actor,
 ) -> tuple[int, int]:
@@ -338,22 +339,14 @@ def record_alerts(
         if existing is not None:
             links.append({"alert": alert_id, "task": existing, "latest": json.dumps(detail)})
             continue
-        due = now + timedelta(hours=float(review_hours.get(severity, 24.0)))
         tasks.append(
             _review_task(
+                raised.review,
                 patient_id=raised.patient_id,
                 dedupe_key=ALERT_PREFIX + key,
-                rule_id=a.rule_id,
-                role=Role(a.role).value,
-                title=f"Review a {severity} alert ({a.rule_id}): {_summary(a.message)}",
-                section="monitoring alert",
                 now=now,
-                due=due,
                 timezone=timezone,
-                safety=severity == Severity.CRITICAL.value,
                 detail=detail,
-                # The clinician's decision; completing the task acknowledges the alert.
-                result_fields=["decision"],
             )
         )
     task_ids = _insert_tasks(session, tasks)
@@ -393,7 +386,6 @@ def request_signatures(
     requests: Sequence[SignatureRequest],
     now: datetime,
     timezone: str,
-    review_hours: Mapping[str, float],
     routes: Sequence[Route],
     actor: Actor,
 ) -> tuple[int, int]:
@@ -413,19 +405,13 @@ def request_signatures(
                 "suggestion": None if s is None else json.dumps(jsonable(s)),
             },
         )
-    due = now + timedelta(hours=float(review_hours.get("response", 48.0)))
     tasks = [
         _review_task(
+            req.review,
             patient_id=req.patient_id,
             dedupe_key=f"{RESPONSE_PREFIX}p{req.patient_id}:a{req.assessment_id}",
-            rule_id=SIGN_RESPONSE_RULE,
-            role=Role.CLINICIAN.value,
-            title=f"Sign the response assessment of {req.assessed_on.isoformat()}",
-            section="Response assessment",
             now=now,
-            due=due,
             timezone=timezone,
-            safety=False,
             detail=jsonable(
                 {
                     "assessment_id": req.assessment_id,
@@ -474,52 +460,42 @@ def close_signed(session: Session, *, signed: Sequence[NewAssessment], now: date
 
 
 def _review_task(
+    review: ReviewTask,
     *,
     patient_id: int,
     dedupe_key: str,
-    rule_id: str,
-    role: str,
-    title: str,
-    section: str,
     now: datetime,
-    due: datetime,
     timezone: str,
-    safety: bool,
     detail: dict[str, Any],
-    result_fields: list[str] | None = None,
 ) -> dict[str, Any]:
+    due = review.due
     expires = due + timedelta(days=7)
     return {
         "patient_id": patient_id,
         "dedupe_key": dedupe_key[:200],
         "pathway_version": "",
         "kind": TaskKind.CLINICIAN_REVIEW.value,
-        "rule_id": rule_id[:16],
-        "title": title[:240],
-        "section": section,
+        "rule_id": review.rule_id[:16],
+        "title": review.title[:240],
+        "section": review.section,
         "window_start": local_date(now, timezone),
         "due_date": local_date(due, timezone),
         "window_end": local_date(expires, timezone),
         "not_before": now,
         "due": due,
         "expires": expires,
-        "safety": safety,
+        "safety": review.safety,
         "status": TaskStatus.REQUESTED.value,
-        "role_queue": role,
+        "role_queue": review.role.value,
         "escalation_level": 0,
         "detail": detail,
-        "result_fields": result_fields,
+        # For an alert, the clinician's decision: completing the task acknowledges it.
+        "result_fields": list(review.result_fields) or None,
         "plan_hash": hashlib.blake2b(dedupe_key.encode(), digest_size=16).hexdigest(),
         "planned_at": now,
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _summary(message: str) -> str:
-    """The alert's first clause, for the review task's title (the task shows it whole)."""
-    head = message.split(": ", 1)[0].split(". ", 1)[0]
-    return head if len(head) <= 150 else head[:149] + "…"
 
 
 def _insert_tasks(session: Session, rows: list[dict[str, Any]]) -> list[int]:

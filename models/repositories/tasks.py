@@ -276,17 +276,18 @@ class TaskView:
     mrn: str
     patient_name: str
     fields: list[FieldSpec]
+    birth_date: date | None = None  # for the printed page's running header
 
 
 def get_task(session: Session, *, task_id: int, actor: Actor, labs: LabCatalogue) -> TaskView:
     row = session.execute(
-        select(CareTask, Patient.mrn, Patient.display_name)
+        select(CareTask, Patient.mrn, Patient.display_name, Patient.birth_date)
         .join(Patient, Patient.id == CareTask.patient_id)  # type: ignore[arg-type]
         .where(CareTask.id == task_id)
     ).first()
     if row is None:
         raise TaskNotFound(task_id)
-    task, mrn, name = row
+    task, mrn, name, born = row
     record(
         session,
         actor=actor,
@@ -300,6 +301,7 @@ def get_task(session: Session, *, task_id: int, actor: Actor, labs: LabCatalogue
         mrn=mrn,
         patient_name=name,
         fields=specs_for(task.result_fields, labs),
+        birth_date=born,
     )
 
 

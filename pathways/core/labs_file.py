@@ -157,33 +157,13 @@ def _test(
     if loinc is not None and not (isinstance(loinc, str) and _LOINC.match(loinc)):
         problems.append(f"{where}.loinc: must be a LOINC code such as 1742-6, or null")
         loinc = None
-    units = [
-        u
-        for i, spec in enumerate(raw.get("units") or [])
-        if (u := _unit(f"{where}.units[{i}]", spec, problems)) is not None
-    ]
+    units = _units(where, raw.get("units"), problems)
     if not units:
-        problems.append(f"{where}.units: needs at least the canonical unit")
         return None
-    if units[0].multiply != 1 or units[0].divide != 1:
-        problems.append(f"{where}.units[0]: the canonical unit (first) converts by 1")
-    seen: dict[str, str] = {}
-    for unit in units:
-        for spelling in unit.spellings:
-            if seen.setdefault(spelling, unit.code) != unit.code:
-                problems.append(f"{where}.units: {spelling!r} would name two units")
     entry_unit = raw.get("entry_unit", units[0].code)
     if entry_unit not in {u.code for u in units}:
         problems.append(f"{where}.entry_unit: {entry_unit!r} is not one of its units")
-    plausible = raw.get("plausible")
-    low = high = None
-    if isinstance(plausible, dict) and set(plausible) == {"low", "high"}:
-        low = _finite(f"{where}.plausible.low", plausible["low"], problems)
-        high = _finite(f"{where}.plausible.high", plausible["high"], problems)
-    else:
-        problems.append(f"{where}.plausible: needs low and high, in the canonical unit")
-    if low is not None and high is not None and not 0 <= low < high:
-        problems.append(f"{where}.plausible: needs 0 <= low < high")
+    low, high = _plausible(where, raw.get("plausible"), problems)
     aliases = raw.get("aliases") or []
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         problems.append(f"{where}.aliases: must be a list of names")
@@ -207,6 +187,40 @@ def _test(
         uln_rules=_rules(f"{where}.uln_rules", raw.get("uln_rules"), known, problems),
         lln_rules=_rules(f"{where}.lln_rules", raw.get("lln_rules"), known, problems),
     )
+
+
+def _units(where: str, raw: Any, problems: list[str]) -> list[Unit]:
+    """A test's units, canonical first, no spelling naming two; empty is a problem."""
+    units = [
+        u
+        for i, spec in enumerate(raw or [])
+        if (u := _unit(f"{where}.units[{i}]", spec, problems)) is not None
+    ]
+    if not units:
+        problems.append(f"{where}.units: needs at least the canonical unit")
+        return units
+    if units[0].multiply != 1 or units[0].divide != 1:
+        problems.append(f"{where}.units[0]: the canonical unit (first) converts by 1")
+    seen: dict[str, str] = {}
+    for unit in units:
+        for spelling in unit.spellings:
+            if seen.setdefault(spelling, unit.code) != unit.code:
+                problems.append(f"{where}.units: {spelling!r} would name two units")
+    return units
+
+
+def _plausible(
+    where: str, plausible: Any, problems: list[str]
+) -> tuple[float | None, float | None]:
+    low = high = None
+    if isinstance(plausible, dict) and set(plausible) == {"low", "high"}:
+        low = _finite(f"{where}.plausible.low", plausible["low"], problems)
+        high = _finite(f"{where}.plausible.high", plausible["high"], problems)
+    else:
+        problems.append(f"{where}.plausible: needs low and high, in the canonical unit")
+    if low is not None and high is not None and not 0 <= low < high:
+        problems.append(f"{where}.plausible: needs 0 <= low < high")
+    return low, high
 
 
 def _finite(where: str, raw: Any, problems: list[str]) -> float | None:

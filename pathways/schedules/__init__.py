@@ -12,25 +12,24 @@ as_of + 90 days`` (CASE-FORMAT.md), sorted by due instant and key.
 
 The templates are data (``templates`` documents the vocabulary); named
 conditions are in ``predicates``, dose figures in ``doses``, the expansion in
-``planner``, the workup window in ``pathways.workup``.
+``planner``, the workup window in ``workup``.
 """
 
 from __future__ import annotations
 
 from pathways.decisions import PlannedTask
-from pathways.definition import Definition
 from pathways.facts import CaseFacts
+from pathways.model import Definition
 from pathways.policy import Policy
 from pathways.schedules.context import NO_PLAN_PHASES, infer_phase
 from pathways.schedules.planner import LOOKAHEAD_DAYS, LOOKBACK_DAYS, Planner, compiled_schedules
+from pathways.schedules.workup import workup_window
 
 __all__ = ["LOOKAHEAD_DAYS", "LOOKBACK_DAYS", "compiled_schedules", "infer_phase", "plan_tasks"]
 
 
 def plan_tasks(facts: CaseFacts, definition: Definition, policy: Policy) -> list[PlannedTask]:
     """The patient's planned tasks in the horizon; ``policy`` records every default used."""
-    from pathways.workup import workup_window  # the workup module builds on this package
-
     planner = Planner.for_patient(facts, definition, policy)
     ctx = planner.ctx
     if ctx.phase in NO_PLAN_PHASES:

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pathways.definition import Definition
 from pathways.errors import DefinitionError
 from pathways.facts import Course
+from pathways.model import Definition
 from pathways.schedules.compiler import Compiler
 from pathways.schedules.templates import COURSE_ANCHORS, Regimen, Template
 from pathways.vocab import CoursePhase, OptionId, Phase

@@ -19,28 +19,24 @@ month (``c1:mo3``, ``mo6``) or the workup (``w``), e.g.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
 from datetime import date
 from operator import attrgetter
 from typing import Any
 
 from pathways.decisions import DoseSuggestion, PlannedTask
-from pathways.definition import Definition
 from pathways.facts import CaseFacts, Course
+from pathways.model import Definition
 from pathways.policy import Policy
+from pathways.schedules.anchors import FALLBACK_WORDS, Anchor, course_anchor, occurrences
 from pathways.schedules.compiled import CompiledSchedules, compiled_schedules
 from pathways.schedules.context import (
-    INDUCTION_COURSE_PHASES,
     PlanContext,
-    first_treatment_day,
-    prephase_start,
 )
 from pathways.schedules.doses import dose_for
 from pathways.schedules.predicates import PREDICATES, SUPPRESSION_ONLY
-from pathways.schedules.tasks import add_months, date_of, iso_of, midnights, new_task
+from pathways.schedules.prepared import Prepared, occurrence_number, plan_field
+from pathways.schedules.tasks import date_of, iso_of, new_task
 from pathways.schedules.templates import Regimen, Template
-from pathways.vocab import CoursePhase
 
 __all__ = [
     "LOOKAHEAD_DAYS",
@@ -55,86 +51,10 @@ _NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
 _UNSET: Any = object()
 _DAY_ONLY = ("day",)
 
-# How a task names the dated anchor it counts from (detail "anchor_fallback").
-FALLBACK_WORDS = {
-    "fitness": "the fitness assessment date (FIT)",
-    "response": "the signed response date (RESP)",
-    "last_dose": "the last dose date",
-    "dx": "the r/r diagnosis date (DX)",
-}
 
 # CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days.
 LOOKBACK_DAYS = 14
 LOOKAHEAD_DAYS = 90
-
-
-class _Anchor:
-    """One resolved anchor: day 0 as an ordinal, the key scope and the occurrence prefix."""
-
-    __slots__ = ("course", "day0", "fallback_of", "iso", "prefix", "regimen", "scope", "start")
-
-    def __init__(
-        self,
-        start: date,
-        base: int,
-        scope: str,
-        prefix: str,
-        regimen: Regimen | None = None,
-        course: Course | None = None,
-    ) -> None:
-        self.start = start
-        self.iso = start.isoformat()
-        self.day0 = start.toordinal() - base
-        self.scope = scope
-        self.prefix = prefix
-        self.regimen = regimen
-        self.course = course
-        # The anchor a template asked for, when this one stands in for it (``fallback``).
-        self.fallback_of: str | None = None
-
-
-class _Prepared:
-    """One template on one anchor: what its occurrences share."""
-
-    __slots__ = (
-        "anchor",
-        "block_head",
-        "block_tail",
-        "cycle",
-        "defaults",
-        "detail",
-        "key_head",
-        "key_tail",
-        "midnight",
-        "regimen_id",
-        "template",
-        "title",
-    )
-
-    def __init__(
-        self,
-        template: Template,
-        anchor: _Anchor,
-        detail: dict[str, Any],
-        title: str,
-        defaults: tuple[str, ...],
-        blocks: Template | None,
-        tz: str,
-    ) -> None:
-        self.template = template
-        self.anchor = anchor
-        self.detail = detail
-        self.title = title
-        self.defaults = defaults
-        # key = {rule_id}:{scope}:{occurrence}:{slot}; the occurrence varies.
-        self.key_head = f"{template.rule}:{anchor.scope}:"
-        self.key_tail = f":{template.slot}"
-        self.block_head = None if blocks is None else f"{blocks.rule}:{anchor.scope}:"
-        self.block_tail = "" if blocks is None else f":{blocks.slot}"
-        course = anchor.course
-        self.regimen_id = course.regimen if course is not None else None
-        self.cycle = course.cycle if course is not None else None
-        self.midnight = midnights(tz)
 
 
 class Planner:
@@ -173,8 +93,8 @@ class Planner:
         self.h0 = ctx.horizon_start.toordinal()
         self.h1 = ctx.horizon_end.toordinal()
         self.workup_window: tuple[int, int, str, tuple[str, ...]] | None = None
-        self.anchors: dict[str, _Anchor | None] = {}
-        self.workup_anchor: tuple[_Anchor, str, int, int, tuple[str, ...]] | None = None
+        self.anchors: dict[str, Anchor | None] = {}
+        self.workup_anchor: tuple[Anchor, str, int, int, tuple[str, ...]] | None = None
         course = ctx.course
         self.last_dose = (
             course.last_dose_date.toordinal()
@@ -218,191 +138,138 @@ class Planner:
 
     # -- anchors ----------------------------------------------------------------
 
-    def course_anchor(self, name: str, course: Course, regimen: Regimen | None) -> _Anchor | None:
-        scope = course.key
-        cycle_prefix = f"c{course.cycle}:"
-        if name == "cycle_day":
-            return _Anchor(course.cycle_start, 1, scope, cycle_prefix, regimen, course)
-        if name == "infusion_day":
-            return _Anchor(course.cycle_start, 0, scope, cycle_prefix, regimen, course)
-        if name == "prephase_day":
-            p1 = prephase_start(course)
-            if p1 is None or course.cycle != 1:
-                return None
-            return _Anchor(p1, 1, scope, "p:", regimen, course)
-        if name == "induction_day":
-            if course.cycle != 1 or course.phase not in INDUCTION_COURSE_PHASES:
-                return None
-            return _Anchor(first_treatment_day(course), 1, scope, "i:", regimen, course)
-        if name == "maintenance_day":
-            if regimen is None or regimen.maintenance_interval_days is None:
-                return None
-            if course.phase is not CoursePhase.MAINTENANCE:
-                return None
-            first = date.fromordinal(
-                course.cycle_start.toordinal()
-                - (course.cycle - 1) * regimen.maintenance_interval_days
-            )
-            return _Anchor(first, 1, scope, "m:", regimen, course)
-        return None
-
-    def date_anchor(self, name: str) -> _Anchor | None:
+    def date_anchor(self, name: str) -> Anchor | None:
         facts = self.ctx.facts
         if name == "response":
             signed = facts.signed_response
             if signed is None:
                 return None
-            return _Anchor(signed.signed_on, 0, f"resp{signed.signed_on:%Y%m%d}", "")
+            return Anchor(signed.signed_on, 0, f"resp{signed.signed_on:%Y%m%d}", "")
         if name == "fitness":
             assessed = facts.fitness.assessed_on
             if assessed is None:
                 return None
-            return _Anchor(assessed, 0, f"fit{assessed:%Y%m%d}", "")
+            return Anchor(assessed, 0, f"fit{assessed:%Y%m%d}", "")
         if name == "dx":
             dx = facts.history.dx_date
             if dx is None:
                 return None
-            return _Anchor(dx, 0, f"dx{dx:%Y%m%d}", "")
+            return Anchor(dx, 0, f"dx{dx:%Y%m%d}", "")
         if name == "last_dose":
             course = facts.treatment
             if course is None or course.last_dose_date is None:
                 return None
             regimen = self.compiled.regimens.get(course.regimen)
-            return _Anchor(course.last_dose_date, 0, course.key, "ld:", regimen, course)
+            return Anchor(course.last_dose_date, 0, course.key, "ld:", regimen, course)
         course = self.ctx.course
         if course is None:
             return None
-        return self.course_anchor(name, course, self.compiled.regimens.get(course.regimen))
-
-    # -- occurrences --------------------------------------------------------------
-
-    def occurrences(
-        self, t: Template, anchor: _Anchor
-    ) -> Iterator[tuple[int | None, int | None, int]]:
-        """(day, month, occurrence ordinal) of an open-ended repeat or a month series, near the horizon.
-
-        Fixed days and spans are expanded by ``emit_on`` itself.
-        """
-        timing = t.timing
-        day0 = anchor.day0
-        mode = timing.mode
-        if mode == "repeat":
-            every, first = timing.every, timing.first
-            low = self.h0 - t.after_days - (day0 + first)
-            k = max(0, math.ceil(low / every))
-            high = self.h1 + t.before_days
-            limit = None
-            if timing.through_months is not None:
-                limit = add_months(anchor.start, timing.through_months).toordinal()
-            while True:
-                d = first + k * every
-                occ = day0 + d
-                if occ > high or (limit is not None and occ >= limit):
-                    return
-                yield d, None, occ
-                k += 1
-        elif mode == "months":
-            every, after, through = timing.every, timing.month_after, timing.month_through
-            start = anchor.start
-            behind = (self.ctx.horizon_start.year - start.year) * 12 + (
-                self.ctx.horizon_start.month - start.month
-            )
-            # Start a little before the horizon: a window reaches after_days past its month.
-            margin = 2 + t.after_days // 28
-            k = max(1, (behind - margin - after) // every)
-            high = self.h1 + t.before_days
-            while True:
-                m = after + k * every
-                if through is not None and m > through:
-                    return
-                occ = add_months(start, m).toordinal()
-                if occ > high:
-                    return
-                yield None, m, occ
-                k += 1
+        return course_anchor(name, course, self.compiled.regimens.get(course.regimen))
 
     # -- emitting -------------------------------------------------------------------
 
-    def emit_on(self, t: Template, anchor: _Anchor, unknown: tuple[str, ...] | None = None) -> None:
+    def emit_on(self, t: Template, anchor: Anchor, unknown: tuple[str, ...] | None = None) -> None:
         if unknown is None:
             unknown = () if t.unconditional else self.applies(t)
             if unknown is None:
                 return
-        prep: _Prepared | None = None
-        cycle_end = None
-        if t.clip_to_cycle:
-            course, regimen = anchor.course, anchor.regimen
-            if regimen is not None and course is not None:
-                length = regimen.cycle_length(course.cycle, course.cycle_length_days)
-                if length is not None:
-                    cycle_end = anchor.day0 + length
-        timing = t.timing
-        before, after = t.before_days, t.after_days
-        h0, h1 = self.h0, self.h1
+        mode = t.timing.mode
+        if mode == "next_cycle":
+            self._emit_next_cycle(t, anchor, unknown)
+        elif mode == "span":
+            self._emit_span(t, anchor, unknown, self._cycle_end(t, anchor))
+        elif mode == "points":
+            self._emit_points(t, anchor, unknown, self._cycle_end(t, anchor))
+        else:
+            self._emit_repeats(t, anchor, unknown, self._cycle_end(t, anchor))
+
+    def _cycle_end(self, t: Template, anchor: Anchor) -> int | None:
+        """The day after the anchor's cycle, for a template clipped to its cycle."""
+        if not t.clip_to_cycle:
+            return None
+        course, regimen = anchor.course, anchor.regimen
+        if regimen is None or course is None:
+            return None
+        length = regimen.cycle_length(course.cycle, course.cycle_length_days)
+        return None if length is None else anchor.day0 + length
+
+    def _outside(self, t: Template, ws: int, we: int) -> bool:
+        """The window misses the horizon, or opens after the last dose of a while-on task."""
         last_dose = self.last_dose if t.while_on_treatment else None
-        prefix = anchor.prefix
-        day0 = anchor.day0
-        if timing.mode == "next_cycle":
-            day = self.next_cycle_day(anchor)
-            if day is None:
-                return
-            occ = day0 + day
+        return we < self.h0 or ws > self.h1 or (last_dose is not None and ws > last_dose)
+
+    def _emit_next_cycle(self, t: Template, anchor: Anchor, unknown: tuple[str, ...]) -> None:
+        day = self.next_cycle_day(anchor)
+        if day is None:
+            return
+        occ = anchor.day0 + day
+        ws, we = occ - t.before_days, occ + t.after_days
+        if self._outside(t, ws, we):
+            return
+        overlap = self.window_overlap(anchor)
+        self.build(
+            self.prepare(t, anchor, unknown, ()), f"{anchor.prefix}d{day}", ws, we, occ, day, None,
+            overlap=overlap,
+        )  # fmt: skip
+
+    def _emit_span(
+        self, t: Template, anchor: Anchor, unknown: tuple[str, ...], cycle_end: int | None
+    ) -> None:
+        first, last = t.timing.span
+        ws, we = anchor.day0 + first - t.before_days, anchor.day0 + last + t.after_days
+        if cycle_end is not None and we > cycle_end:
+            we = max(ws, cycle_end)
+        if self._outside(t, ws, we):
+            return
+        overlap = self.overlap_of(anchor, ws, we) if t.response_window else None
+        self.build(
+            self.prepare(t, anchor, unknown, ()), f"{anchor.prefix}d{first}", ws, we, ws, first, None,
+            overlap=overlap,
+        )  # fmt: skip
+
+    def _emit_points(
+        self, t: Template, anchor: Anchor, unknown: tuple[str, ...], cycle_end: int | None
+    ) -> None:
+        before, after, day0, h0 = t.before_days, t.after_days, anchor.day0, self.h0
+        last_dose = self.last_dose if t.while_on_treatment else None
+        # Only the days whose window can meet the horizon (and the last dose).
+        low, high = h0 - after - day0, self.h1 + before - day0
+        if last_dose is not None:
+            high = min(high, last_dose + before - day0)
+        prep: Prepared | None = None
+        for point, point_label in zip(t.timing.days, t.day_labels, strict=True):
+            if point < low or point > high:
+                continue
+            occ = day0 + point
             ws, we = occ - before, occ + after
-            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
-                return
-            overlap = self.window_overlap(anchor)
-            self.build(
-                self.prepare(t, anchor, unknown, ()), f"{prefix}d{day}", ws, we, occ, day, None,
-                overlap=overlap,
-            )  # fmt: skip
-            return
-        if timing.mode == "span":
-            first, last = timing.span
-            ws, we = day0 + first - before, day0 + last + after
             if cycle_end is not None and we > cycle_end:
                 we = max(ws, cycle_end)
-            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
-                return
-            overlap = self.overlap_of(anchor, ws, we) if t.response_window else None
-            self.build(
-                self.prepare(t, anchor, unknown, ()), f"{prefix}d{first}", ws, we, ws, first, None,
-                overlap=overlap,
-            )  # fmt: skip
-            return
-        if timing.mode == "points":
-            # Only the days whose window can meet the horizon (and the last dose).
-            low, high = h0 - after - day0, h1 + before - day0
-            if last_dose is not None:
-                high = min(high, last_dose + before - day0)
-            for point, point_label in zip(timing.days, t.day_labels, strict=True):
-                if point < low or point > high:
+                if we < h0:
                     continue
-                occ = day0 + point
-                ws, we = occ - before, occ + after
-                if cycle_end is not None and we > cycle_end:
-                    we = max(ws, cycle_end)
-                    if we < h0:
-                        continue
-                if prep is None:
-                    prep = self.prepare(t, anchor, unknown, ())
-                self.build(prep, prefix + point_label, ws, we, occ, point, None)
-            return
-        for day, month, occ in self.occurrences(t, anchor):
-            ws = occ - before
-            we = occ + after
+            if prep is None:
+                prep = self.prepare(t, anchor, unknown, ())
+            self.build(prep, anchor.prefix + point_label, ws, we, occ, point, None)
+
+    def _emit_repeats(
+        self, t: Template, anchor: Anchor, unknown: tuple[str, ...], cycle_end: int | None
+    ) -> None:
+        prep: Prepared | None = None
+        for day, month, occ in occurrences(t, anchor, self.h0, self.h1, self.ctx.horizon_start):
+            ws = occ - t.before_days
+            we = occ + t.after_days
             if cycle_end is not None and we > cycle_end:
                 we = max(ws, cycle_end)
-            if we < h0 or ws > h1 or (last_dose is not None and ws > last_dose):
+            if self._outside(t, ws, we):
                 continue
             if prep is None:
                 prep = self.prepare(t, anchor, unknown, ())
-            label = f"{prefix}d{day}" if month is None else f"{prefix}mo{month}"
+            label = f"{anchor.prefix}d{day}" if month is None else f"{anchor.prefix}mo{month}"
             self.build(prep, label, ws, we, occ, day, month)
 
     def emit_window(
         self,
         t: Template,
-        anchor: _Anchor,
+        anchor: Anchor,
         label: str,
         ws: int,
         we: int,
@@ -416,8 +283,8 @@ class Planner:
         self.build(self.prepare(t, anchor, unknown, extra_defaults), label, ws, we, ws, None, None)
 
     def prepare(
-        self, t: Template, anchor: _Anchor, unknown: tuple[str, ...], extra: tuple[str, ...]
-    ) -> _Prepared:
+        self, t: Template, anchor: Anchor, unknown: tuple[str, ...], extra: tuple[str, ...]
+    ) -> Prepared:
         """What every occurrence of ``t`` on ``anchor`` shares, computed once."""
         detail = dict(t.static_detail)
         detail["anchor_date"] = anchor.iso
@@ -436,7 +303,7 @@ class Planner:
         title = t.title
         course, regimen = anchor.course, anchor.regimen
         for name in t.plan_fields:
-            title = title.replace(f"{{{name}}}", str(_plan_field(name, t, anchor)))
+            title = title.replace(f"{{{name}}}", str(plan_field(name, t, anchor)))
         if t.waits_on is not None and self.pred(t.waits_on[0]) is True:
             detail["waits_on"] = t.waits_on[1]
             title = f"{title} — waits on {t.waits_on[1]}"
@@ -464,11 +331,11 @@ class Planner:
         blocks = None
         if t.blocks is not None and regimen is not None:
             blocks = self.blocked_target(t, regimen)
-        return _Prepared(t, anchor, detail, title, defaults, blocks, self.ctx.tz)
+        return Prepared(t, anchor, detail, title, defaults, blocks, self.ctx.tz)
 
     # -- the next cycle (NEL-01) -------------------------------------------------------
 
-    def next_cycle_day(self, anchor: _Anchor) -> int | None:
+    def next_cycle_day(self, anchor: Anchor) -> int | None:
         """The cycle-day number of the next cycle's day 1 (cycle length + 1), if known."""
         course, regimen = anchor.course, anchor.regimen
         if course is None or regimen is None:
@@ -476,7 +343,7 @@ class Planner:
         length = regimen.cycle_length(course.cycle, course.cycle_length_days)
         return None if length is None else length + 1
 
-    def overlap_of(self, anchor: _Anchor, ws: int, we: int) -> dict[str, Any] | None:
+    def overlap_of(self, anchor: Anchor, ws: int, we: int) -> dict[str, Any] | None:
         """The part of a window on or after the next cycle's day 1, or None."""
         day = self.next_cycle_day(anchor)
         if day is None or anchor.course is None:
@@ -491,14 +358,14 @@ class Planner:
             "overlapping_days": [iso_of(max(ws, next_d1)), iso_of(we)],
         }
 
-    def window_overlap(self, anchor: _Anchor) -> dict[str, Any] | None:
+    def window_overlap(self, anchor: Anchor) -> dict[str, Any] | None:
         """Whether the course's response-assessment window reaches the next cycle's day 1."""
         window = self.response_window()
         return None if window is None else self.overlap_of(anchor, window[0], window[1])
 
     def build(
         self,
-        prep: _Prepared,
+        prep: Prepared,
         label: str,
         ws: int,
         we: int,
@@ -537,7 +404,7 @@ class Planner:
                 elif name == "month":
                     value = month
                 else:
-                    value = _occurrence_number(t, day, month)
+                    value = occurrence_number(t, day, month)
                 title = title.replace(f"{{{name}}}", str(value))
         if overlap is not None:
             # NEL-01 / NEL-08: the response marrow and the next cycle compete for the same days.
@@ -593,13 +460,13 @@ class Planner:
     # -- sections ---------------------------------------------------------------------
 
     def plan_course(self, course: Course, regimen: Regimen) -> None:
-        anchors: dict[str, _Anchor | None] = {}
+        anchors: dict[str, Anchor | None] = {}
         for t in regimen.course_tasks(course.phase):
             unknown = () if t.unconditional else self.applies(t)
             if unknown is None:
                 continue
             if t.anchor not in anchors:
-                anchors[t.anchor] = self.course_anchor(t.anchor, course, regimen)
+                anchors[t.anchor] = course_anchor(t.anchor, course, regimen)
             anchor = anchors[t.anchor]
             if anchor is not None:
                 self.emit_on(t, anchor, unknown)
@@ -627,7 +494,7 @@ class Planner:
                 continue
             if any(self.pred(n) is False for n in t.when if n not in SUPPRESSION_ONLY):
                 continue
-            anchor = self.course_anchor(t.anchor, course, regimen)
+            anchor = course_anchor(t.anchor, course, regimen)
             if anchor is None:
                 continue
             timing = t.timing
@@ -642,18 +509,18 @@ class Planner:
             return ws, we, first_day, t.defaults_used
         return None
 
-    def fallback_anchor(self, t: Template) -> _Anchor | None:
+    def fallback_anchor(self, t: Template) -> Anchor | None:
         """The fallback anchor of ``t``, marked so its tasks say which date they stand in for."""
         found = self.anchor(t.fallback or "")
         if found is None:
             return None
-        marked = _Anchor(
+        marked = Anchor(
             found.start, found.start.toordinal() - found.day0, found.scope, found.prefix
         )
         marked.regimen, marked.course, marked.fallback_of = found.regimen, found.course, t.anchor
         return marked
 
-    def anchor(self, name: str) -> _Anchor | None:
+    def anchor(self, name: str) -> Anchor | None:
         """The named anchor for this patient, resolved once per plan."""
         cache = self.anchors
         if name not in cache:
@@ -675,7 +542,7 @@ class Planner:
                 if window is None or course is None:
                     continue
                 ws, we, day, used = window
-                anchor = _Anchor(
+                anchor = Anchor(
                     date.fromordinal(ws),
                     0,
                     course.key,
@@ -710,7 +577,7 @@ class Planner:
             if anchor is not None:
                 if t.anchor == "induction_day":
                     # Workup items stay in the workup's key scope, not the course's.
-                    anchor = _Anchor(anchor.start, 1, scope, anchor.prefix)
+                    anchor = Anchor(anchor.start, 1, scope, anchor.prefix)
                 self.emit_on(t, anchor, unknown)
             elif t.fallback == "workup":
                 self.emit_window(t, *self.workup_args(), unknown)
@@ -719,38 +586,11 @@ class Planner:
                 if fallback is not None:
                     self.emit_on(t, fallback, unknown)
 
-    def workup_args(self) -> tuple[_Anchor, str, int, int, tuple[str, ...]]:
+    def workup_args(self) -> tuple[Anchor, str, int, int, tuple[str, ...]]:
         if self.workup_anchor is None:
             ws, we, scope, used = self.workup_window or (0, 0, "", ())
-            self.workup_anchor = (_Anchor(date_of(ws), 0, scope, ""), "w", ws, we, used)
+            self.workup_anchor = (Anchor(date_of(ws), 0, scope, ""), "w", ws, we, used)
         return self.workup_anchor
-
-
-def _plan_field(name: str, t: Template, anchor: _Anchor) -> Any:
-    """A title placeholder that is the same for every occurrence in one plan."""
-    course, regimen = anchor.course, anchor.regimen
-    if name == "hours":
-        return t.hours_before
-    if name == "cycle":
-        return course.cycle if course is not None else "?"
-    if name == "next_cycle":
-        return course.cycle + 1 if course is not None else "?"
-    if name == "product":
-        return course.regimen.replace("_", " ") if course is not None else "?"
-    if name == "phase":
-        return course.phase.value if course is not None else "?"
-    return regimen.title if regimen is not None else "?"  # regimen
-
-
-def _occurrence_number(t: Template, day: int | None, month: int | None) -> int | None:
-    timing = t.timing
-    if timing.mode == "points" and day is not None:
-        return timing.days.index(day) + 1
-    if timing.mode == "repeat" and day is not None:
-        return (day - timing.first) // timing.every + 1
-    if timing.mode == "months" and month is not None:
-        return (month - timing.month_after) // timing.every
-    return None
 
 
 # Deterministic plan order: due instant, then key.

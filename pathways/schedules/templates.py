@@ -117,13 +117,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pathways.core.labs import raw_panels
-from pathways.definition import ValidationContext
-
-if TYPE_CHECKING:
-    from pathways.schedules.compiler import Compiler
 from pathways.schedules.doses import DoseSpec
 from pathways.vocab import CoursePhase, OptionId, Phase, Role, TaskKind
 
@@ -310,27 +305,3 @@ class Regimen:
         if recorded is not None:
             return ()
         return self.first_length_defaults if cycle == 1 else self.later_length_defaults
-
-
-def compiler_for(ctx: ValidationContext) -> Compiler:
-    """A compiler that checks a raw section against the loader's context."""
-    from pathways.schedules.compiler import Compiler  # it builds on the model above
-
-    values = {
-        name: entry.get("value") if isinstance(entry, dict) else None
-        for name, entry in ctx.defaults.items()
-    }
-    return Compiler(
-        rule_ids=ctx.rule_ids,
-        values=values,
-        problems=ctx.problems,
-        lab_panels=raw_panels(ctx.raw.get("labs")),
-    )
-
-
-def validate_regimens(raw: Any, ctx: ValidationContext) -> None:
-    compiler_for(ctx).regimens(raw)
-
-
-def validate_followup(raw: Any, ctx: ValidationContext) -> None:
-    compiler_for(ctx).named_templates(raw, "followup")

@@ -38,8 +38,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pathways.decisions import InductionAdvice
-from pathways.definition import Definition
 from pathways.facts import CaseFacts
+from pathways.model import Definition
 from pathways.policy import Policy
 from pathways.selection._branches import (
     BRANCH_RULES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathways.definition import ValidationContext
+from pathways.model import ValidationContext
 
 
 def regimens(catalogue: dict[str, Any], intensity: str) -> str:

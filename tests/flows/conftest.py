@@ -74,5 +74,6 @@ def prefect_harness() -> Iterator[None]:
     """
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    # Minutes, not seconds: on a busy 2-core machine the server's imports alone take one.
+    with prefect_test_harness(server_startup_timeout=300):
         yield

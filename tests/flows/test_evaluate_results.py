@@ -15,6 +15,7 @@ from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor
 from models.repositories.observations import add_observations
 from models.repositories.transitions import apply_transition
+from models.repositories.users import Signature
 from models.session import transaction
 from pathways.definition import Definition
 from pathways.vocab import ResponseCategory
@@ -169,6 +170,8 @@ def test_a_response_assessment_becomes_a_signature_task_and_the_signature_closes
             as_of=TODAY,
             timezone=TZ,
             signed_response=ResponseCategory.CR,
+            # The repository takes the proof of the signer's step-up (carepath.reauth makes it).
+            signature=Signature("Dr Sign", "clinician", "cli", "password"),
             at=NOON + timedelta(hours=1),
         )
     closed = evaluate_all(runtime, now=NOON + timedelta(hours=2))

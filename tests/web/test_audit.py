@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
 
 from models.audit import AuditEvent
 from tests.web.support import Web
@@ -25,9 +26,16 @@ def test_reads_and_writes_from_web_and_api_are_audited(web: Web) -> None:
     pid = web.patient()
     tid = web.task(pid)
     web.client("quality").get(f"/patients/{pid}")
-    reads = events(web, patient_id=pid, actor="quality1", action="read")
-    assert {e.entity for e in reads} >= {"patient", "care_task", "observation", "clinical_alert"}
-    assert all(e.channel == "web" and e.role == "quality" for e in reads)
+    # One page view is one event, naming every kind of record the page read.
+    [view] = events(web, actor="quality1", action="read")  # five reads before, one now
+    assert (view.action, view.entity, view.entity_id) == (
+        "read",
+        "view",
+        "GET /patients/{patient_id}",
+    )
+    assert (view.patient_id, view.channel, view.role) == (pid, "web", "quality")
+    read = {r["entity"] for r in view.detail["records"]}  # type: ignore[index]
+    assert read >= {"patient", "care_task", "observation", "clinical_alert"}
     api = web.api("coordinator")
     api.get("/api/v1/tasks?bucket=today")
     listed = events(web, actor="coordinator1", action="list", entity="care_task")
@@ -69,13 +77,27 @@ def test_the_audit_table_is_append_only(web: Web, database_url: str) -> None:
 
 
 def test_the_audit_page_lists_and_filters(web: Web) -> None:
-    a, b = web.patient(), web.patient()
+    a, b = web.patient("Ann Audit", mrn="AUD-1"), web.patient("Bo Audit", mrn="AUD-2")
     web.client("clinician").get(f"/patients/{a}")
     web.client("coordinator").get(f"/patients/{b}")
     page = web.client("admin").get(f"/audit?patient={a}&action=read")
     assert page.status_code == 200
     assert "clinician1" in page.text and "coordinator1" not in page.text
-    assert "must be a patient id" in web.client("quality").get("/audit?patient=abc").text
+    # An admin reads no patient records: ids only. Quality may: name and MRN, by MRN too.
+    assert f"patient {a}" in page.text and "Ann Audit" not in page.text
+    quality = web.client("quality").get("/audit?patient=aud-1&action=read").text
+    assert "Ann Audit" in quality and "MRN AUD-1" in quality and "Bo Audit" not in quality
+    with web.db() as session:
+        [seen] = session.execute(
+            select(AuditEvent).where(
+                col(AuditEvent.actor) == "quality1", col(AuditEvent.action) == "read"
+            )
+        ).scalars()
+    assert seen.entity == "view" and seen.patient_id == a  # showing the name is a read of it
+    assert {"entity": "patient", "action": "list", "fields": "name, MRN"} in (seen.detail or {})[
+        "records"
+    ]
+    assert "no patient has this MRN" in web.client("quality").get("/audit?patient=abc").text
     assert (
         web.client("quality")
         .get("/audit?since=2026-11-01&until=2026-11-30&channel=web")

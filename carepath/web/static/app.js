@@ -1,7 +1,32 @@
 // carepath: a little progressive enhancement; every page works without it.
 (function () {
   "use strict";
+  // Each printed sheet carries #print-head (the patient, the print time) in its top margin.
+  function runningHead() {
+    var head = document.getElementById("print-head");
+    if (!head || !("adoptedStyleSheets" in document)) { return; }
+    var quoted = function (text) { return "\"" + text.replace(/[\\"]/g, "\\$&").replace(/\s+/g, " ") + "\""; };
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync("@media print { @page { @top-left { content: " + quoted(head.textContent.trim()) +
+      "; } @top-right { content: " + quoted(head.getAttribute("data-printed") || "") + "; } } }");
+    document.adoptedStyleSheets = document.adoptedStyleSheets.concat([sheet]);
+    document.documentElement.classList.add("running-head");
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    runningHead();
+    // On a phone a table's rows are cards: each cell shows its column's name (app.css).
+    document.querySelectorAll("main table").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (heads[i] && !cell.hasAttribute("data-label") && !cell.hasAttribute("colspan")) {
+            cell.setAttribute("data-label", heads[i]);
+          }
+        });
+      });
+    });
     // Take the person to the first field that needs attention.
     var bad = document.querySelector("[aria-invalid='true']");
     if (bad) {
