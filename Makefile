@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 # The stamp changes when the dependency files change, so a second run installs nothing.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install browser demo test check lint typecheck pytest serve bench bench-web bench-adherence fault-test constraints clean
+.PHONY: install browser demo test check lint typecheck pytest serve bench bench-start bench-web bench-adherence fault-test constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "carepath needs Python 3.11 or newer")'
@@ -65,6 +65,10 @@ serve: install
 bench: install
 	$(BIN)/python bench/engine_plan.py
 	$(BIN)/python bench/plan_care_100k.py
+
+# Seconds from `carepath serve` to the sign-in page's first 200, fresh installations.
+bench-start: install
+	$(BIN)/python bench/serve_start.py
 
 # Queue page and task-list API latency with 10,000 patients and their tasks (loopback only).
 bench-web: install

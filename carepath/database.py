@@ -12,15 +12,17 @@ to Alembic, whose ``migrations/env.py`` never starts a server.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine
 
 import migrations
 from carepath.embedded_db import embedded_urls
 from carepath.settings import Settings, get_settings
 from models.session import engine_for
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def database_url(settings: Settings | None = None) -> str:
@@ -43,7 +45,11 @@ def get_engine(settings: Settings | None = None) -> Engine:
     return engine_for(database_url(settings))
 
 
+# Alembic is imported where it is used: importing it was half of the web app's
+# construction, which `carepath serve` does before it can answer.
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     # Alembic's ini interpolation treats % specially.
@@ -52,10 +58,14 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
 
 

@@ -31,6 +31,12 @@ from typing import Any
 _ROOT = str(Path(__file__).resolve().parents[1]) + "/"
 # Text that repeats values, should a message still carry it (defence in depth).
 _VALUES = re.compile(r"(DETAIL:|\[parameters:|input_value=|Key \().*", re.DOTALL)
+# Prefect writes a failed run's exception text into its own messages, beside the exception
+# or without it: "Task run failed with exception: ValueError('…')", "Finished in state
+# Failed('Task run encountered an exception ValueError: …')". The kind stays, the text goes.
+_PREFECT_EXCEPTION = re.compile(
+    r"((?:with|encountered an) exception:? ?)([A-Za-z_][\w.]*)(?:\(|: ).*", re.DOTALL
+)
 _installed = False
 
 
@@ -67,8 +73,18 @@ def _short(filename: str) -> str:
 
 
 def scrub(text: str) -> str:
-    """``text`` without what repeats values (a DETAIL line, SQL parameters, an input value)."""
+    """``text`` without what repeats values (a DETAIL line, SQL parameters, an input value,
+    the text of an exception Prefect quotes)."""
+    text = _PREFECT_EXCEPTION.sub(r"\1\2 (message withheld)", text)
     return _VALUES.sub("(withheld)", text)
+
+
+def _without(message: str, exc: BaseException) -> str:
+    """A log message that quotes its own exception (Prefect's do), with the quote withheld."""
+    for quoted in (repr(exc), str(exc)):  # the repr first: it contains the text
+        if quoted:
+            message = message.replace(quoted, type(exc).__name__)
+    return scrub(message)
 
 
 def _safe_records(factory: Any) -> Any:
@@ -76,12 +92,14 @@ def _safe_records(factory: Any) -> Any:
         record: logging.LogRecord = factory(*args, **kwargs)
         info = record.exc_info
         if info and info[1] is not None:
-            record.msg = f"{record.getMessage()}: {describe(info[1])}"
+            record.msg = f"{_without(record.getMessage(), info[1])}: {describe(info[1])}"
             record.args = ()
             record.exc_info = None
             record.exc_text = None
-        elif isinstance(record.msg, str) and _VALUES.search(record.getMessage()):
-            record.msg, record.args = scrub(record.getMessage()), ()
+        elif isinstance(record.msg, str) and (
+            _VALUES.search(message := record.getMessage()) or _PREFECT_EXCEPTION.search(message)
+        ):
+            record.msg, record.args = scrub(message), ()
         return record
 
     return make

@@ -195,6 +195,9 @@ if __name__ == "__main__":
     # that ends when PARENT_PID does (the local Prefect server of a carepath command).
     import runpy
 
+    from carepath import logsafe
+
+    logsafe.install()  # the Prefect server's log holds our runs' logs and states: data-free too
     die_with_parent(int(sys.argv[1]))
     sys.argv = sys.argv[2:]
     runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)

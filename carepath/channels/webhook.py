@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-
-import httpx
+from typing import TYPE_CHECKING
 
 from carepath import __version__
 from carepath.channels.base import ChannelError
 from models.repositories.outbox import OutboundMessage
+
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "X-Carepath-Signature"
 RETRYABLE = frozenset({408, 425, 429})
@@ -63,6 +65,8 @@ class WebhookChannel:
             SIGNATURE_HEADER: sign(self._secret, body),
             "User-Agent": f"carepath/{__version__}",
         }
+        import httpx  # here: importing it is a share of the web app's start-up, which never sends
+
         if self._client is None:
             self._client = httpx.Client(timeout=self._timeout, transport=self._transport)
         try:

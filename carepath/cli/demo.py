@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,21 +62,35 @@ def demo(
 
     with transaction(database.get_engine(settings)) as session:
         credentials = create_demo_users(session)
+    _step("database reset and migrated, demo users created", started)
     sink = (settings.data_dir / "reminders").resolve()
     shutil.rmtree(sink, ignore_errors=True)
     demo_settings = settings.model_copy(update={"reminder_sink_dir": sink, "reminder_routes": None})
+    simulated = time.monotonic()
     tally = _simulate(demo_settings, first_day, timeutil.now(), seed, days)
+    _step(f"{days} clinic days and today simulated", simulated)
     _report(demo_settings, tally, first_day, sink, credentials, time.monotonic() - started)
 
 
+def _step(what: str, since: float) -> None:
+    """One line per finished step with its time, also where no spinner shows (a pipe, a log)."""
+    console.print(f"carepath demo: {what} in {time.monotonic() - since:.0f} s", highlight=False)
+
+
 def _simulate(settings: Settings, first_day: Any, now: Any, seed: int, days: int) -> dict[str, Any]:
-    from carepath.orchestration import prefect_api, prepare_prefect
+    """The simulated clinic, in this process: its flows' cores, no Prefect server to wait for
+    (carepath.demo.simulate says why)."""
+    from carepath.orchestration import prepare_prefect
 
-    prepare_prefect(settings)
-    from carepath.runtime import build_runtime
-    from flows.runtime import configure
+    prepare_prefect(settings)  # the flows import Prefect: its home and quiet loggers first
+    with console.status("loading the clinical engine and the flows ..."):
+        from carepath.runtime import build_runtime
+        from flows.runtime import configure
 
-    configure(build_runtime(settings))
+        try:
+            from carepath.demo.simulate import simulate_clinic
+        except ImportError as exc:
+            fail(f"engine: {exc} (the clinical engine is not installed)", code=1)
     progress = Progress(
         TextColumn("[bold]clinic days[/]"),
         BarColumn(),
@@ -87,28 +100,20 @@ def _simulate(settings: Settings, first_day: Any, now: Any, seed: int, days: int
         console=console,
         transient=False,
     )
+    configure(build_runtime(settings))
     try:
-        with ExitStack() as stack:
-            with console.status("starting Prefect ..."):
-                stack.enter_context(prefect_api(settings))
-            from carepath.demo.simulate import on_day_done, simulate_clinic
+        with progress:
+            bar = progress.add_task("", total=days)
 
-            with progress:
-                bar = progress.add_task("", total=days)
+            def advance(day: Any) -> None:
+                progress.update(bar, advance=1, description=day.isoformat())
+                if not console.is_terminal and (day - first_day).days % 30 == 29:
+                    _step(f"{(day - first_day).days + 1} clinic days simulated", started)
 
-                def advance(day: Any) -> None:
-                    progress.update(bar, advance=1, description=day.isoformat())
-
-                on_day_done(advance)
-                try:
-                    tally: dict[str, Any] = simulate_clinic(first_day=first_day, now=now, seed=seed)
-                finally:
-                    on_day_done(None)
-    except ImportError as exc:
-        fail(f"engine: {exc} (the clinical engine is not installed)", code=1)
+            started = time.monotonic()
+            return simulate_clinic(first_day=first_day, now=now, seed=seed, on_day_done=advance)
     finally:
         configure(None)
-    return tally
 
 
 def _report(

@@ -34,6 +34,10 @@ STOP_JOBS_SECONDS = 120
 RETRY_SECONDS = 30
 HEAD_START_SECONDS = 5.0
 SLOW_READY_SECONDS = 60  # then the console says what readiness still waits for
+# How long the supervisor waits for a web worker to answer its health ping before it kills
+# and replaces it. uvicorn's 5 s is shorter than a worker's imports on a busy 2-core machine,
+# so starting workers were killed and restarted in a loop; a hung worker is still replaced.
+WORKER_HEALTHCHECK_SECONDS = 120
 
 
 STARTED = time.monotonic()
@@ -249,7 +253,11 @@ def serve(
 
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
     config = uvicorn.Config(
-        "carepath.cli.serve:worker_app", factory=True, workers=workers, **options
+        "carepath.cli.serve:worker_app",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **options,
     )
     sock = config.bind_socket()
     _serving(settings, url, workers)

@@ -1,9 +1,12 @@
-"""`carepath transition ID EVENT --actor --reason`: the signed phase change.
+"""`carepath transition ID EVENT --actor USER --reason`: the clinician's phase change.
 
-With ``--response`` the clinician signs a category: ``--actor`` must then be
-their account, and their password is asked for (hidden) and checked like any
-signature (``carepath.reauth.step_up``: wrong passwords count toward the
-account's lockout). Nothing is signed in a name that did not re-authenticate.
+``--actor`` is the user name of an active clinician account (who confirms a
+phase change in the web app too), and the audit records that account and the
+credential it came with: ``cli`` (the shell of the server), or ``cli password``
+with ``--response``, where the clinician signs a category: their password is
+asked for (hidden) and checked like any signature (``carepath.reauth.step_up``:
+wrong passwords count toward the account's lockout). Nothing is recorded in a
+name that is no account, and nothing is signed by one that did not re-authenticate.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from typing import Annotated, Any
 
 import typer
 
-from carepath.cli.common import cli_actor, console, db_session, fail, settings_or_fail
+from carepath.cli.common import console, db_session, fail, settings_or_fail
 from carepath.timeutil import clinic_today
 
 
 def transition(
     patient_id: Annotated[int, typer.Argument(help="Internal patient id.")],
     event: Annotated[str, typer.Argument(help="Event name, e.g. complete_workup.")],
-    actor: Annotated[str, typer.Option(help="The clinician who confirms the transition.")],
+    actor: Annotated[
+        str, typer.Option(help="User name of the clinician who confirms the transition.")
+    ],
     reason: Annotated[str, typer.Option(help="Why (kept on the phase event).")],
     response: Annotated[
         str | None,
@@ -61,9 +66,10 @@ def transition(
     try:
         with db_session() as session:
             signature = None
-            signer = cli_actor(actor.strip(), "clinician")
             if signed is not None:
                 signature, signer = _step_up(session, actor, signer_password or "", settings)
+            else:
+                signer = _clinician(session, actor).actor("cli")
             definition = active_definition()
             result = apply_transition(
                 session,
@@ -89,12 +95,8 @@ def _step_up(session: Any, actor: str, password: str, settings: Any) -> tuple[An
     """The signer's Signature and Actor, or exit 2 naming what is wrong (nothing written)."""
     from carepath.reauth import Lockout, SignatureRefused, step_up
     from carepath.timeutil import now
-    from models.repositories.users import principal_of, user_by_name
 
-    user = user_by_name(session, username=actor)
-    if user is None or not user.active:
-        fail(f"actor: {actor.strip()!r} is no active account; a signature is an account's own")
-    principal = principal_of(user, via="cli", credential="cli")
+    principal = _clinician(session, actor, credential="cli password")
     try:
         signature = step_up(
             session,
@@ -108,3 +110,17 @@ def _step_up(session: Any, actor: str, password: str, settings: Any) -> tuple[An
     except SignatureRefused as exc:
         fail(str(exc))
     return signature, principal.actor("cli")
+
+
+def _clinician(session: Any, actor: str, credential: str = "cli") -> Any:
+    """The Principal of ``actor``'s active clinician account, or exit 2 saying why not."""
+    from models.repositories.users import principal_of, user_by_name
+    from pathways.vocab import Role
+
+    name = actor.strip()
+    user = user_by_name(session, username=name)
+    if user is None or not user.active:
+        fail(f"actor: {name!r} is no active account (give the user name of a clinician)")
+    if user.role != Role.CLINICIAN:
+        fail(f"actor: {name!r} is a {user.role} account; a phase change is a clinician's")
+    return principal_of(user, via="cli", credential=credential)

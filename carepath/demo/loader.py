@@ -23,7 +23,7 @@ from pathways.casefile import parse_case
 from pathways.clock import zone
 from pathways.definition import Definition
 from pathways.patient_limits import PatientLimits
-from pathways.vocab import ResponseCategory
+from pathways.vocab import CoursePhase, ResponseCategory
 
 COORDINATOR = Actor("demo.coordinator", "coordinator", "cli")
 CLINICIAN = Actor("demo.clinician", "clinician", "cli", "demo")
@@ -48,7 +48,7 @@ def _course(session: Session, pid: int, course: DemoCourse, today: date, timezon
         patient_id=pid,
         course=CourseCreate(
             regimen=course.regimen,
-            phase=course.phase,
+            phase=CoursePhase(course.phase),
             cycle_number=course.cycle,
             anchor_date=anchor,
             prephase_start=prephase,

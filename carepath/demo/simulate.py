@@ -15,11 +15,12 @@ last day is today, up to the real clock.
 
 Each day's "now" is passed explicitly to the same plain-function cores the
 flows run (``plan_all``, ``evaluate_all``, ``escalate_now``, ``dispatch_all``);
-nothing patches the clock. The simulation is one Prefect flow with one task
-per simulated day. Running the four real flows for each of ~90 days would cost
-~4 flow runs at ~1 s of Prefect bookkeeping each per day — about six minutes
-of Prefect for a minute of work — so Prefect wraps the job and its days, and
-the flows' own cores do each day's work.
+nothing patches the clock. No Prefect run wraps the simulation: running the
+four real flows for each of ~90 days would cost ~4 flow runs at ~1 s of
+Prefect bookkeeping each per day, and even one flow run needs a Prefect
+server, whose start alone took a third of a fresh demo on the 2-core machine.
+The runs that matter are real ones: `carepath serve` runs the flows under
+Prefect on the data the demo leaves.
 
 Everything is deterministic for a given seed: each task's fate (on time,
 late, missed) comes from a hash of its key and the seed, not from the order
@@ -34,9 +35,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from carepath.demo.cohort import COHORT, DemoPatient
 from carepath.demo.loader import CLINICIAN, DEMO_SIGNATURE, load_patient
@@ -384,32 +382,6 @@ class Clinic:
         )
 
 
-_progress: Callable[[date], None] | None = None
-
-
-def on_day_done(callback: Callable[[date], None] | None) -> None:
-    """Tell the demo's progress bar about each finished day (not a flow parameter: not data)."""
-    global _progress
-    _progress = callback
-
-
-_clinic: Clinic | None = None
-
-
-@task(name="clinic-day", cache_policy=NO_CACHE, persist_result=False)
-def clinic_day(day: date) -> None:
-    assert _clinic is not None  # noqa: S101 - set by simulate_clinic before any day runs
-    _clinic.simulate(day)
-    if _progress is not None:
-        _progress(day)
-
-
-@task(name="clinic-today", cache_policy=NO_CACHE, persist_result=False)
-def clinic_today(now: datetime) -> None:
-    assert _clinic is not None  # noqa: S101
-    _clinic.today(now)
-
-
 def arrivals(first_day: date, today: date) -> dict[date, list[DemoPatient]]:
     """The cohort spread over the simulated days, in its order; the last arrive days before today."""
     span = max((today - first_day).days, 1)
@@ -420,18 +392,21 @@ def arrivals(first_day: date, today: date) -> dict[date, list[DemoPatient]]:
     return spread
 
 
-@flow(name="demo_clinic", log_prints=False)
-def simulate_clinic(first_day: date, now: datetime, seed: int = 2026) -> dict[str, Any]:
+def simulate_clinic(
+    first_day: date,
+    now: datetime,
+    seed: int = 2026,
+    on_day_done: Callable[[date], None] | None = None,
+) -> dict[str, Any]:
     """Simulate clinic days from ``first_day`` to yesterday, then run today's jobs at ``now``."""
-    global _clinic
     rt = current_runtime()
     today = now.astimezone(zone(rt.timezone)).date()
-    _clinic = Clinic(rt, seed=seed, arrivals=arrivals(first_day, today))
+    clinic = Clinic(rt, seed=seed, arrivals=arrivals(first_day, today))
     day = first_day
     while day < today:
-        clinic_day(day)
+        clinic.simulate(day)
+        if on_day_done is not None:
+            on_day_done(day)
         day += timedelta(days=1)
-    clinic_today(now)
-    tally = _clinic.tally
-    _clinic = None
-    return tally.__dict__
+    clinic.today(now)
+    return clinic.tally.__dict__

@@ -149,10 +149,13 @@ def _not_frail(ctx: PlanContext) -> bool:
 
 
 def _relapse_after_allo_hct(ctx: PlanContext) -> bool | None:
+    """MULTI-05 needs a prior allogeneic HCT; an unrecorded prior-therapy list blocks it
+    (MULTI-06: the MULTI rules wait for that data, which WU-01 asks for) instead of
+    planning a DLI referral for a patient who may never have had a transplant."""
     history = ctx.facts.history
     had = history.had_allogeneic_hct
     if not had:
-        return had
+        return False
     hct, dx = history.prior_allogeneic_hct_date, history.dx_date
     if hct is not None and dx is not None:
         return dx > hct
@@ -308,7 +311,7 @@ PREDICATES: dict[str, Predicate] = {
         Predicate(
             "relapse_after_allo_hct",
             "relapse after an allogeneic HCT",
-            ("MULTI-05",),
+            ("MULTI-05", "MULTI-06"),
             _relapse_after_allo_hct,
         ),
         Predicate(

@@ -43,6 +43,7 @@ PASSWORD = "correct horse battery staple"
 # A real server on a busy 2-core machine: a page (the adherence dashboard computes every
 # indicator) may take more than the browser tests' 10 s.
 PAGE_TIMEOUT_MS = 90_000
+POLL_SECONDS = 0.5  # bench/serve_start.py polls finer
 READY_SECONDS = 600  # a cold start on a busy 2-core machine: Prefect's server, then every job
 # Left out of a journey's fresh start: the schema and the clock's ledger of runs
 # (readiness reads it; it is the installation's, not a journey's).
@@ -135,7 +136,7 @@ class Carepath:
                 )
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{path} answered {got}, not {status}:\n{self.tail()}")
-            time.sleep(0.5)
+            time.sleep(POLL_SECONDS)
         return time.monotonic() - self.started_at
 
     def wait_ready(self, seconds: float = READY_SECONDS) -> float:

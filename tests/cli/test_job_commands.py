@@ -13,7 +13,9 @@ import pytest
 CARPATH = str(Path(sys.executable).parent / "carepath")
 
 
-def run(args: list[str], database_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], database_url: str, data_dir: Path, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CAREPATH_"))}
     env.update(
         {
@@ -24,7 +26,7 @@ def run(args: list[str], database_url: str, data_dir: Path) -> subprocess.Comple
         }
     )
     return subprocess.run(
-        [CARPATH, *args], env=env, capture_output=True, text=True, timeout=180, check=False
+        [CARPATH, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

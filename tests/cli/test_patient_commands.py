@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from carepath.cli import app
 from models.observation import Observation
 from models.patient import Patient
-from models.session import transaction
+from models.session import engine_for, transaction
 from tests.pathways.factories import case
 
 runner = CliRunner()
@@ -152,15 +152,41 @@ def test_duplicate_mrn_is_refused_and_writes_nothing(cli_env: str) -> None:
 
 def test_transition_applies_or_refuses_with_exit_2(cli_env: str) -> None:
     assert run(*ADD).exit_code == 0
-    refused = run("transition", "1", "complete_workup", "--actor", "Dr B", "--reason", "too early")
+    assert (
+        run("user", "add", "drb", "--role", "clinician", "--name", "Dr B", "--generate").exit_code
+        == 0
+    )
+    refused = run("transition", "1", "complete_workup", "--actor", "drb", "--reason", "too early")
     assert refused.exit_code == 2
     assert "not allowed for patient 1 in phase 'suspected_rr'" in refused.stderr
-    ok = run("transition", "1", "document_rr_diagnosis", "--actor", "Dr B", "--reason", "marrow")
+    ok = run("transition", "1", "document_rr_diagnosis", "--actor", "drb", "--reason", "marrow")
     assert ok.exit_code == 0 and "suspected_rr -> workup" in ok.output
-    unknown = run("transition", "1", "fly", "--actor", "Dr B", "--reason", "x")
+    unknown = run("transition", "1", "fly", "--actor", "drb", "--reason", "x")
     assert unknown.exit_code == 2 and "unknown event 'fly'" in unknown.stderr
     shown = run("patient", "show", "1")
-    assert "document_rr_diagnosis" in shown.output and "Dr B" in shown.output
+    assert "document_rr_diagnosis" in shown.output and "drb" in shown.output
+    with transaction(engine_for(cli_env)) as s:
+        audited = s.execute(
+            text("SELECT actor, credential FROM audit_event WHERE action = 'transition'")
+        ).all()
+    assert [tuple(row) for row in audited] == [("drb", "cli")]
+
+
+def test_a_transition_is_confirmed_by_an_active_clinician_account(cli_env: str) -> None:
+    assert run(*ADD).exit_code == 0
+    assert (
+        run(
+            "user", "add", "cora", "--role", "coordinator", "--name", "Cora", "--generate"
+        ).exit_code
+        == 0
+    )
+    for actor, problem in (
+        ("Dr B", "'Dr B' is no active account"),  # a free-text name: no account, no audit
+        ("cora", "'cora' is a coordinator account; a phase change is a clinician's"),
+    ):
+        refused = run("transition", "1", "document_rr_diagnosis", "--actor", actor, "--reason", "x")
+        assert refused.exit_code == 2 and problem in refused.stderr, refused.stderr
+    assert "suspected_rr" in run("patient", "show", "1").output  # nothing applied
 
 
 def test_course_start_records_the_cycle(cli_env: str) -> None:

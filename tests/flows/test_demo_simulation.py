@@ -1,11 +1,10 @@
-"""The demo's simulated clinic, run with the fake engine under Prefect: deterministic and lively."""
+"""The demo's simulated clinic, run with the fake engine: deterministic and lively."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, text
 
 from carepath.channels import FileSink
@@ -52,14 +51,15 @@ def test_patients_are_referred_across_the_simulated_months() -> None:
     assert (days[-1] - days[0]).days > 80
 
 
-@pytest.mark.usefixtures("prefect_harness")
-def test_months_of_clinic_days_under_prefect(
-    runtime: Runtime, engine: Engine, tmp_path: Path
-) -> None:
+def test_months_of_clinic_days(runtime: Runtime, engine: Engine, tmp_path: Path) -> None:
     sink = FileSink(tmp_path / "reminders")
     rt = Runtime(**{**runtime.__dict__, "channels": {"file": sink}})
     with use_runtime(rt):
-        tally = simulate_clinic(first_day=TODAY - timedelta(days=30), now=NOON, seed=11)
+        days: list[date] = []
+        tally = simulate_clinic(
+            first_day=TODAY - timedelta(days=30), now=NOON, seed=11, on_day_done=days.append
+        )
+    assert days == [TODAY - timedelta(days=30 - i) for i in range(30)]  # the progress bar's
     assert tally["days"] == 30 and tally["admitted"] == 25
     assert tally["completed_on_time"] > tally["completed_late"] > 0
     # the fake engine's checks ask for the "cbc" panel: its tests, from the lab catalogue

@@ -286,6 +286,16 @@ def test_multi_05_dli_referral_within_7_days_of_relapse_after_allo_hct() -> None
     assert not of_rule(plan(make_facts(as_of="2026-11-03")), "MULTI-05")
 
 
+def test_multi_05_no_dli_referral_while_the_prior_therapy_list_is_unrecorded() -> None:
+    # rule: MULTI-05, MULTI-06 (the referral needs a prior allogeneic HCT; unknown blocks it)
+    unknown = make_facts(as_of="2026-11-03", **{"history.prior_therapies": None})
+    tasks = plan(unknown)
+    assert not of_rule(tasks, "MULTI-05")
+    assert one(tasks, "WU-01")  # the workup asks for the prior-therapy list instead
+    listed = make_facts(as_of="2026-11-03", **{"history.prior_therapies": ["allogeneic_hct"]})
+    assert one(plan(listed), "MULTI-05")  # on the list, even undated: the referral is planned
+
+
 # -- fitness (§3) -------------------------------------------------------------------
 
 
