@@ -107,6 +107,19 @@ def list_assessments(
     return rows
 
 
+def latest_assessment(session: Session, *, patient_id: int) -> ResponseAssessmentRecord | None:
+    """The assessment the engine reads as the latest (``load_snapshots`` orders the same way)."""
+    return session.execute(
+        select(ResponseAssessmentRecord)
+        .where(ResponseAssessmentRecord.patient_id == patient_id)
+        .order_by(
+            ResponseAssessmentRecord.assessed_on.desc(),  # type: ignore[attr-defined]
+            ResponseAssessmentRecord.id.desc(),  # type: ignore[union-attr]
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def record_assessment(
     session: Session,
     *,
