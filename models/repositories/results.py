@@ -41,6 +41,13 @@ from pathways.vocab import Role, Severity, TaskKind, TaskStatus
 ALERT_PREFIX = "alert:"
 RESPONSE_PREFIX = "resp:"
 SIGN_RESPONSE_RULE = "RESP-04"
+
+
+def sign_task_key(patient_id: int, assessment_id: int) -> str:
+    """The dedupe key of the task asking a clinician to sign one assessment (RESP-04)."""
+    return f"{RESPONSE_PREFIX}p{patient_id}:a{assessment_id}"
+
+
 ALERT_LOCK_SPACE = 4_2001  # pg_advisory_xact_lock(space, patient id) while routing alerts
 
 _TASKS = CareTask.__table__  # type: ignore[attr-defined]
@@ -417,7 +424,7 @@ def request_signatures(
     tasks = [
         _review_task(
             patient_id=req.patient_id,
-            dedupe_key=f"{RESPONSE_PREFIX}p{req.patient_id}:a{req.assessment_id}",
+            dedupe_key=sign_task_key(req.patient_id, req.assessment_id),
             rule_id=SIGN_RESPONSE_RULE,
             role=Role.CLINICIAN.value,
             title=f"Sign the response assessment of {req.assessed_on.isoformat()}",

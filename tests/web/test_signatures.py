@@ -46,6 +46,9 @@ ENTRY_POINTS = {"sign_response", "amend_response", "apply_transition"}
 # Every caller of a writer, and how it re-authenticates.
 DOORS = {
     ("carepath/web/routes/clinician.py", "sign"): "web sign form (step_up)",
+    ("carepath/web/routes/clinician.py", "_sign_and_transition"): (
+        "web sign form with the transition it implies (the sign form's one step_up)"
+    ),
     ("carepath/web/routes/clinician.py", "amend"): "web amend form (step_up)",
     ("carepath/web/routes/clinician.py", "transition"): "web transition form (step_up)",
     ("carepath/web/routes/api.py", "api_transition"): "API (signature step-up)",
