@@ -17,7 +17,8 @@ import pytest
 from tests.acceptance.harness import Carepath, User, sign_in
 from tests.acceptance.test_liver_safety import open_lab_form, patient_on_inotuzumab
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.browser, pytest.mark.timeout(900)]
+# The first journey of a session also waits for the server (minutes on a busy 2-core machine).
+pytestmark = [pytest.mark.acceptance, pytest.mark.browser, pytest.mark.timeout(1500)]
 
 
 def test_the_header_and_the_labs_read_for_people(

@@ -21,7 +21,8 @@ import pytest
 
 from tests.acceptance.harness import TODAY, Carepath, User, sign_in
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.browser, pytest.mark.timeout(900)]
+# The first journey of a session also waits for the server (minutes on a busy 2-core machine).
+pytestmark = [pytest.mark.acceptance, pytest.mark.browser, pytest.mark.timeout(1500)]
 
 CASE = {
     "format": "carepath.case/1",
