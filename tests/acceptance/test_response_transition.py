@@ -117,8 +117,9 @@ def test_a_response_is_signed_and_its_transition_confirmed_in_one_flow(
     # The clinician's queue asks for the signature; the patient page puts it first.
     page.context.clear_cookies()
     sign_in(page, server, clinician)
-    page.goto(f"{server.url}/queue")
+    page.goto(f"{server.url}/queue?bucket=upcoming")  # due within 48 h: the next-days tab
     shots(page, "2-clinician-queue")
+    assert page.locator(f"tr[data-task='{sign_task.id}']").count() == 1
     assert f"Sign the response assessment of {TODAY}" in page.inner_text("main")
     page.goto(f"{server.url}/patients/{pid}")
     shots(page, "3-suggestion-at-the-top")
