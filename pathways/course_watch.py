@@ -11,14 +11,16 @@ premedication tasks say they wait on it (``waits_on`` in the regimen file).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from pathways.decisions import Alert
 from pathways.facts import CaseFacts
 from pathways.schedules.context import PREPHASE_DAYS
 from pathways.vocab import OptionId, Role, Severity
 
-__all__ = ["course_alerts"]
+__all__ = ["course_alerts", "course_runs_in"]
 
 
 def course_alerts(facts: CaseFacts) -> list[Alert]:
@@ -61,3 +63,12 @@ def _blinatumomab_before_p8(facts: CaseFacts) -> list[Alert]:
             rule_ids=("BLIN-01", "IND-11", "QM-12"),
         )
     ]
+
+
+def course_runs_in(course_phase: str, main_phase: str, runs_in: Mapping[str, Any]) -> bool:
+    """Whether a course of ``course_phase`` is still in progress in ``main_phase``.
+
+    ``runs_in`` is the [DEFAULT] ``course_runs_in_phases`` (SM-04..SM-08): a
+    transition to a phase outside it ends the course.
+    """
+    return main_phase in runs_in.get(course_phase, ())

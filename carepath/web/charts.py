@@ -28,7 +28,12 @@ class Series:
 @dataclass(frozen=True, slots=True)
 class Threshold:
     value: float
-    label: str
+    label: str  # in full: the hover title and the caption under the chart
+    short: str = ""  # what fits beside the line (RIGHT px); the label when empty
+
+    @property
+    def tag(self) -> str:
+        return self.short or self.label
 
 
 WIDTH, HEIGHT = 640, 220
@@ -51,6 +56,11 @@ def _fmt(value: float) -> str:
     if value >= 10000:
         return f"{value / 1000:g}k"
     return f"{value:g}"
+
+
+def _latest(value: float) -> str:
+    """The latest value in the legend: thousands separated, at most 2 decimals."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _marker(kind: str, x: float, y: float, cls: str, title: str) -> str:
@@ -92,8 +102,12 @@ def line_chart(
         return TOP + plot_h * (1 - min(max(value / y_max, 0.0), 1.0))
 
     label = escape(title)
+    per_row = (
+        2 if len(series) > 2 else max(len(series), 1)
+    )  # legends wide enough for the latest value
+    rows = max((len(series) + per_row - 1) // per_row, 1)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 14 * (rows - 1)}" role="img" '
         f'aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{label}</title>",
         f'<text class="chart-title" x="{LEFT}" y="14">{label} ({escape(unit)})</text>',
@@ -119,15 +133,20 @@ def line_chart(
             )
         day = (day + timedelta(days=step, hours=2)).replace(hour=0)
     parts.append(f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}"/>')
-    for t in thresholds:
+    placed: list[float] = []
+    for t in sorted(thresholds, key=lambda t: -t.value):
         y = y_of(t.value)
+        # Two close lines: the lower label moves down so neither covers the other.
+        label_y = max([y + 4, *(p + 12 for p in placed)])
+        placed.append(label_y)
         parts.append(
             f'<line class="threshold" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}">'
             f"<title>{escape(t.label)}</title></line>"
-            f'<text class="threshold-label" x="{LEFT + plot_w + 4}" y="{y + 4:.1f}">'
-            f"{escape(t.label)}</text>"
+            f'<text class="threshold-label" x="{LEFT + plot_w + 4}" y="{label_y:.1f}">'
+            f"<title>{escape(t.label)}</title>{escape(t.tag)}</text>"
         )
     legend_y = TOP + plot_h + 30
+    slot = (WIDTH - LEFT) / per_row
     for index, s in enumerate(series):
         cls = f"s{index % 4}"
         marker = MARKERS[index % 4]
@@ -142,9 +161,17 @@ def line_chart(
                     marker, x_of(at), y_of(v), f"dot {cls}", f"{s.label} {v:g} {unit} at {when}"
                 )
             )
-        lx = LEFT + index * 110
-        parts.append(_marker(marker, lx + 4, legend_y - 4, f"dot {cls}", s.label))
-        parts.append(f'<text class="legend" x="{lx + 12}" y="{legend_y}">{escape(s.label)}</text>')
+        latest = ""
+        if points:  # the latest value printed, not only drawn
+            at, v = points[-1]
+            latest = f" {_latest(v)} ({at.astimezone(local).strftime('%b %d')})"
+        lx = LEFT + (index % per_row) * slot
+        ly = legend_y + 14 * (index // per_row)
+        parts.append(_marker(marker, lx + 4, ly - 4, f"dot {cls}", s.label))
+        parts.append(
+            f'<text class="legend" x="{lx + 12:.1f}" y="{ly}">'
+            f"{escape(s.label)}{escape(latest)}</text>"
+        )
     if not any(s.points for s in series):
         parts.append(
             f'<text class="empty" x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" '

@@ -9,31 +9,31 @@ suggestion, the transitions a clinician may confirm, and lab charts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup
 from sqlmodel import Session
 
-from carepath.web.charts import Series, Threshold, line_chart, phase_strip
+from carepath.web.charts import phase_strip
 from carepath.web.engine import induction_advice, pending_steps, response_suggestion
+from carepath.web.patient_header import Header, TaskGroup, group_tasks, header
+from carepath.web.patient_labs import LabsView, load_labs, range_key
 from models.pathway import Course, ResponseAssessmentRecord
 from models.repositories.alerts import list_alerts
 from models.repositories.audit import Actor
-from models.repositories.courses import list_courses
-from models.repositories.observations import list_observations
+from models.repositories.courses import current_course, list_courses
 from models.repositories.patients import PatientRecord, get_record
 from models.repositories.responses import list_assessments
 from models.repositories.tasks import list_patient_tasks
 from models.snapshots import load_snapshots
 from models.task import CareTask, ClinicalAlert
-from pathways.clock import day_number, start_of_day
+from pathways.clock import day_number
 from pathways.definition import Definition
 from pathways.engine import NextStep
 from pathways.facts import CentreFacts
 from pathways.vocab import OPEN_TASK_STATUSES
 
-CHART_DAYS = 45
 TRACK_COLUMNS = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
 
 
@@ -49,7 +49,8 @@ class PhaseSpan:
 @dataclass(frozen=True, slots=True)
 class CourseLine:
     course: Course
-    cycle_day: int | None
+    cycle_day: int | None  # for the course in progress only
+    current: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,9 @@ class EventChoice:
     target: str
     rule_ids: tuple[str, ...]
     blocked_by: tuple[str, ...]
+    # What its guards require, met or not (the sign form shows them before a category is chosen).
+    requires: tuple[str, ...] = ()
+    needs_signature: bool = False
 
 
 @dataclass
@@ -76,12 +80,23 @@ class PatientPage:
     suggestion: dict[str, Any] | None
     suggestion_for: int | None
     events: list[EventChoice]
-    charts: list[Markup]
+    labs: LabsView
     strip: Markup
+    header: Header
+    task_groups: list[TaskGroup]
     advice: dict[str, Any] | None
     problems: list[str] = field(default_factory=list)
     # Steps waiting on the signature of the latest assessment (POST-01).
     next_steps: list[NextStep] = field(default_factory=list)
+
+    @property
+    def current(self) -> CourseLine | None:
+        return next((c for c in self.courses if c.current), None)
+
+    @property
+    def sign_events(self) -> list[EventChoice]:
+        """The main-line transitions a signed category opens (offered on the sign form)."""
+        return [e for e in self.events if e.needs_signature and e.track == "main"]
 
     @property
     def open_alerts(self) -> list[ClinicalAlert]:
@@ -112,83 +127,6 @@ def _spans(record: PatientRecord, definition: Definition) -> list[PhaseSpan]:
     return spans
 
 
-def _charts(
-    session: Session,
-    patient_id: int,
-    actor: Actor,
-    now: datetime,
-    tz: str,
-    today: date,
-    definition: Definition,
-) -> list[Markup]:
-    labs = definition.labs
-    lft = labs.panel_tests("lft")
-    anc, platelets = labs.tests["anc"], labs.tests["platelets"]
-    observations = list_observations(
-        session, patient_id=patient_id, actor=actor, codes=[*lft, anc.code, platelets.code]
-    )
-    start = start_of_day(today - timedelta(days=CHART_DAYS), tz)
-    end = start_of_day(today + timedelta(days=1), tz)
-    recent = [o for o in observations if start <= o.observed_at <= end]
-    # Results are drawn as multiples of the ULN the INO-05 rule compares them against:
-    # their own, else the local reference range of the lab catalogue (one function).
-    bilirubin_limit = float(definition.default("ino_hold_bilirubin_x_uln_above"))
-    transaminase_limit = float(definition.default("ino_hold_transaminase_x_uln_above"))
-    lft_series = []
-    for code in lft:
-        points = [
-            (o.observed_at, o.value / uln.value)
-            for o in recent
-            if o.code == code and (uln := labs.uln_of(code, o.uln)) is not None
-        ]
-        lft_series.append(Series(labs.tests[code].label, points))
-    charts = [
-        line_chart(
-            "Liver tests against ULN",
-            lft_series,
-            [
-                Threshold(
-                    bilirubin_limit, f"bilirubin {bilirubin_limit:g}×ULN (MON-05, local policy)"
-                ),
-                Threshold(
-                    transaminase_limit, f"AST/ALT {transaminase_limit:g}×ULN (MON-05, local policy)"
-                ),
-            ],
-            unit="× ULN",
-            start=start,
-            end=end,
-            tz=tz,
-        ),
-        line_chart(
-            "Neutrophils (ANC)",
-            [Series(anc.label, [(o.observed_at, o.value) for o in recent if o.code == anc.code])],
-            [Threshold(1000, "1000: CR (DEF-03)"), Threshold(500, "500: CRh (DEF-04)")],
-            unit=anc.canonical.label,
-            start=start,
-            end=end,
-            tz=tz,
-        ),
-        line_chart(
-            "Platelets",
-            [
-                Series(
-                    platelets.label,
-                    [(o.observed_at, o.value) for o in recent if o.code == platelets.code],
-                )
-            ],
-            [
-                Threshold(100000, "100k: CR (DEF-03)"),
-                Threshold(50000, "50k: CRh; LP (MON-22)"),
-            ],
-            unit=platelets.canonical.label,
-            start=start,
-            end=end,
-            tz=tz,
-        ),
-    ]
-    return charts
-
-
 def load_page(
     session: Session,
     *,
@@ -198,14 +136,18 @@ def load_page(
     today: date,
     now: datetime,
     tz: str,
+    labs_range: str | None = None,
 ) -> PatientPage:
     record = get_record(session, patient_id=patient_id, actor=actor)
+    stored = list_courses(session, patient_id=patient_id)
+    running = current_course(stored)
     courses = [
         CourseLine(
             course=c,
-            cycle_day=day_number(c.anchor_date, today) if c.status == "active" else None,
+            cycle_day=day_number(c.anchor_date, today) if c is running else None,
+            current=c is running,
         )
-        for c in list_courses(session, patient_id=patient_id)
+        for c in stored
     ]
     tasks = list_patient_tasks(session, patient_id=patient_id, actor=actor)
     open_tasks = [t for t in tasks if t.status in OPEN_TASK_STATUSES]
@@ -248,6 +190,12 @@ def load_page(
                         target=transition.target,
                         rule_ids=transition.rule_ids,
                         blocked_by=blocked,
+                        requires=tuple(
+                            f"{g.requires} ({', '.join(g.rule_ids)})" for g in transition.guards
+                        ),
+                        needs_signature=any(
+                            g.name.startswith("signed_") for g in transition.guards
+                        ),
                     )
                 )
     phase_title = "–"
@@ -256,6 +204,7 @@ def load_page(
             definition.machines["main"].states.get(instance.phase, {}).get("title", instance.phase)
         )
     spans = _spans(record, definition)
+    alerts = list_alerts(session, patient_id=patient_id, actor=actor)
     return PatientPage(
         record=record,
         phase_title=phase_title,
@@ -264,13 +213,23 @@ def load_page(
         courses=courses,
         open_tasks=open_tasks,
         closed_tasks=closed_tasks,
-        alerts=list_alerts(session, patient_id=patient_id, actor=actor),
+        alerts=alerts,
         assessments=assessments,
         amended_ids=amended,
         suggestion=suggestion,
         suggestion_for=suggestion_for,
         events=events,
-        charts=_charts(session, patient_id, actor, now, tz, today, definition),
+        labs=load_labs(
+            session,
+            patient_id=patient_id,
+            actor=actor,
+            definition=definition,
+            today=today,
+            tz=tz,
+            chosen=range_key(labs_range),
+        ),
+        header=header(open_tasks, alerts, now),
+        task_groups=group_tasks(open_tasks, now),
         advice=advice,
         problems=problems,
         next_steps=steps,

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from carepath.web import format as formats
 from carepath.web.deps import now
 from models.repositories.data_problems import DATA_PROBLEM_RULE
 from pathways.clock import zone
@@ -28,6 +29,7 @@ NOTICES = {
     "reassigned": "Task reassigned.",
     "none": "Nothing to claim in your queue right now.",
     "signed": "Response category signed.",
+    "signed_moved": "Response category signed and the phase transition confirmed.",
     "amended": "Response category amended; the original stays on record.",
     "transition": "Phase transition confirmed.",
     "acknowledged": "Alert acknowledged.",
@@ -67,6 +69,7 @@ TEMPLATES.env.filters["yn"] = _yn
 TEMPLATES.env.filters["d"] = _d
 # Numbers as people write them (3,000,000; never 3e+06).
 TEMPLATES.env.filters["num"] = fmt
+formats.install(TEMPLATES.env)  # pct, count, mrd, known, number (carepath/web/format.py)
 # A data-problem task is the tracker's own, not a clinical rule: pages must not cite RULES.md for it.
 TEMPLATES.env.globals["DATA_PROBLEM_RULE"] = DATA_PROBLEM_RULE
 TEMPLATES.env.globals["OPEN_STATUSES"] = OPEN_STATUSES

@@ -11,6 +11,11 @@ from models.base import require_id, utcnow
 from models.pathway import Course, CourseCreate
 from models.repositories.audit import Actor, record
 from models.repositories.patients import PatientNotFound, open_instance
+from pathways.course_watch import course_runs_in
+from pathways.definition import Definition
+
+# The setting that says in which phases a course is in progress ([DEFAULT], SM-04..SM-08).
+COURSE_PHASES = "course_runs_in_phases"
 
 
 def start_course(
@@ -62,3 +67,46 @@ def list_courses(session: Session, *, patient_id: int) -> list[Course]:
             .order_by(Course.anchor_date, Course.id)  # type: ignore[arg-type]
         ).scalars()
     )
+
+
+def end_finished_courses(
+    session: Session,
+    *,
+    patient_id: int,
+    phase: str,
+    definition: Definition,
+    actor: Actor,
+    at: datetime,
+) -> list[Course]:
+    """End the active courses that do not run in the patient's new main-line ``phase``.
+
+    Called by the phase transition, so a course ends when its phase ends: no
+    "cycle day 503, active" in surveillance ([DEFAULT] course_runs_in_phases).
+    """
+    runs_in = definition.default(COURSE_PHASES)
+    active = select(Course).where(Course.patient_id == patient_id, Course.status == "active")  # type: ignore[arg-type]
+    ended = [
+        c
+        for c in session.execute(active).scalars()
+        if not course_runs_in(str(c.phase), phase, runs_in)
+    ]
+    for course in ended:
+        course.status = "completed"
+        course.ended_at = at
+        session.add(course)
+        record(
+            session,
+            actor=actor,
+            action="end",
+            entity="course",
+            patient_id=patient_id,
+            entity_id=course.id,
+            detail={"regimen": course.regimen, "phase": phase, "rule": COURSE_PHASES},
+        )
+    return ended
+
+
+def current_course(courses: list[Course]) -> Course | None:
+    """The course the engine treats as in progress: the newest active one (as ``load_snapshots``)."""
+    active = [c for c in courses if c.status == "active"]
+    return max(active, key=lambda c: (c.anchor_date, c.id or 0), default=None)

@@ -22,12 +22,14 @@ from sqlmodel import Session
 
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record
+from models.repositories.results import sign_task_key
 from models.repositories.users import Signature
 from models.snapshots import response_assessment_from_row
+from models.task import CareTask
 from models.user import AppUser
 from pathways.consistency import signature_contradictions
 from pathways.facts import ResponseAssessment
-from pathways.vocab import ResponseCategory, Role
+from pathways.vocab import OPEN_TASK_STATUSES, ResponseCategory, Role, TaskStatus
 
 
 class ResponseNotFound(LookupError):
@@ -105,6 +107,19 @@ def list_assessments(
     )
     record(session, actor=actor, action="read", entity="response_assessment", patient_id=patient_id)
     return rows
+
+
+def latest_assessment(session: Session, *, patient_id: int) -> ResponseAssessmentRecord | None:
+    """The assessment the engine reads as the latest (``load_snapshots`` orders the same way)."""
+    return session.execute(
+        select(ResponseAssessmentRecord)
+        .where(ResponseAssessmentRecord.patient_id == patient_id)
+        .order_by(
+            ResponseAssessmentRecord.assessed_on.desc(),  # type: ignore[attr-defined]
+            ResponseAssessmentRecord.id.desc(),  # type: ignore[union-attr]
+        )
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def record_assessment(
@@ -243,8 +258,42 @@ def sign_response(
             **signature_detail(signed),
         },
     )
+    _close_sign_task(session, row, actor, now)
     session.flush()
     return row
+
+
+def _close_sign_task(
+    session: Session, row: ResponseAssessmentRecord, actor: Actor, now: datetime
+) -> None:
+    """The signature is the sign task's result: it closes with it, wherever it was signed."""
+    task = session.execute(
+        select(CareTask)
+        .where(
+            CareTask.dedupe_key == sign_task_key(row.patient_id, row.id or 0),  # type: ignore[arg-type]
+            CareTask.status.in_(sorted(OPEN_TASK_STATUSES)),  # type: ignore[attr-defined]
+        )
+        .with_for_update()
+    ).scalar_one_or_none()
+    if task is None:
+        return
+    category = None if row.signed_category is None else row.signed_category.value
+    task.status = TaskStatus.COMPLETED
+    task.result = {"signed_category": category, "response_assessment_id": row.id}
+    task.completed_at = now
+    task.completed_by = actor.name
+    task.lease_expires_at = None
+    task.updated_at = now
+    session.add(task)
+    record(
+        session,
+        actor=actor,
+        action="complete",
+        entity="care_task",
+        patient_id=row.patient_id,
+        entity_id=task.id,
+        detail={"by": "signature", "category": category},
+    )
 
 
 def amend_response(

@@ -38,6 +38,13 @@ from pathways.vocab import Severity, TaskKind, TaskStatus
 
 ALERT_PREFIX = "alert:"
 RESPONSE_PREFIX = "resp:"
+
+
+def sign_task_key(patient_id: int, assessment_id: int) -> str:
+    """The dedupe key of the task asking a clinician to sign one assessment (RESP-04)."""
+    return f"{RESPONSE_PREFIX}p{patient_id}:a{assessment_id}"
+
+
 ALERT_LOCK_SPACE = 4_2001  # pg_advisory_xact_lock(space, patient id) while routing alerts
 
 _TASKS = CareTask.__table__  # type: ignore[attr-defined]
@@ -407,7 +414,7 @@ def request_signatures(
         _review_task(
             req.review,
             patient_id=req.patient_id,
-            dedupe_key=f"{RESPONSE_PREFIX}p{req.patient_id}:a{req.assessment_id}",
+            dedupe_key=sign_task_key(req.patient_id, req.assessment_id),
             now=now,
             timezone=timezone,
             detail=jsonable(

@@ -285,9 +285,14 @@ def complete_task(
         raise TaskConflict(f"claim task {task_id} before completing it")
     if open_task_alerts(session, task_id=task_id) and actor.role != Role.CLINICIAN.value:
         raise TaskForbidden(f"task {task_id} decides on an alert: a clinician completes it")
+    deciding = open_task_alerts(session, task_id=task_id) > 0
     parsed = parse_result(specs_for(task.result_fields, labs), values, labs)
-    if parsed.problems:
-        raise TaskInputError(parsed.problems)
+    problems = dict(parsed.problems)
+    if deciding and not (parsed.values.get("decision") or parsed.values.get("note")):
+        # Every alert-review task: the decision is what acknowledges its alerts.
+        problems.setdefault("decision", "say what you decided: it acknowledges the alert")
+    if problems:
+        raise TaskInputError(problems)
     result = parsed.values
     session.add_all(
         Observation(

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 
 from models.base import require_id, utcnow
 from models.pathway import PathwayInstance, PhaseEvent, ResponseAssessmentRecord
 from models.repositories.audit import Actor, record
+from models.repositories.courses import end_finished_courses
 from models.repositories.patients import PatientNotFound, open_instance
-from models.repositories.responses import check_signature, signature_detail
+from models.repositories.responses import (
+    amend_response,
+    check_signature,
+    latest_assessment,
+    sign_response,
+    signature_detail,
+)
 from models.repositories.users import Signature
 from models.snapshots import load_snapshots
 from pathways.consistency import Contradiction, signature_contradictions
@@ -68,6 +76,7 @@ def apply_transition(
     signed_response: ResponseCategory | None = None,
     signature: Signature | None = None,
     at: datetime | None = None,
+    suggestion: dict[str, Any] | None = None,
 ) -> TransitionResult:
     """Fire ``event`` for the patient; raise ``TransitionNotAllowed`` and write nothing if it does not apply.
 
@@ -75,8 +84,11 @@ def apply_transition(
     transition (RESP-04); it is recorded as a signed assessment and the guards
     see it, so "remission_to_hct" cannot pass without a signature; it needs
     the ``signature`` of the acting clinician's re-authentication
-    (``responses.check_signature``). ``at`` is when the clinician decided
-    (default: now).
+    (``responses.check_signature``). The signature attaches to the latest
+    assessment, the one that holds the findings (``suggestion``: what the
+    engine suggested for it, kept beside the signature). A transition to a
+    phase a course does not run in ends it. ``at`` is when the clinician
+    decided (default: now).
     """
     if not reason or not reason.strip():
         raise ReasonRequired()
@@ -118,22 +130,30 @@ def apply_transition(
 
     now = at or utcnow()
     if signed_response is not None:
-        session.add(
-            ResponseAssessmentRecord(
-                patient_id=patient_id,
-                assessed_on=as_of,
-                signed_category=signed_response,
-                signed_by=actor.name,
-                signed_at=now,
-                sign_reason=reason,
-                recorded_by=actor.name,
-            )
+        _sign_latest(
+            session,
+            patient_id=patient_id,
+            category=signed_response,
+            reason=reason,
+            actor=actor,
+            signature=signature,
+            now=now,
+            as_of=as_of,
+            suggestion=suggestion,
         )
     setattr(instance, column, outcome.target)
     if track == "main":
         instance.phase_since = now
         if outcome.target in definition.machines["main"].finals:
             instance.ended_at = now
+        end_finished_courses(
+            session,
+            patient_id=patient_id,
+            phase=outcome.target,
+            definition=definition,
+            actor=actor,
+            at=now,
+        )
     session.add(instance)
     session.add(
         PhaseEvent(
@@ -177,6 +197,60 @@ def apply_transition(
         to_state=outcome.target,
         rule_ids=outcome.transition.rule_ids,
     )
+
+
+def _sign_latest(
+    session: Session,
+    *,
+    patient_id: int,
+    category: ResponseCategory,
+    reason: str,
+    actor: Actor,
+    signature: Signature | None,
+    now: datetime,
+    as_of: date,
+    suggestion: dict[str, Any] | None,
+) -> None:
+    """Sign the category on the assessment that holds the findings (RESP-04).
+
+    The latest assessment is the one the guards and the suggestion read: it is
+    signed if unsigned, amended if signed with another category, and left as it
+    is if already signed with this one. Only a patient with no assessment at all
+    gets a row of its own (a category signed from an outside report).
+    """
+    latest = latest_assessment(session, patient_id=patient_id)
+    common = {"patient_id": patient_id, "category": category.value, "reason": reason}
+    if latest is None:
+        session.add(
+            ResponseAssessmentRecord(
+                patient_id=patient_id,
+                assessed_on=as_of,
+                signed_category=category,
+                signed_by=actor.name,
+                signed_at=now,
+                sign_reason=reason,
+                recorded_by=actor.name,
+            )
+        )
+    elif latest.signed_at is None:
+        sign_response(
+            session,
+            assessment_id=require_id(latest),
+            actor=actor,
+            signature=signature,
+            now=now,
+            suggestion=suggestion,
+            **common,  # type: ignore[arg-type]
+        )
+    elif latest.signed_category != category:
+        amend_response(
+            session,
+            assessment_id=require_id(latest),
+            actor=actor,
+            signature=signature,
+            now=now,
+            **common,  # type: ignore[arg-type]
+        )
 
 
 def _with_signature(facts, category: ResponseCategory, as_of: date):  # type: ignore[no-untyped-def]

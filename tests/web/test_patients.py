@@ -166,8 +166,10 @@ def test_the_patient_page_shows_courses_tasks_and_lab_charts(web: Web) -> None:
     page = client.get(f"/patients/{pid}").text
     assert "cycle day 8" in page
     assert "LFTs before day 8 dose" in page and "MON-05" in page
-    assert page.count('<svg class="chart"') == 3
-    assert "bilirubin 1.5×ULN (MON-05, local policy)" in page and "1000: CR (DEF-03)" in page
+    # Liver tests, white cells (WBC, ANC), platelets, hemoglobin (issue 14 point 8).
+    assert page.count('<svg class="chart"') == 4
+    assert "bilirubin 1.5×ULN (MON-05, local policy)" in page
+    assert "ANC 1,000 /µL: CR (DEF-03)" in page
     assert "Total bilirubin 2.1 × ULN" not in page  # values are shown as multiples of ULN
     assert re.search(r"Total bilirubin 1\.75 × ULN", page)
 

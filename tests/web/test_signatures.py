@@ -37,11 +37,18 @@ PRODUCT = ("carepath", "models", "flows", "pathways")
 WRITERS = {
     ("models/repositories/responses.py", "sign_response"),
     ("models/repositories/responses.py", "amend_response"),
-    ("models/repositories/transitions.py", "apply_transition"),
+    # apply_transition checks the signature, then signs the latest assessment here
+    # (the one that holds the findings) or, with none, a row of its own.
+    ("models/repositories/transitions.py", "_sign_latest"),
 }
+# What the doors call: each checks the signature before anything is written.
+ENTRY_POINTS = {"sign_response", "amend_response", "apply_transition"}
 # Every caller of a writer, and how it re-authenticates.
 DOORS = {
     ("carepath/web/routes/clinician.py", "sign"): "web sign form (step_up)",
+    ("carepath/web/routes/clinician.py", "_sign_and_transition"): (
+        "web sign form with the transition it implies (the sign form's one step_up)"
+    ),
     ("carepath/web/routes/clinician.py", "amend"): "web amend form (step_up)",
     ("carepath/web/routes/clinician.py", "transition"): "web transition form (step_up)",
     ("carepath/web/routes/api.py", "api_transition"): "API (signature step-up)",
@@ -99,7 +106,7 @@ def test_the_writers_of_signed_by_are_exactly_the_known_ones() -> None:
 
 
 def test_every_caller_of_a_writer_is_a_known_door() -> None:
-    names = {name for _, name in WRITERS}
+    names = ENTRY_POINTS | {name for _, name in WRITERS if not name.startswith("_")}
     callers = set()
     for path in _sources():
         rel = str(path.relative_to(ROOT))

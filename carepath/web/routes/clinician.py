@@ -235,29 +235,101 @@ def sign(
     assessment_id: int,
     values: FormFields,
 ) -> Response:
+    """Sign the category and, on the same form, confirm the transition it implies (if chosen).
+
+    The password and attestation are asked once: one step-up signs the
+    category and, when the clinician picked an event, fires it in the same
+    transaction (``apply_transition`` signs the assessment that holds the
+    findings). Every problem of the form is reported at once.
+    """
     form_id = f"sign-{assessment_id}"
+    event = values.get("event", "").strip()
+    problems = _sign_form_problems(values)
     signature, unsigned = _signature(request, session, principal, values)
-    if unsigned:
-        return _refused(request, session, principal, patient_id, form_id, unsigned, values)
+    problems |= unsigned
+    if problems:
+        return _refused(request, session, principal, patient_id, form_id, problems, values)
+    suggestion = _current_suggestion(request, session, patient_id, assessment_id, principal)
     try:
-        sign_response(
-            session,
-            patient_id=patient_id,
-            assessment_id=assessment_id,
-            category=values.get("category"),
-            reason=values.get("reason"),
-            actor=actor_of(principal, request),
-            signature=signature,
-            now=now(request),
-            suggestion=_current_suggestion(request, session, patient_id, assessment_id, principal),
-        )
+        if event:
+            if not _is_latest(request, session, principal, patient_id, assessment_id):
+                raise ResponseError(
+                    "event", "only the latest assessment's signature moves the phase"
+                )
+            _sign_and_transition(
+                request, session, principal, patient_id, values, signature, suggestion
+            )
+        else:
+            sign_response(
+                session,
+                patient_id=patient_id,
+                assessment_id=assessment_id,
+                category=values.get("category"),
+                reason=values.get("reason"),
+                actor=actor_of(principal, request),
+                signature=signature,
+                now=now(request),
+                suggestion=suggestion,
+            )
     except ResponseError as exc:
         if exc.status != 422:
             raise
-        return _refused(
-            request, session, principal, patient_id, form_id, {exc.field: exc.problem}, values
+        problems = {exc.field: exc.problem}
+    except ContradictoryFacts as exc:
+        problems = form_problems(exc, ("category", "event"), {"signed_response": "category"})
+    except PathwayError as exc:
+        problems = {getattr(exc, "field", None) or "event": str(exc)}
+    if problems:
+        return _refused(request, session, principal, patient_id, form_id, problems, values)
+    if event:
+        return RedirectResponse(
+            f"/patients/{patient_id}?done=signed_moved#summary", status_code=303
         )
     return RedirectResponse(f"/patients/{patient_id}?done=signed#responses", status_code=303)
+
+
+def _sign_form_problems(values: dict[str, str]) -> dict[str, str]:
+    """The sign form's own fields, checked before the signature so all problems show at once."""
+    problems: dict[str, str] = {}
+    if values.get("category", "") not in {c.value for c in ResponseCategory}:
+        problems["category"] = "choose the category you sign"
+    if not values.get("reason", "").strip():
+        problems["reason"] = "a reason is required"
+    return problems
+
+
+def _is_latest(
+    request: Request, session: Session, principal: Principal, patient_id: int, assessment_id: int
+) -> bool:
+    rows = list_assessments(session, patient_id=patient_id, actor=actor_of(principal, request))
+    return bool(rows) and rows[-1].id == assessment_id
+
+
+def _sign_and_transition(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    patient_id: int,
+    values: dict[str, str],
+    signature: Signature | None,
+    suggestion: dict[str, Any] | None,
+) -> None:
+    """The transition the signature implies, fired with it: one step-up, one transaction."""
+    cfg = settings(request)
+    apply_transition(
+        session,
+        patient_id=patient_id,
+        event=values["event"].strip(),
+        actor=actor_of(principal, request),
+        reason=values.get("reason", ""),
+        definition=definition_for(cfg),
+        as_of=clinic_date(request),
+        timezone=cfg.timezone,
+        signed_response=ResponseCategory(values["category"]),
+        signature=signature,
+        at=now(request),
+        suggestion=suggestion,
+    )
 
 
 @router.post("/patients/{patient_id}/responses/{assessment_id}/amend")

@@ -32,6 +32,7 @@ from carepath.web.forms import (
     groups,
     intake_from_form,
 )
+from carepath.web.patient_labs import RANGES
 from carepath.web.patient_view import load_page
 from carepath.web.planning import plan_new_patient
 from carepath.web.templating import render
@@ -110,6 +111,7 @@ def patient_page(
         today=clinic_date(request),
         now=now(request),
         tz=cfg.timezone,
+        labs_range=request.query_params.get("range"),
     )
     return render(
         request,
@@ -121,6 +123,7 @@ def patient_page(
             "now": now(request),
             "categories": list(ResponseCategory),
             "labs": definition_for(cfg).labs,
+            "ranges": RANGES,
             "problems": problems or {},
             "values": values or {},
         },

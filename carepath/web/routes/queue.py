@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from carepath.pathway import definition_for
 from carepath.web.deps import (
     CARE_TEAM,
     DB,
@@ -25,6 +26,7 @@ from carepath.web.deps import (
     now,
     settings,
 )
+from carepath.web.task_alerts import alert_lines
 from carepath.web.templating import render
 from models.repositories.alerts import open_alerts
 from models.repositories.handovers import (
@@ -189,6 +191,8 @@ def _task_page(
             "values": values or {},
             "colleagues": colleagues,
             "handovers": task_handovers(session, task_id=task_id),
+            # The alerts the task decides on, explained (work-a: carepath/web/task_alerts.py).
+            "alert_lines": alert_lines(session, view.task, definition_for(settings(request))),
             "now": now(request),
             "today": clinic_date(request),
         },

@@ -1,0 +1,71 @@
+"""The patient page's header and its task summary: what matters, at a glance.
+
+The header names the phase and tracks, the course in progress and today's
+cycle day (the course the engine reads: ``courses.current_course``), the next
+due task, how many are overdue or missed, the open alerts by severity and an
+unsigned suggestion; each links to its detail further down the page. Open
+tasks are grouped (overdue, due within a week, later) so the first screen
+is a summary, not a table of 35 rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from models.task import CareTask, ClinicalAlert
+
+# How many tasks of a group show before "n more" (the rest in a collapsed list).
+SHOWN_PER_GROUP = 5
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskGroup:
+    key: str
+    title: str
+    tasks: list[CareTask]
+
+    @property
+    def shown(self) -> list[CareTask]:
+        return self.tasks[:SHOWN_PER_GROUP]
+
+    @property
+    def more(self) -> list[CareTask]:
+        return self.tasks[SHOWN_PER_GROUP:]
+
+
+@dataclass
+class Header:
+    next_task: CareTask | None
+    overdue: int
+    missed: int
+    alerts: dict[str, int] = field(default_factory=dict)
+
+
+def group_tasks(tasks: list[CareTask], now: datetime) -> list[TaskGroup]:
+    """Open tasks by urgency: missed or overdue first, then due within a week, then later."""
+    ordered = sorted(tasks, key=lambda t: (t.due, t.id or 0))
+    late = [t for t in ordered if t.due <= now]
+    week = [t for t in ordered if now < t.due <= now + WEEK]
+    later = [t for t in ordered if t.due > now + WEEK]
+    groups = [
+        TaskGroup("overdue", "Overdue or missed", late),
+        TaskGroup("week", "Due within 7 days", week),
+        TaskGroup("later", "Later", later),
+    ]
+    return [g for g in groups if g.tasks]
+
+
+def header(open_tasks: list[CareTask], alerts: list[ClinicalAlert], now: datetime) -> Header:
+    upcoming = sorted(open_tasks, key=lambda t: (t.due, t.id or 0))
+    waiting = [a for a in alerts if a.acknowledged_at is None]
+    by_severity: dict[str, int] = {}
+    for a in waiting:
+        by_severity[a.severity.value] = by_severity.get(a.severity.value, 0) + 1
+    return Header(
+        next_task=next((t for t in upcoming if t.expires > now), None),
+        overdue=sum(1 for t in open_tasks if t.due <= now < t.expires),
+        missed=sum(1 for t in open_tasks if t.expires <= now),
+        alerts=dict(sorted(by_severity.items(), key=lambda kv: kv[0] != "critical")),
+    )
