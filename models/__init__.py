@@ -5,6 +5,7 @@ This is the only package that talks SQL. Importing it registers every table on
 """
 
 from models.audit import AuditEvent
+from models.comment import TaskComment
 from models.observation import Observation
 from models.ops import AdherenceSnapshot, PlanState, RunLedger
 from models.pathway import Course, PathwayInstance, PhaseEvent, ResponseAssessmentRecord
@@ -40,6 +41,7 @@ __all__ = [
     "PlanState",
     "PriorTherapy",
     "RateWindow",
+    "TaskComment",
     "Relapse",
     "Reminder",
     "ReminderDelivery",

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from carepath.web.wording import rule_source, status_words, task_window
 from models.repositories.planning import DATA_PROBLEM_RULE
 from pathways.clock import zone
 from pathways.core.labs import fmt
@@ -40,6 +41,11 @@ NOTICES = {
     "revoked": "API token revoked.",
     "password": "Password changed; your other sessions ended.",
     "taken_over": "Task taken over; the colleague who held it is told.",
+    "bulk_claim": "Tasks claimed.",
+    "bulk_release": "Tasks handed back to the queue.",
+    "bulk_reassign": "Tasks reassigned.",
+    "commented": "Comment added; it is kept with the task.",
+    "acknowledged_group": "Alerts acknowledged; the reason is kept with each.",
 }
 
 
@@ -67,6 +73,10 @@ TEMPLATES.env.filters["d"] = _d
 TEMPLATES.env.filters["num"] = fmt
 # A data-problem task is the tracker's own, not a clinical rule: pages must not cite RULES.md for it.
 TEMPLATES.env.globals["DATA_PROBLEM_RULE"] = DATA_PROBLEM_RULE
+# One sentence for a task's window, statuses and rule sources in plain words (wording.py).
+TEMPLATES.env.globals["window_words"] = task_window
+TEMPLATES.env.globals["rule_source"] = rule_source
+TEMPLATES.env.filters["status_words"] = status_words
 
 
 def render(
