@@ -35,7 +35,7 @@
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("worklist");
         if (!fresh || busy(box)) { return; }
         box.replaceWith(fresh);
-        say("Updated at " + new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + ": the list changed.");
+        say("The list changed: it now shows the new or changed tasks and alerts.");
       });
   }
 
