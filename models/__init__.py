@@ -41,12 +41,12 @@ __all__ = [
     "PlanState",
     "PriorTherapy",
     "RateWindow",
-    "TaskComment",
     "Relapse",
     "Reminder",
     "ReminderDelivery",
     "ResponseAssessmentRecord",
     "RunLedger",
+    "TaskComment",
     "TaskHandover",
     "WebSession",
 ]
