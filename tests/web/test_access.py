@@ -161,6 +161,7 @@ def test_every_route_answers_each_role_as_the_matrix_says(web: Web, role: str) -
         "token_id": 999,  # no one's: token 1 is this role's own, which the walk must not revoke
         "handover_id": 1,
         "username": "nobody",
+        "rule_id": "INO-05",
     }
     web_client = web.client(role)
     api_client = web.api(role)
@@ -203,6 +204,7 @@ def test_without_a_session_pages_send_to_sign_in_and_the_api_answers_401(web: We
                 "token_id": 1,
                 "handover_id": 1,
                 "username": "nobody",
+                "rule_id": "INO-05",
             },
         )
         response = anonymous.request(method, url)
