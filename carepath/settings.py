@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # one, in the supervising process). One is enough for a small clinic; a core each scales.
     web_workers: int = Field(default=1, ge=1, le=64)
     session_idle_minutes: int = 30
+    # How often an open page asks whether its worklist changed (the nav count, new tasks).
+    live_poll_seconds: int = Field(default=20, ge=1, le=600)
     # A session ends this long after sign-in however active it was (ASVS V3.3).
     session_absolute_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # After this many failed sign-ins or signature passwords for one account (or one

@@ -5,6 +5,7 @@ This is the only package that talks SQL. Importing it registers every table on
 """
 
 from models.audit import AuditEvent
+from models.comment import TaskComment
 from models.observation import Observation
 from models.ops import AdherenceSnapshot, PlanState, RunLedger
 from models.pathway import Course, PathwayInstance, PhaseEvent, ResponseAssessmentRecord
@@ -45,6 +46,7 @@ __all__ = [
     "ReminderDelivery",
     "ResponseAssessmentRecord",
     "RunLedger",
+    "TaskComment",
     "TaskHandover",
     "WebSession",
 ]

@@ -46,6 +46,7 @@ from carepath.web.routes import (
     clinician,
     patients,
     queue,
+    worklist,
 )
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -187,6 +188,7 @@ def create_app(
         auth,
         account,
         queue,
+        worklist,
         patients,
         clinician,
         adherence,

@@ -37,6 +37,8 @@ LOGIN_CSRF_COOKIE = "carepath_login_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ACCESS_ATTR = "__carepath_access__"
 PUBLIC = "public"
+# Polled by the pages in the background: they do not keep an idle session alive.
+BACKGROUND_PATHS = frozenset({"/queue/live.json"})
 
 
 class NotAuthenticated(Exception):
@@ -158,6 +160,7 @@ def optional_principal(
         now=instant,
         idle=timedelta(minutes=config.session_idle_minutes),
         lifetime=timedelta(hours=config.session_absolute_hours),
+        touch=request.url.path not in BACKGROUND_PATHS,
     )
 
 

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from carepath.web import format as formats
 from carepath.web.deps import now
+from carepath.web.wording import rule_source, status_words, task_window
 from models.repositories.data_problems import DATA_PROBLEM_RULE
 from pathways.clock import zone
 from pathways.core.labs import fmt
@@ -44,6 +45,11 @@ NOTICES = {
     "revoked": "API token revoked.",
     "password": "Password changed; your other sessions ended.",
     "taken_over": "Task taken over; the colleague who held it is told.",
+    "bulk_claim": "Tasks claimed.",
+    "bulk_release": "Tasks handed back to the queue.",
+    "bulk_reassign": "Tasks reassigned.",
+    "commented": "Comment added; it is kept with the task.",
+    "acknowledged_group": "Alerts acknowledged; the reason is kept with each.",
 }
 
 
@@ -81,6 +87,10 @@ def window_state(task: Any, now: datetime) -> str:
 
 
 TEMPLATES.env.globals["window_state"] = window_state
+# One sentence for a task's window, statuses and rule sources in plain words (wording.py).
+TEMPLATES.env.globals["window_words"] = task_window
+TEMPLATES.env.globals["rule_source"] = rule_source
+TEMPLATES.env.filters["status_words"] = status_words
 
 
 def render(

@@ -9,16 +9,14 @@ unacknowledged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
-from models.patient import Patient
-from models.repositories.audit import Actor, record, record_many
+from models.repositories.audit import Actor, record
 from models.task import CareTask, ClinicalAlert
-from pathways.vocab import OPEN_TASK_STATUSES, Role, Severity, TaskStatus
+from pathways.vocab import OPEN_TASK_STATUSES, Role, TaskStatus
 
 
 class AlertNotFound(LookupError):
@@ -35,13 +33,6 @@ class AlertError(ValueError):
         self.status = status
 
 
-@dataclass(frozen=True, slots=True)
-class OpenAlertRow:
-    alert: ClinicalAlert
-    mrn: str
-    patient_name: str
-
-
 def list_alerts(session: Session, *, patient_id: int, actor: Actor) -> list[ClinicalAlert]:
     rows = list(
         session.execute(
@@ -52,37 +43,6 @@ def list_alerts(session: Session, *, patient_id: int, actor: Actor) -> list[Clin
     )
     record(session, actor=actor, action="read", entity="clinical_alert", patient_id=patient_id)
     return rows
-
-
-def open_alerts(
-    session: Session, *, actor: Actor, limit: int = 20
-) -> tuple[list[OpenAlertRow], int]:
-    """Unacknowledged alerts across patients, most severe and newest first, and how many there are."""
-    severity_rank = case(
-        {Severity.CRITICAL.value: 0, Severity.WARNING.value: 1},
-        value=ClinicalAlert.__table__.c.severity,  # type: ignore[attr-defined]
-        else_=2,
-    )
-    unacknowledged = ClinicalAlert.acknowledged_at.is_(None)  # type: ignore[union-attr]
-    total = session.execute(select(func.count()).where(unacknowledged)).scalar_one()
-    rows = [
-        OpenAlertRow(alert=a, mrn=mrn, patient_name=name)
-        for a, mrn, name in session.execute(
-            select(ClinicalAlert, Patient.mrn, Patient.display_name)
-            .join(Patient, Patient.id == ClinicalAlert.patient_id)  # type: ignore[arg-type]
-            .where(unacknowledged)
-            .order_by(severity_rank, ClinicalAlert.raised_at.desc())  # type: ignore[attr-defined]
-            .limit(limit)
-        )
-    ]
-    record_many(
-        session,
-        actor=actor,
-        action="list",
-        entity="clinical_alert",
-        patient_ids=sorted({r.alert.patient_id for r in rows}),
-    )
-    return rows, int(total)
 
 
 def acknowledge_alert(

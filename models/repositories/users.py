@@ -416,9 +416,18 @@ def start_session(
 
 
 def session_principal(
-    session: Session, *, token_digest: str, now: datetime, idle: timedelta, lifetime: timedelta
+    session: Session,
+    *,
+    token_digest: str,
+    now: datetime,
+    idle: timedelta,
+    lifetime: timedelta,
+    touch: bool = True,
 ) -> Principal | None:
-    """The principal of a live web session; an idle, expired or ended session gives None (and is ended)."""
+    """The principal of a live web session; an idle, expired or ended session gives None (and is ended).
+
+    ``touch`` False (the page's background polling): the session is not kept alive by it.
+    """
     row = session.execute(
         select(WebSession, AppUser)
         .join(AppUser, AppUser.id == WebSession.user_id)  # type: ignore[arg-type]
@@ -448,7 +457,7 @@ def session_principal(
             entity_id=web_session.id,
         )
         return None
-    if now - web_session.last_seen_at > TOUCH_EVERY:
+    if touch and now - web_session.last_seen_at > TOUCH_EVERY:
         session.execute(
             update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=now)  # type: ignore[arg-type]
         )

@@ -71,14 +71,14 @@ def test_a_coordinator_adds_a_patient_and_works_a_workup_task(
 
     # The coordinator's queue shows them (due today or within the next days).
     shown: list[str] = []
-    for bucket in ("overdue", "today", "upcoming"):
+    for bucket in ("overdue", "missed", "today", "upcoming"):
         page.goto(f"{server.url}/queue?bucket={bucket}&patient={pid}")
         shown += page.locator("table.queue tbody tr").evaluate_all(
             "rows => rows.map(r => r.dataset.task)"
         )
     assert sorted(int(t) for t in shown) == sorted(r.id for r in coordinator_tasks)
     first = next(r for r in coordinator_tasks if r.rule_id.startswith("WU-"))
-    for bucket in ("overdue", "today", "upcoming"):
+    for bucket in ("overdue", "missed", "today", "upcoming"):
         page.goto(f"{server.url}/queue?bucket={bucket}&patient={pid}")
         if page.locator(f"tr[data-task='{first.id}']").count():
             break

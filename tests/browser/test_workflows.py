@@ -171,7 +171,7 @@ def test_clinician_opens_a_timeline_and_signs_a_response(
 
     sign_in(page, server, "clinician1")
     page.wait_for_url(re.compile(r"/queue"))
-    assert "Alerts awaiting a clinician (1)" in page.content()
+    assert "Critical alerts (1)" in page.content()
     page.click("a:has-text('Viktor Blom')")
     page.wait_for_url(re.compile(rf"/patients/{pid}"))
     timeline = page.locator("#timeline")

@@ -44,6 +44,12 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/tasks/{task_id}/reassign"): TEAM,
     ("POST", "/tasks/{task_id}/take-over"): TEAM,
     ("POST", "/handovers/{handover_id}/seen"): TEAM,
+    ("POST", "/queue/bulk"): TEAM,
+    ("GET", "/queue/week"): TEAM,
+    ("GET", "/queue/live.json"): TEAM,
+    ("POST", "/queue/alerts/acknowledge"): {K},
+    ("POST", "/tasks/{task_id}/comments"): TEAM,
+    ("GET", "/rules/{rule_id}"): STAFF,
     ("GET", "/patients"): READ,
     ("GET", "/patients/new"): TEAM,
     ("POST", "/patients"): TEAM,
@@ -155,6 +161,7 @@ def test_every_route_answers_each_role_as_the_matrix_says(web: Web, role: str) -
         "token_id": 999,  # no one's: token 1 is this role's own, which the walk must not revoke
         "handover_id": 1,
         "username": "nobody",
+        "rule_id": "INO-05",
     }
     web_client = web.client(role)
     api_client = web.api(role)
@@ -197,6 +204,7 @@ def test_without_a_session_pages_send_to_sign_in_and_the_api_answers_401(web: We
                 "token_id": 1,
                 "handover_id": 1,
                 "username": "nobody",
+                "rule_id": "INO-05",
             },
         )
         response = anonymous.request(method, url)

@@ -95,7 +95,7 @@ def test_a_hand_entered_bilirubin_without_a_uln_raises_a_critical_hold_due_now(w
     assert "Hold the cycle 1 day 8 inotuzumab dose" in task.title
     clinician = web.client("clinician")
     queue = html.unescape(clinician.get("/queue").text)
-    assert queue.index("Alerts awaiting a clinician") < queue.index("Buckets")
+    assert queue.index("Critical alerts") < queue.index('aria-label="Views"')
     assert "total bilirubin 3.2 mg/dL" in queue and f'href="/tasks/{task.id}"' in queue
     assert "due now" in queue
     page = html.unescape(clinician.get(f"/patients/{pid}").text)

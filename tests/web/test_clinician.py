@@ -223,7 +223,7 @@ def test_a_clinician_acknowledges_an_alert_with_a_reason(web: Web) -> None:
     aid = web.alert(pid)
     clinician = web.client("clinician")
     queue = clinician.get("/queue").text
-    assert "Alerts awaiting a clinician (1)" in queue
+    assert "Critical alerts (1)" in queue
     empty = clinician.post(
         f"/patients/{pid}/alerts/{aid}/acknowledge",
         data={"csrf_token": clinician.csrf, "reason": ""},  # type: ignore[attr-defined]

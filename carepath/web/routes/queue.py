@@ -9,12 +9,14 @@ and the transaction is rolled back so nothing is half-written.
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from carepath.pathway import definition_for
+from carepath.scheduler import crontab
 from carepath.web.deps import (
     CARE_TEAM,
     DB,
@@ -28,7 +30,9 @@ from carepath.web.deps import (
 )
 from carepath.web.task_alerts import alert_lines
 from carepath.web.templating import render
-from models.repositories.alerts import open_alerts
+from flows.jobs import job
+from models.repositories import tasks as task_repo
+from models.repositories.comments import task_comments
 from models.repositories.handovers import (
     HandoverNotFound,
     dismiss_handover,
@@ -37,8 +41,6 @@ from models.repositories.handovers import (
 )
 from models.repositories.tasks import (
     UPCOMING_DAYS,
-    Bucket,
-    QueueFilters,
     QueueWindow,
     TaskInputError,
     claim_next,
@@ -46,14 +48,26 @@ from models.repositories.tasks import (
     close_task,
     complete_task,
     get_task,
-    list_queue,
-    queue_counts,
     reassign_task,
     release_task,
     take_over_task,
 )
 from models.repositories.users import Principal, users_with_role
-from pathways.vocab import OptionId, Role, TaskKind
+from models.repositories.worklist import (
+    VIEW_LABELS,
+    Day,
+    Search,
+    Sort,
+    View,
+    alert_groups,
+    list_view,
+    live_state,
+    person_name,
+    unsigned_assessments,
+    view_counts,
+)
+from pathways.clock import end_of_day, start_of_day
+from pathways.vocab import OptionId, Role, Severity, TaskKind
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,11 +76,30 @@ Worker = Annotated[Principal, allow(*CARE_TEAM)]
 
 
 def queue_window(request: Request) -> QueueWindow:
+    """The API's queue buckets (the task window's clinic day, pathways.core.window)."""
     return QueueWindow.at(now(request), settings(request).timezone)
 
 
-def parse_filters(params: Any) -> tuple[QueueFilters, dict[str, str]]:
-    """Queue filters from query parameters; unknown values are reported, not guessed."""
+def worklist_day(request: Request) -> Day:
+    """Now, and today on the clinic's calendar (``clinic_date``, the one definition of today)."""
+    tz = settings(request).timezone
+    today = clinic_date(request)
+    return Day(
+        now=now(request),
+        start=start_of_day(today, tz),
+        end=end_of_day(today, tz),
+        horizon=end_of_day(today + timedelta(days=UPCOMING_DAYS), tz),
+    )
+
+
+# The views of the old bucket links (``?bucket=``) still open the same list.
+LEGACY_BUCKETS = {"overdue": View.OVERDUE, "today": View.TODAY, "upcoming": View.UPCOMING}
+# Where the queue opens: the first of these with anything in it.
+LANDING = (View.OVERDUE, View.TODAY, View.ESCALATED, View.OPEN)
+
+
+def parse_search(params: Any) -> tuple[Search, dict[str, str]]:
+    """Search and sort from query parameters; unknown values are reported, not guessed."""
     problems: dict[str, str] = {}
     kind = None
     if params.get("kind"):
@@ -84,69 +117,128 @@ def parse_filters(params: Any) -> tuple[QueueFilters, dict[str, str]]:
     if regimen and regimen not in {o.value for o in OptionId}:
         problems["regimen"] = "unknown regimen"
         regimen = None
-    mine = params.get("bucket") == "mine"
-    return QueueFilters(kind=kind, patient_id=patient_id, regimen=regimen, mine_only=mine), problems
+    sort = Sort.DUE
+    if params.get("sort"):
+        try:
+            sort = Sort(params["sort"])
+        except ValueError:
+            problems["sort"] = "unknown sort order"
+    search = Search(
+        kind=kind,
+        regimen=regimen,
+        text=(params.get("q") or "").strip() or None,
+        patient_id=patient_id,
+        sort=sort,
+        descending=params.get("dir") == "desc",
+    )
+    return search, problems
+
+
+def _view_of(params: Any, counts: dict[View, int]) -> View:
+    name = params.get("view") or params.get("bucket")
+    if name in LEGACY_BUCKETS:
+        return LEGACY_BUCKETS[name]
+    with contextlib.suppress(ValueError):
+        return View(name)
+    return next((v for v in LANDING if counts[v]), View.OVERDUE)
+
+
+def next_evaluation(request: Request) -> datetime | None:
+    """When the scheduled evaluation of new results next runs (flows/jobs.py)."""
+    spec = job("evaluate_results")
+    fire = crontab(spec, settings(request).timezone).get_next_fire_time(None, now(request))
+    return fire if isinstance(fire, datetime) else None
+
+
+def _page_number(params: Any) -> int:
+    try:
+        return max(1, int(params.get("page", "1")))
+    except ValueError:
+        return 1
 
 
 @router.get("/queue")
 def queue_page(request: Request, session: DB, principal: Worker) -> Response:
-    filters, problems = parse_filters(request.query_params)
-    bucket_name = request.query_params.get("bucket") or "overdue"
-    if bucket_name not in ("overdue", "today", "upcoming", "mine"):
-        bucket_name = "overdue"
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        page = 1
-    window = queue_window(request)
+    return _queue_page(request, session, principal)
+
+
+def _queue_page(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    *,
+    problems: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    params = request.query_params
+    search, filter_problems = parse_search(params)
+    day = worklist_day(request)
     actor = actor_of(principal, request)
-    counts = queue_counts(
-        session,
-        role=principal.role,
-        username=principal.username,
-        filters=QueueFilters(
-            kind=filters.kind, patient_id=filters.patient_id, regimen=filters.regimen
-        ),
-        window=window,
+    counts = view_counts(
+        session, role=principal.role, username=principal.username, search=search, day=day
     )
-    rows = list_queue(
+    view = _view_of(params, counts)
+    page = _page_number(params)
+    rows = list_view(
         session,
         role=principal.role,
         username=principal.username,
-        bucket=None if bucket_name == "mine" else Bucket(bucket_name),
-        filters=filters,
-        window=window,
+        view=view,
+        search=search,
+        day=day,
         actor=actor,
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
     )
-    alerts: list[Any] = []
-    alert_total = 0
+    groups: list[Any] = []
+    unsigned: list[Any] = []
     if principal.role is Role.CLINICIAN:
-        alerts, alert_total = open_alerts(session, actor=actor)
+        groups = alert_groups(session, actor=actor, search=search.text)
+        unsigned = unsigned_assessments(session, actor=actor, search=search.text)
+    group_keys = {g.key for g in groups}
+    problems = problems or {}
     keep = {
-        k: v for k, v in request.query_params.items() if k in ("kind", "patient", "regimen") and v
+        k: v
+        for k, v in params.items()
+        if k in ("kind", "patient", "regimen", "q", "sort", "dir") and v
     }
     return render(
         request,
         "queue.html",
         {
             "counts": counts,
+            "view_labels": VIEW_LABELS,
             "rows": rows[:PAGE_SIZE],
             "more": len(rows) > PAGE_SIZE,
             "page": page,
-            "bucket": bucket_name,
-            "filters": filters,
-            "filter_problems": problems,
+            "view": view,
+            "search": search,
+            "filter_problems": filter_problems,
+            "problems": problems,
+            "general_problems": {k: v for k, v in problems.items() if k not in group_keys},
             "keep": keep,
             "kinds": list(TaskKind),
             "regimens": [o.value for o in OptionId],
-            "qwin": window,
-            "alerts": alerts,
-            "alert_total": alert_total,
+            "sorts": list(Sort),
+            "day": day,
+            "critical": [g for g in groups if g.severity is Severity.CRITICAL],
+            "other_alerts": [g for g in groups if g.severity is not Severity.CRITICAL],
+            "unsigned": unsigned,
             "upcoming_days": UPCOMING_DAYS,
             "handovers": unseen_handovers(session, username=principal.username),
+            "colleagues": [
+                u
+                for u in users_with_role(session, role=principal.role)
+                if u.username != principal.username
+            ],
+            "version": live_state(
+                session, role=principal.role, username=principal.username, day=day
+            )["version"],
+            "evaluation": job("evaluate_results"),
+            "next_evaluation": next_evaluation(request),
+            "limit": task_repo.COUNT_LIMIT,
         },
+        status_code=status_code,
     )
 
 
@@ -193,6 +285,8 @@ def _task_page(
             "handovers": task_handovers(session, task_id=task_id),
             # The alerts the task decides on, explained (work-a: carepath/web/task_alerts.py).
             "alert_lines": alert_lines(session, view.task, definition_for(settings(request))),
+            "comments": task_comments(session, task_id=task_id),
+            "owner_name": person_name(session, view.task.owner),
             "now": now(request),
             "today": clinic_date(request),
         },
