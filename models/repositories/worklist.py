@@ -28,7 +28,7 @@ from sqlmodel import Session, col
 
 from models.pathway import ResponseAssessmentRecord
 from models.patient import Patient
-from models.repositories import tasks as task_repo
+from models.repositories import task_queue
 from models.repositories.alerts import acknowledge_alert
 from models.repositories.audit import Actor, record_many
 from models.repositories.tasks import OPEN
@@ -151,14 +151,14 @@ def _view(c: Any, view: View, *, role: Role, username: str, day: Day) -> list[An
 def view_counts(
     session: Session, *, role: Role, username: str, search: Search, day: Day
 ) -> dict[View, int]:
-    """How many tasks each view holds, each capped at ``tasks.COUNT_LIMIT`` (shown as "1000+")."""
+    """How many tasks each view holds, each capped at ``task_queue.COUNT_LIMIT`` (shown as "1000+")."""
     c = CareTask.__table__.c  # type: ignore[attr-defined]
     extra = _search(c, search)
     session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
     def capped(view: View) -> Any:
         where = _view(c, view, role=role, username=username, day=day) + extra
-        inner = select(c.id).where(*where).limit(task_repo.COUNT_LIMIT).subquery()
+        inner = select(c.id).where(*where).limit(task_queue.COUNT_LIMIT).subquery()
         return select(func.count()).select_from(inner).scalar_subquery()
 
     row = session.execute(select(*(capped(v) for v in View))).one()

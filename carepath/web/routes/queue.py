@@ -31,7 +31,7 @@ from carepath.web.deps import (
 from carepath.web.task_alerts import alert_lines
 from carepath.web.templating import render
 from flows.jobs import job
-from models.repositories import tasks as task_repo
+from models.repositories import task_queue
 from models.repositories.comments import task_comments
 from models.repositories.handovers import (
     HandoverNotFound,
@@ -236,7 +236,7 @@ def _queue_page(
             )["version"],
             "evaluation": job("evaluate_results"),
             "next_evaluation": next_evaluation(request),
-            "limit": task_repo.COUNT_LIMIT,
+            "limit": task_queue.COUNT_LIMIT,
         },
         status_code=status_code,
     )
