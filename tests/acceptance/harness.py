@@ -268,7 +268,11 @@ class Carepath:
 
 
 def sign_in(page: Any, server: Carepath, user: User) -> None:
-    """Sign in through the sign-in page, as a person does; lands on the user's start page."""
+    """Sign in through the sign-in page, as a person does; lands on the user's start page.
+
+    A person taking over the screen starts from no session (the sign-in page sends a
+    signed-in visitor on to their start page)."""
+    page.context.clear_cookies()
     page.goto(f"{server.url}/login")
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", user.password)

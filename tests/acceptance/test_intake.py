@@ -105,8 +105,8 @@ def test_a_coordinator_adds_a_patient_and_works_a_workup_task(
     page.goto(f"{server.url}/queue?bucket=mine")
     assert page.locator(f"tr[data-task='{first.id}']").count() == 0
     page.goto(f"{server.url}/patients/{pid}")
-    page.click("#tasks details summary")
-    closed = page.inner_text("#tasks details")
+    page.click("#closed-tasks summary")
+    closed = page.inner_text("#closed-tasks")
     assert first.title in closed and coordinator.username in closed
     audit = server.rows(
         "SELECT action FROM audit_event WHERE actor = :u AND patient_id = :p",

@@ -54,7 +54,7 @@ MARROW = {
 }
 
 
-def patient_in_response_assessment(server: Carepath, coordinator: User) -> int:
+def patient_in_response_assessment(server: Carepath, coordinator: User, clinician: User) -> int:
     with server.api(coordinator) as api:
         answer = api.post(
             "/patients", json={"mrn": "ACC-RESP", "display_name": "Rosa Response", "case": CASE}
@@ -63,7 +63,8 @@ def patient_in_response_assessment(server: Carepath, coordinator: User) -> int:
     pid = str(answer.json()["id"])
 
     def move(event: str) -> None:
-        server.cli("transition", pid, event, "--actor", "acceptance", "--reason", "journey c")
+        # A CLI transition acts as a named clinician's account (audited with credential cli).
+        server.cli("transition", pid, event, "--actor", clinician.username, "--reason", "journey c")
 
     move("document_rr_diagnosis")
     move("complete_workup")
@@ -94,7 +95,7 @@ def test_a_response_is_signed_and_its_transition_confirmed_in_one_flow(
     server: Carepath, coordinator: User, clinician: User, page: Any, shots: Any
 ) -> None:
     # rule: RESP-04, DEF-03, SM-05, SM-06, POST-01
-    pid = patient_in_response_assessment(server, coordinator)
+    pid = patient_in_response_assessment(server, coordinator, clinician)
     sign_in(page, server, coordinator)
     record_marrow(page, server, pid)
     shots(page, "1-marrow-recorded")
