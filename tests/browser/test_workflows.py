@@ -114,7 +114,7 @@ def test_coordinator_claims_completes_and_skips(
     page.fill("#f-alp", "110")
     page.click("button:has-text('Complete task')")
     page.wait_for_url(re.compile(r"/queue\?done=completed"))
-    assert "Task completed." in page.locator(".notice").inner_text()
+    assert "Task completed." in page.locator(".notice:not(#live-status)").inner_text()
 
     page.click(f"tr[data-task='{ecg}'] a")
     page.fill(
@@ -183,7 +183,7 @@ def test_clinician_opens_a_timeline_and_signs_a_response(
     ):
         assert timeline.get_by_text(event).count() >= 1
     assert page.locator("svg.strip rect").count() >= 4
-    assert page.locator("svg.chart").count() == 3
+    assert page.locator("svg.chart").count() == 4  # liver ×ULN, white cells, platelets, haemoglobin
     suggestion = page.locator(f"#sign-{rid}")
     assert "suggests" in suggestion.inner_text()
     shots(page, "1-patient")
@@ -192,6 +192,8 @@ def test_clinician_opens_a_timeline_and_signs_a_response(
     suggestion.locator("button:has-text('Sign')").click()
     refused = page.locator(f"#sign-{rid}").inner_text()
     assert "tick the box" in refused and "enter your own password" in refused
+    # The category is the clinician's choice: never pre-selected (issue 14, point 3).
+    page.locator(f"#sign-{rid} select[name=category]").select_option("CR")
     page.locator(f"#sign-{rid} input[name=attest]").check()
     page.locator(f"#sign-{rid} input[name=password]").fill(PASSWORD)
     page.locator(f"#sign-{rid} textarea[name=reason]").fill(
@@ -199,7 +201,7 @@ def test_clinician_opens_a_timeline_and_signs_a_response(
     )
     page.locator(f"#sign-{rid} button:has-text('Sign')").click()
     page.wait_for_url(re.compile(r"done=signed"))
-    assert "Response category signed." in page.locator(".notice").inner_text()
+    assert "Response category signed." in page.locator(".notice:not(#live-status)").inner_text()
     assert "by clinician1" in page.locator(f"#assessment-{rid}").inner_text()
     shots(page, "2-signed")
 
