@@ -60,7 +60,7 @@ def test_a_failing_flow_run_logs_its_kind_and_place_but_no_patient_data(
 
 
 def test_prefects_lines_keep_an_exceptions_kind_and_drop_its_text(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The same rule in one process, for each shape of line Prefect writes (prefect 3.x)."""
     from carepath import logsafe
@@ -70,12 +70,22 @@ def test_prefects_lines_keep_an_exceptions_kind_and_drop_its_text(
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     factory = logging.getLogRecordFactory()
+    # A handler on the logger itself: Prefect's own logging set-up (run by earlier tests in
+    # this process) may stop its loggers propagating to the root, where caplog listens.
+    logger = logging.getLogger("prefect.task_runs")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    monkeypatch.setattr(logger, "disabled", False)
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
     logsafe.install()
     try:
-        _log_a_failed_run(logging.getLogger("prefect.task_runs"))
+        _log_a_failed_run(logger)
     finally:
         logging.setLogRecordFactory(factory)
-    lines = [record.getMessage() for record in caplog.records]
+        logger.removeHandler(handler)
+    lines = [record.getMessage() for record in records]
     assert len(lines) == 3 and all("ValueError" in line for line in lines)
     assert lines[0].startswith("Task run failed with exception: ValueError - Retries are exhausted")
     assert not [line for line in lines if "Quistwater" in line]
