@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pathways.alert_identity import repeat_after_days
+from pathways.course_watch import course_runs_in
 from pathways.decisions import (
     Alert,
     DoseSuggestion,
@@ -48,6 +49,7 @@ __all__ = [
     "ReviewTask",
     "advise",
     "classify",
+    "course_runs_in",
     "escalation_grace_hours",
     "evaluate",
     "evaluation_document",

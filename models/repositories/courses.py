@@ -11,8 +11,8 @@ from models.base import require_id, utcnow
 from models.pathway import Course, CourseCreate
 from models.repositories.audit import Actor, record
 from models.repositories.patients import PatientNotFound, open_instance
-from pathways.course_watch import course_runs_in
 from pathways.definition import Definition
+from pathways.engine import course_runs_in
 
 # The setting that says in which phases a course is in progress ([DEFAULT], SM-04..SM-08).
 COURSE_PHASES = "course_runs_in_phases"

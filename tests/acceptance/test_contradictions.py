@@ -51,7 +51,7 @@ def test_the_api_refuses_a_case_document_that_contradicts_itself(
         "disease.abl1_kinase_mutations",
         "disease.ph_positive",
     ]
-    assert "no testes" in problem["errors"][0]["problem"]
+    assert "no testes" in problem["errors"][0]["message"]
     assert server.rows("SELECT id FROM patient") == []
 
 

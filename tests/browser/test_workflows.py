@@ -183,7 +183,7 @@ def test_clinician_opens_a_timeline_and_signs_a_response(
     ):
         assert timeline.get_by_text(event).count() >= 1
     assert page.locator("svg.strip rect").count() >= 4
-    assert page.locator("svg.chart").count() == 4  # liver ×ULN, white cells, platelets, haemoglobin
+    assert page.locator("svg.chart").count() == 4  # liver xULN, white cells, platelets, haemoglobin
     suggestion = page.locator(f"#sign-{rid}")
     assert "suggests" in suggestion.inner_text()
     shots(page, "1-patient")

@@ -72,13 +72,14 @@ def test_prefects_lines_keep_an_exceptions_kind_and_drop_its_text(
     factory = logging.getLogRecordFactory()
     # A handler on the logger itself: Prefect's own logging set-up (run by earlier tests in
     # this process) may stop its loggers propagating to the root, where caplog listens.
-    logger = logging.getLogger("prefect.task_runs")
+    # The rule reads every record (a record factory), whatever its logger; a logger of the
+    # test's own keeps Prefect's API log handler, which needs a flow run, out of it.
+    logger = logging.getLogger("tests.prefect_lines")
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
     logger.addHandler(handler)
-    monkeypatch.setattr(logger, "disabled", False)
-    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    monkeypatch.setattr(logger, "propagate", False)
     logsafe.install()
     try:
         _log_a_failed_run(logger)

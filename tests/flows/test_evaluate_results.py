@@ -174,8 +174,9 @@ def test_a_response_assessment_becomes_a_signature_task_and_the_signature_closes
             signature=Signature("Dr Sign", "clinician", "cli", "password"),
             at=NOON + timedelta(hours=1),
         )
+    # Signing closed the signature task at once (RESP-04); the next run finds nothing to close.
     closed = evaluate_all(runtime, now=NOON + timedelta(hours=2))
-    assert closed["signed"] == 1 and closed["signature_tasks"] == 0
+    assert closed["signed"] == 0 and closed["signature_tasks"] == 0
     with engine.connect() as conn:
         status, by = conn.execute(
             text("SELECT status, completed_by FROM care_task WHERE dedupe_key LIKE 'resp:%'")

@@ -13,10 +13,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, field_validator
 
 from carepath.alerting import alerts_after_change
 from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, settings
+from carepath.web.params import RecordId
 from carepath.web.problems import InvalidInput
 from models.patient import PatientUpdate
 from models.repositories.consistency import require_consistent_patient
@@ -36,30 +37,32 @@ Worker = Annotated[Principal, allow(*CARE_TEAM)]
 
 
 class Strict(BaseModel):
+    # No coercion a JSON client would not expect (0 for false, false for 0): what the
+    # document declares is what is accepted.
     model_config = ConfigDict(extra="forbid")
 
 
 class PatientFactsIn(Strict):
     sex_at_birth: Sex | None = None
-    has_testes: bool | None = None
-    reproductive_potential: bool | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=400, allow_inf_nan=False)
-    height_cm: float | None = Field(default=None, gt=0, le=260, allow_inf_nan=False)
+    has_testes: StrictBool | None = None
+    reproductive_potential: StrictBool | None = None
+    weight_kg: StrictFloat | None = Field(default=None, ge=0.1, le=400, allow_inf_nan=False)
+    height_cm: StrictFloat | None = Field(default=None, ge=0.1, le=260, allow_inf_nan=False)
     goal: Goal | None = None
-    declines_therapy: bool | None = None
+    declines_therapy: StrictBool | None = None
 
 
 class DiseaseFactsIn(Strict):
     cd19: Antigen | None = None
     cd22: Antigen | None = None
     cd20: Antigen | None = None
-    ph_positive: bool | None = None
+    ph_positive: StrictBool | None = None
     abl1_kinase_mutations: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
         default=None, max_length=20, description="null = not tested; [] = none found"
     )
-    kmt2a_rearranged: bool | None = None
+    kmt2a_rearranged: StrictBool | None = None
     cns_status: CnsStatus | None = None
-    testicular_involvement: bool | None = None
+    testicular_involvement: StrictBool | None = None
 
 
 class FactsPatch(Strict):
@@ -75,19 +78,29 @@ class FactsChanged(BaseModel):
 
 
 class AssessmentIn(Strict):
-    assessed_on: date
-    marrow_blast_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
-    trilineage_hematopoiesis: bool | None = None
-    circulating_blasts: bool | None = None
-    peripheral_blasts_per_ul: float | None = Field(default=None, ge=0, le=1e7, allow_inf_nan=False)
+    assessed_on: date = Field(description="YYYY-MM-DD")
+    marrow_blast_pct: StrictFloat = Field(ge=0, le=100, allow_inf_nan=False)
+    trilineage_hematopoiesis: StrictBool | None = None
+    circulating_blasts: StrictBool | None = None
+    peripheral_blasts_per_ul: StrictFloat | None = Field(
+        default=None, ge=0, le=1e7, allow_inf_nan=False
+    )
     extramedullary_sites: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
         default_factory=list, max_length=20
     )
-    anc_per_ul: float | None = Field(default=None, ge=0, le=1e6, allow_inf_nan=False)
-    platelets_per_ul: float | None = Field(default=None, ge=0, le=1e7, allow_inf_nan=False)
-    end_of_induction: bool | None = None
+    anc_per_ul: StrictFloat | None = Field(default=None, ge=0, le=1e6, allow_inf_nan=False)
+    platelets_per_ul: StrictFloat | None = Field(default=None, ge=0, le=1e7, allow_inf_nan=False)
+    end_of_induction: StrictBool | None = None
     mrd_method: str | None = Field(default=None, pattern="^(flow|pcr|ngs)$")
-    mrd_value: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    mrd_value: StrictFloat | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+
+    @field_validator("assessed_on", mode="before")
+    @classmethod
+    def _a_date_string(cls, value: object) -> object:
+        # A number is no date (pydantic would read 0 as 1970-01-01).
+        if not isinstance(value, str | date):
+            raise ValueError("must be a date, YYYY-MM-DD")
+        return value
 
 
 class AssessmentOut(BaseModel):
@@ -108,7 +121,7 @@ def _edit(body: FactsPatch) -> PatientEdit:
 
 @router.patch("/patients/{patient_id}/facts", response_model=FactsChanged)
 def api_edit_facts(
-    request: Request, session: DB, principal: Worker, patient_id: int, body: FactsPatch
+    request: Request, session: DB, principal: Worker, patient_id: RecordId, body: FactsPatch
 ) -> FactsChanged:
     """Change demographic or disease facts; contradicting facts are refused (422), nothing kept."""
     actor = actor_of(principal, request)
@@ -133,7 +146,7 @@ def api_edit_facts(
     "/patients/{patient_id}/response-assessments", response_model=AssessmentOut, status_code=201
 )
 def api_record_assessment(
-    request: Request, session: DB, principal: Worker, patient_id: int, body: AssessmentIn
+    request: Request, session: DB, principal: Worker, patient_id: RecordId, body: AssessmentIn
 ) -> AssessmentOut:
     """Record a marrow/blood assessment (DEF-15 inputs); the engine suggests, a clinician signs."""
     if body.assessed_on > clinic_date(request):
