@@ -13,9 +13,18 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    ValidationError,
+    field_validator,
+)
 
 from carepath.alerting import alerts_after_change
+from carepath.pathway import definition_for
 from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, settings
 from carepath.web.params import RecordId
 from carepath.web.problems import InvalidInput
@@ -29,6 +38,8 @@ from models.repositories.responses import (
     record_assessment,
 )
 from models.repositories.users import Principal
+from pathways.field_errors import field_errors
+from pathways.patient_limits import PatientLimits, body_problems
 from pathways.vocab import Antigen, CnsStatus, Goal, Sex
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
@@ -126,8 +137,20 @@ def api_edit_facts(
     """Change demographic or disease facts; contradicting facts are refused (422), nothing kept."""
     actor = actor_of(principal, request)
     get_record(session, patient_id=patient_id, actor=actor)
+    if body.patient is not None:
+        # The pathway's body limits, as at intake and in the web form (a [DEFAULT] each).
+        limits = PatientLimits.of(definition_for(settings(request)))
+        found = body_problems(
+            limits, weight_kg=body.patient.weight_kg, height_cm=body.patient.height_cm
+        )
+        if found:
+            raise InvalidInput({f"patient.{field}": problem for field, problem in found.items()})
+    try:
+        edit = _edit(body)
+    except ValidationError as exc:
+        raise InvalidInput(field_errors(exc, whole="patient")) from None
     changed = update_patient(
-        session, patient_id=patient_id, edit=_edit(body), actor=actor, now=now(request)
+        session, patient_id=patient_id, edit=edit, actor=actor, now=now(request)
     )
     require_consistent_patient(
         session,
