@@ -60,7 +60,7 @@ class PatientFactsIn(Strict):
     weight_kg: StrictFloat | None = Field(default=None, ge=0.1, le=400, allow_inf_nan=False)
     height_cm: StrictFloat | None = Field(default=None, ge=0.1, le=260, allow_inf_nan=False)
     goal: Goal | None = None
-    declines_therapy: StrictBool | None = None
+    declines_therapy: StrictBool = False  # never unknown: the column holds yes or no
 
 
 class DiseaseFactsIn(Strict):
