@@ -1,6 +1,6 @@
 # carepath — the commands a new user runs. See README.md.
 #   make demo   set up, start the embedded PostgreSQL, migrate, load and simulate the synthetic cohort
-#   make test   set up, then lint, type-check pathways/, and run the whole test suite
+#   make test   set up, then lint, type-check (mypy strict over pathways, models, flows, carepath), and run the whole test suite
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
