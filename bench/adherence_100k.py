@@ -531,7 +531,7 @@ def measure(url: str, today: date, now: datetime) -> dict[str, Any]:
     from models.repositories.audit import Actor
     from models.session import engine_for, transaction
     from pathways.definition import shipped_definition
-    from pathways.indicators import indicators_of
+    from pathways.engine import indicators_of
 
     definition = shipped_definition()
     engine = engine_for(url)
