@@ -7,7 +7,8 @@ Builds a synthetic mix of patients (workup, every regimen in its first cycles,
 blinatumomab maintenance, post-remission, surveillance) across several clinic
 zones, then times, on the same cohort:
 
-- ``plan``: ``plan_tasks`` alone, what the plan_care flow runs per patient;
+- ``plan``: the door's ``plan`` alone (``plan_tasks``), what the plan_care flow runs per
+  patient;
 - ``evaluate``: ``pathways.engine.evaluate``, every part of the engine
   (induction selection, response classification, planned tasks, monitoring
   alerts, the defaults used);
@@ -30,7 +31,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from pathways.definition import Definition, shipped_definition
-from pathways.engine import evaluate, evaluation_document
+from pathways.engine import Policy, evaluate, evaluation_document, plan
 from pathways.facts import (
     CaseFacts,
     Course,
@@ -40,8 +41,6 @@ from pathways.facts import (
     PatientFacts,
     SignedResponse,
 )
-from pathways.policy import Policy
-from pathways.schedules import plan_tasks
 from pathways.vocab import (
     Antigen,
     CoursePhase,
@@ -134,7 +133,7 @@ def patient(rng: random.Random, as_of: date) -> CaseFacts:
 
 
 def run_plan(facts: CaseFacts, definition: Definition) -> int:
-    return len(plan_tasks(facts, definition, Policy(definition)))
+    return len(plan(facts, definition, Policy(definition)))
 
 
 def run_evaluate(facts: CaseFacts, definition: Definition) -> int:

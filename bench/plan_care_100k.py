@@ -75,17 +75,29 @@ MIX = (
     (12, "post_remission_hct", None, None, 0),
     (12, "surveillance", "blinatumomab", "maintenance", 200),
 )
-TABLES = (
-    "patient",
-    "disease_facts",
-    "disease_history",
-    "pathway_instance",
-    "course",
-    "relapse",
-    "prior_therapy",
-    "fitness_assessment",
-    "response_assessment",
-)
+# The tables filled, in COPY order, with their columns.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "patient": ("id", "mrn", "display_name", "birth_date", "sex_at_birth", "has_testes",
+                "weight_kg", "height_cm", "goal", "declines_therapy", "active", "created_at",
+                "updated_at"),
+    "disease_facts": ("patient_id", "lineage", "cd19", "cd22", "ph_positive", "kmt2a_rearranged",
+                      "cns_status", "marrow_blast_pct", "updated_at", "updated_by"),
+    "disease_history": ("patient_id", "status", "initial_diagnosis_date", "rr_diagnosis_date",
+                        "prior_therapies_recorded", "updated_at"),
+    "pathway_instance": ("id", "patient_id", "pathway_name", "pathway_version", "phase",
+                         "cns_track", "testis_track", "episode", "started_at", "phase_since"),
+    "course": ("id", "patient_id", "instance_id", "regimen", "phase", "cycle_number",
+               "anchor_date", "last_dose_date", "status", "created_by", "created_at"),
+    "relapse": ("patient_id", "relapse_date", "recorded_at"),
+    "prior_therapy": ("patient_id", "therapy", "recorded_at"),
+    "fitness_assessment": ("patient_id", "category", "ecog", "hct_eligible", "assessed_by",
+                           "assessed_at"),
+    "response_assessment": ("patient_id", "assessed_on", "extramedullary_sites",
+                            "signed_category", "signed_by", "signed_at", "recorded_by",
+                            "recorded_at", "evaluated_at"),
+}  # fmt: skip
+TABLES = tuple(COLUMNS)
+Rows = dict[str, list[tuple[Any, ...]]]
 
 
 def _rss_mb() -> float:
@@ -127,104 +139,90 @@ def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[An
 
 def generate(libpq_url: str, n: int, seed: int, as_of: date) -> float:
     """COPY ``n`` synthetic patients into an empty, migrated database; returns seconds."""
-    import psycopg
-    from psycopg import sql
-
-    rng = random.Random(seed)
-    tz = ZoneInfo(TZ)
-    now = datetime.combine(as_of, dtime(7), tzinfo=tz)
     started = time.perf_counter()
-    patients, disease, history, instances, courses = [], [], [], [], []
-    relapses, therapies, fitness, responses = [], [], [], []
+    write(libpq_url, synthetic_rows(n, seed, as_of))
+    return time.perf_counter() - started
+
+
+def synthetic_rows(n: int, seed: int, as_of: date) -> Rows:
+    """The rows of ``n`` patients drawn from ``MIX``, table by table."""
+    rng = random.Random(seed)
+    now = datetime.combine(as_of, dtime(7), tzinfo=ZoneInfo(TZ))
+    rows: Rows = {table: [] for table in COLUMNS}
     weights = [m[0] for m in MIX]
     course_id = 0
     for pid in range(1, n + 1):
         _, phase, regimen, course_phase, into = rng.choices(MIX, weights=weights)[0]
         dx = as_of - timedelta(days=rng.randint(5, 60) + (into if regimen else 0))
-        sex = rng.choice(("male", "female"))
-        patients.append(
-            (
-                pid,
-                f"BENCH-{pid:06d}",
-                f"Synthetic Patient {pid}",
-                date(1950 + rng.randint(0, 50), rng.randint(1, 12), rng.randint(1, 28)),
-                sex,
-                sex == "male",
-                rng.choice((55.0, 72.0, 90.0)),
-                rng.choice((160.0, 175.0, 185.0)),
-                "cure",
-                False,
-                True,
-                now,
-                now,
-            )
-        )
-        disease.append(
-            (
-                pid,
-                "T" if regimen == "nelarabine" else "B",
-                "positive",
-                "positive",
-                rng.random() < 0.25,
-                regimen == "revumenib",
-                "negative",
-                rng.choice((20.0, 70.0)),
-                now,
-                "bench",
-            )
-        )
-        history.append((pid, "relapsed", dx - timedelta(days=900), dx, True, now))
-        relapses.append((pid, dx, now))
-        therapies.append((pid, "hyper_cvad", now))
-        fitness.append(
-            (pid, "fit", 1, rng.choice(("yes", "no", "pending")), "bench", now - timedelta(days=2))
-        )
-        instances.append(
-            (
-                pid,
-                pid,
-                "rr-all-adult",
-                "2026.1",
-                phase,
-                "not_started",
-                "not_applicable",
-                1,
-                now,
-                now,
-            )
-        )
+        add_patient(rows, rng, pid, regimen, dx, now)
+        rows["pathway_instance"].append(
+            (pid, pid, "rr-all-adult", "2026.1", phase, "not_started", "not_applicable", 1, now,
+             now)
+        )  # fmt: skip
         if regimen is not None:
             course_id += 1
-            anchor = as_of - timedelta(days=into + rng.randint(-3, 3))
-            last_dose = (
-                as_of - timedelta(days=rng.randint(30, 150)) if phase == "surveillance" else None
-            )
-            courses.append(
-                (course_id, pid, pid, regimen, course_phase, 1 if phase == "induction" else 3,
-                 anchor, last_dose, "active", "bench", now)
-            )  # fmt: skip
+            add_course(rows, rng, course_id, pid, phase, regimen, course_phase, into, as_of, now)
         if phase in ("post_remission_non_hct", "post_remission_hct", "surveillance"):
             signed_on = as_of - timedelta(days=rng.randint(1, 25))
-            responses.append(
+            rows["response_assessment"].append(
                 (pid, signed_on, [], "CR", "Dr Bench", now - timedelta(days=1), "bench", now, now)
             )
+    return rows
+
+
+def add_patient(
+    rows: Rows, rng: random.Random, pid: int, regimen: str | None, dx: date, now: datetime
+) -> None:
+    """The patient, their disease and its history (one relapse at ``dx``) and their fitness."""
+    sex = rng.choice(("male", "female"))
+    rows["patient"].append(
+        (pid, f"BENCH-{pid:06d}", f"Synthetic Patient {pid}",
+         date(1950 + rng.randint(0, 50), rng.randint(1, 12), rng.randint(1, 28)), sex,
+         sex == "male", rng.choice((55.0, 72.0, 90.0)), rng.choice((160.0, 175.0, 185.0)), "cure",
+         False, True, now, now)
+    )  # fmt: skip
+    rows["disease_facts"].append(
+        (pid, "T" if regimen == "nelarabine" else "B", "positive", "positive",
+         rng.random() < 0.25, regimen == "revumenib", "negative", rng.choice((20.0, 70.0)), now,
+         "bench")
+    )  # fmt: skip
+    rows["disease_history"].append((pid, "relapsed", dx - timedelta(days=900), dx, True, now))
+    rows["relapse"].append((pid, dx, now))
+    rows["prior_therapy"].append((pid, "hyper_cvad", now))
+    rows["fitness_assessment"].append(
+        (pid, "fit", 1, rng.choice(("yes", "no", "pending")), "bench", now - timedelta(days=2))
+    )
+
+
+def add_course(
+    rows: Rows,
+    rng: random.Random,
+    course_id: int,
+    pid: int,
+    phase: str,
+    regimen: str,
+    course_phase: str | None,
+    into: int,
+    as_of: date,
+    now: datetime,
+) -> None:
+    """The course in progress, ``into`` days in (ended for a patient in surveillance)."""
+    anchor = as_of - timedelta(days=into + rng.randint(-3, 3))
+    last_dose = as_of - timedelta(days=rng.randint(30, 150)) if phase == "surveillance" else None
+    rows["course"].append(
+        (course_id, pid, pid, regimen, course_phase, 1 if phase == "induction" else 3, anchor,
+         last_dose, "active", "bench", now)
+    )  # fmt: skip
+
+
+def write(libpq_url: str, rows: Rows) -> None:
+    """COPY every table, set the id sequences past the rows, commit and analyze."""
+    import psycopg
+    from psycopg import sql
+
     with psycopg.connect(libpq_url) as conn, conn.cursor() as cur:
-        _copy(cur, "patient", ("id", "mrn", "display_name", "birth_date", "sex_at_birth", "has_testes",
-              "weight_kg", "height_cm", "goal", "declines_therapy", "active", "created_at", "updated_at"), patients)  # fmt: skip
-        _copy(cur, "disease_facts", ("patient_id", "lineage", "cd19", "cd22", "ph_positive",
-              "kmt2a_rearranged", "cns_status", "marrow_blast_pct", "updated_at", "updated_by"), disease)  # fmt: skip
-        _copy(cur, "disease_history", ("patient_id", "status", "initial_diagnosis_date",
-              "rr_diagnosis_date", "prior_therapies_recorded", "updated_at"), history)  # fmt: skip
-        _copy(cur, "pathway_instance", ("id", "patient_id", "pathway_name", "pathway_version", "phase",
-              "cns_track", "testis_track", "episode", "started_at", "phase_since"), instances)  # fmt: skip
-        _copy(cur, "course", ("id", "patient_id", "instance_id", "regimen", "phase", "cycle_number",
-              "anchor_date", "last_dose_date", "status", "created_by", "created_at"), courses)  # fmt: skip
-        _copy(cur, "relapse", ("patient_id", "relapse_date", "recorded_at"), relapses)
-        _copy(cur, "prior_therapy", ("patient_id", "therapy", "recorded_at"), therapies)
-        _copy(cur, "fitness_assessment", ("patient_id", "category", "ecog", "hct_eligible",
-              "assessed_by", "assessed_at"), fitness)  # fmt: skip
-        _copy(cur, "response_assessment", ("patient_id", "assessed_on", "extramedullary_sites", "signed_category", "signed_by",
-              "signed_at", "recorded_by", "recorded_at", "evaluated_at"), responses)  # fmt: skip
+        for table, columns in COLUMNS.items():
+            _copy(cur, table, columns, rows[table])
         for table in ("patient", "pathway_instance", "course"):
             cur.execute(
                 sql.SQL(
@@ -235,7 +233,6 @@ def generate(libpq_url: str, n: int, seed: int, as_of: date) -> float:
         conn.autocommit = True
         for table in TABLES:
             cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
-    return time.perf_counter() - started
 
 
 def prepare_database(args: argparse.Namespace) -> tuple[str, str]:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,13 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from models.task_sql import PLANNED_COLUMNS, is_open, sql, task_columns
+from pathways.clock import end_of_day, start_of_day
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 TZ = "America/New_York"
-OPEN = ("requested", "accepted", "in-progress", "on-hold")
 KINDS = (
     "lab_panel",
     "lab_panel",
@@ -61,6 +64,7 @@ REGIMENS = (
 )
 FIRST = ("Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea")
 LAST = ("Moss", "Nash", "Orr", "Pike", "Quill", "Rusk", "Sand", "Tate", "Ulm", "Vale")
+TASKS_PER_PATIENT = 30
 
 LUA = """
 done = function(summary, latency, requests)
@@ -72,271 +76,240 @@ done = function(summary, latency, requests)
 end
 """
 
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "patient": (
+        "id",
+        "mrn",
+        "display_name",
+        "birth_date",
+        "declines_therapy",
+        "active",
+        "created_at",
+        "updated_at",
+    ),
+    "disease_facts": (
+        "patient_id",
+        "lineage",
+        "cd19",
+        "cd22",
+        "ph_positive",
+        "updated_at",
+        "updated_by",
+    ),
+    "disease_history": ("patient_id", "status", "prior_therapies_recorded", "updated_at"),
+    "pathway_instance": (
+        "id",
+        "patient_id",
+        "pathway_name",
+        "pathway_version",
+        "phase",
+        "cns_track",
+        "testis_track",
+        "episode",
+        "started_at",
+        "phase_since",
+    ),
+    "phase_event": (
+        "instance_id",
+        "patient_id",
+        "track",
+        "to_state",
+        "event",
+        "actor",
+        "reason",
+        "rule_ids",
+        "at",
+    ),
+    "course": (
+        "id",
+        "patient_id",
+        "instance_id",
+        "regimen",
+        "phase",
+        "cycle_number",
+        "anchor_date",
+        "status",
+        "created_by",
+        "created_at",
+    ),
+    # The planner's columns (models.task_sql, the one list), and a completion's.
+    "care_task": (*PLANNED_COLUMNS, "completed_at", "completed_by"),
+    "observation": (
+        "patient_id",
+        "code",
+        "value",
+        "unit",
+        "uln",
+        "observed_at",
+        "source",
+        "recorded_by",
+        "recorded_at",
+    ),
+}
+# The coordinator's open tasks, in models.task_sql's rendering of the open statuses.
+OPEN_COORDINATOR_TASKS = (
+    "SELECT count(*) FROM care_task WHERE role_queue = 'coordinator' AND "  # noqa: S608 (vocabulary, no input)
+    + sql(is_open(task_columns("care_task")))
+)
 
-def _copy(
-    conn: psycopg.Connection[Any], table: str, columns: list[str], rows: list[tuple[Any, ...]]
-) -> None:
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+
+def _copy(conn: psycopg.Connection[Any], table: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    columns = ", ".join(COLUMNS[table])
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
 
 def load(url: str, patients: int, seed: int) -> dict[str, int]:
     """The synthetic data set, written with COPY in one transaction per table group."""
-    from pathways.clock import end_of_day, start_of_day
-
     rng = random.Random(seed)
     today = datetime.now(UTC).astimezone(ZoneInfo(TZ)).date()
     now = datetime.now(UTC)
     libpq = url.replace("postgresql+psycopg://", "postgresql://")
-    counts: dict[str, int] = {}
+    ids = range(1, patients + 1)
     with psycopg.connect(libpq) as conn:
-        ids = range(1, patients + 1)
-        _copy(
-            conn,
-            "patient",
-            [
-                "id",
-                "mrn",
-                "display_name",
-                "birth_date",
-                "declines_therapy",
-                "active",
-                "created_at",
-                "updated_at",
-            ],
-            [
-                (
-                    i,
-                    f"BENCH-{i:06d}",
-                    f"{rng.choice(FIRST)} {rng.choice(LAST)}-{i}",
-                    date(1940 + i % 60, 1 + i % 12, 1 + i % 28),
-                    False,
-                    True,
-                    now,
-                    now,
-                )
-                for i in ids
-            ],
-        )
-        _copy(
-            conn,
-            "disease_facts",
-            ["patient_id", "lineage", "cd19", "cd22", "ph_positive", "updated_at", "updated_by"],
-            [
-                (i, "B", "positive", rng.choice(("positive", "negative")), False, now, "bench")
-                for i in ids
-            ],
-        )
-        _copy(
-            conn,
-            "disease_history",
-            ["patient_id", "status", "prior_therapies_recorded", "updated_at"],
-            [(i, "relapsed", False, now) for i in ids],
-        )
-        _copy(
-            conn,
-            "pathway_instance",
-            [
-                "id",
-                "patient_id",
-                "pathway_name",
-                "pathway_version",
-                "phase",
-                "cns_track",
-                "testis_track",
-                "episode",
-                "started_at",
-                "phase_since",
-            ],
-            [
-                (
-                    i,
-                    i,
-                    "rr-all-adult",
-                    "2026.1",
-                    "induction",
-                    "not_started",
-                    "not_applicable",
-                    1,
-                    now,
-                    now,
-                )
-                for i in ids
-            ],
-        )
-        _copy(
-            conn,
-            "phase_event",
-            [
-                "instance_id",
-                "patient_id",
-                "track",
-                "to_state",
-                "event",
-                "actor",
-                "reason",
-                "rule_ids",
-                "at",
-            ],
-            [
-                (i, i, "main", "suspected_rr", "enrol", "bench", "synthetic", ["SM-01"], now)
-                for i in ids
-            ],
-        )
+        for table, rows in patient_rows(rng, ids, now).items():
+            _copy(conn, table, rows)
         anchors = {i: today - timedelta(days=rng.randint(0, 60)) for i in ids}
         regimens = {i: rng.choice(REGIMENS) for i in ids}
         _copy(
             conn,
             "course",
             [
-                "id",
-                "patient_id",
-                "instance_id",
-                "regimen",
-                "phase",
-                "cycle_number",
-                "anchor_date",
-                "status",
-                "created_by",
-                "created_at",
-            ],
-            [
                 (i, i, i, regimens[i], "induction", 1, anchors[i], "active", "bench", now)
                 for i in ids
             ],
         )
-        tasks: list[tuple[Any, ...]] = []
-        for i in ids:
-            for n in range(30):
-                offset = rng.randint(-90, 60)
-                due_date = today + timedelta(days=offset)
-                start, end = due_date - timedelta(days=1), due_date + timedelta(days=1)
-                past = offset < 0
-                status = "completed" if past and rng.random() > 0.02 else "requested"
-                kind = rng.choice(KINDS)
-                role = (
-                    "clinician"
-                    if kind == "clinician_review" or rng.random() < 0.2
-                    else "coordinator"
-                )
-                tasks.append(
-                    (
-                        i,
-                        i,
-                        i,
-                        f"bench:{i}:{n}",
-                        "2026.1",
-                        kind,
-                        "MON-05" if kind == "lab_panel" else "RESP-03",
-                        f"{kind.replace('_', ' ').capitalize()} (day {n})",
-                        "Inotuzumab ozogamicin > Toxicity",
-                        regimens[i],
-                        1,
-                        n,
-                        start,
-                        due_date,
-                        end,
-                        start_of_day(start, TZ),
-                        end_of_day(due_date, TZ),
-                        end_of_day(end, TZ),
-                        kind in ("ecg", "crs_icans_monitoring", "lab_panel"),
-                        status,
-                        role,
-                        json.dumps(["lft"] if kind == "lab_panel" else []),
-                        now if status == "completed" else None,
-                        "bench" if status == "completed" else None,
-                        0,
-                        "bench",
-                        now,
-                        now,
-                        now,
-                    )
-                )
-        _copy(
-            conn,
-            "care_task",
-            [
-                "patient_id",
-                "instance_id",
-                "course_id",
-                "dedupe_key",
-                "pathway_version",
-                "kind",
-                "rule_id",
-                "title",
-                "section",
-                "regimen",
-                "cycle",
-                "day",
-                "window_start",
-                "due_date",
-                "window_end",
-                "not_before",
-                "due",
-                "expires",
-                "safety",
-                "status",
-                "role_queue",
-                "result_fields",
-                "completed_at",
-                "completed_by",
-                "escalation_level",
-                "plan_hash",
-                "planned_at",
-                "created_at",
-                "updated_at",
-            ],
-            tasks,
+        _copy(conn, "care_task", task_rows(rng, ids, regimens, today, now))
+        _copy(conn, "observation", observation_rows(rng, ids, now))
+        return _settle(conn)
+
+
+def patient_rows(rng: random.Random, ids: range, now: datetime) -> dict[str, list[tuple[Any, ...]]]:
+    """Each patient, their facts, and a pathway instance in induction since enrolment."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    rows["patient"] = [
+        (
+            i,
+            f"BENCH-{i:06d}",
+            f"{rng.choice(FIRST)} {rng.choice(LAST)}-{i}",
+            date(1940 + i % 60, 1 + i % 12, 1 + i % 28),
+            False,
+            True,
+            now,
+            now,
         )
-        observations = [
-            (
-                i,
-                code,
-                value,
-                unit,
-                uln,
-                now - timedelta(days=d, hours=rng.randint(0, 12)),
-                "bench",
-                "bench",
-                now,
-            )
-            for i in ids
-            for d in (2, 9, 16)
-            for code, value, unit, uln in (
-                ("alt", rng.uniform(10, 150), "U/L", 40.0),
-                ("total_bilirubin", rng.uniform(0.2, 2.5), "mg/dL", 1.2),
-                ("anc", rng.uniform(200, 4000), "/uL", None),
-                ("platelets", rng.uniform(20000, 300000), "/uL", None),
-            )
-        ]
-        _copy(
-            conn,
-            "observation",
-            [
-                "patient_id",
-                "code",
-                "value",
-                "unit",
-                "uln",
-                "observed_at",
-                "source",
-                "recorded_by",
-                "recorded_at",
-            ],
-            observations,
+        for i in ids
+    ]
+    rows["disease_facts"] = [
+        (i, "B", "positive", rng.choice(("positive", "negative")), False, now, "bench") for i in ids
+    ]
+    rows["disease_history"] = [(i, "relapsed", False, now) for i in ids]
+    rows["pathway_instance"] = [
+        (i, i, "rr-all-adult", "2026.1", "induction", "not_started", "not_applicable", 1, now, now)
+        for i in ids
+    ]
+    rows["phase_event"] = [
+        (i, i, "main", "suspected_rr", "enrol", "bench", "synthetic", ["SM-01"], now) for i in ids
+    ]
+    return rows
+
+
+def task_rows(
+    rng: random.Random, ids: range, regimens: dict[int, str], today: date, now: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """About thirty care tasks a patient, due from 90 days ago to 60 days ahead."""
+    columns = COLUMNS["care_task"]
+    for i in ids:
+        for n in range(TASKS_PER_PATIENT):
+            task = care_task(rng, i, n, regimens[i], today, now)
+            yield tuple(task.get(name) for name in columns)
+
+
+def care_task(
+    rng: random.Random, i: int, n: int, regimen: str, today: date, now: datetime
+) -> dict[str, Any]:
+    """One task of patient ``i``: a three-day window, most past ones completed (the rest open)."""
+    offset = rng.randint(-90, 60)
+    due_date = today + timedelta(days=offset)
+    start, end = due_date - timedelta(days=1), due_date + timedelta(days=1)
+    past = offset < 0
+    status = "completed" if past and rng.random() > 0.02 else "requested"
+    kind = rng.choice(KINDS)
+    role = "clinician" if kind == "clinician_review" or rng.random() < 0.2 else "coordinator"
+    done = status == "completed"
+    return {
+        "patient_id": i,
+        "instance_id": i,
+        "course_id": i,
+        "dedupe_key": f"bench:{i}:{n}",
+        "pathway_version": "2026.1",
+        "kind": kind,
+        "rule_id": "MON-05" if kind == "lab_panel" else "RESP-03",
+        "title": f"{kind.replace('_', ' ').capitalize()} (day {n})",
+        "section": "Inotuzumab ozogamicin > Toxicity",
+        "regimen": regimen,
+        "cycle": 1,
+        "day": n,
+        "window_start": start,
+        "due_date": due_date,
+        "window_end": end,
+        "not_before": start_of_day(start, TZ),
+        "due": end_of_day(due_date, TZ),
+        "expires": end_of_day(end, TZ),
+        "safety": kind in ("ecg", "crs_icans_monitoring", "lab_panel"),
+        "status": status,
+        "role_queue": role,
+        "result_fields": json.dumps(["lft"] if kind == "lab_panel" else []),
+        "completed_at": now if done else None,
+        "completed_by": "bench" if done else None,
+        "escalation_level": 0,
+        "plan_hash": "bench",
+        "planned_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def observation_rows(rng: random.Random, ids: range, now: datetime) -> list[tuple[Any, ...]]:
+    """Liver tests and counts of each patient, resulted 2, 9 and 16 days ago."""
+    return [
+        (
+            i,
+            code,
+            value,
+            unit,
+            uln,
+            now - timedelta(days=d, hours=rng.randint(0, 12)),
+            "bench",
+            "bench",
+            now,
         )
-        for table in ("patient", "pathway_instance", "course"):
-            statement = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 (fixed table names)
-            conn.execute(statement)
-        conn.commit()
-        conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")
-        for table in ("patient", "care_task", "observation"):
-            counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]  # noqa: S608
-        counts["open_coordinator_tasks"] = conn.execute(
-            "SELECT count(*) FROM care_task WHERE role_queue = 'coordinator' AND status IN ('requested','accepted','in-progress','on-hold')"
-        ).fetchone()[0]  # type: ignore[index]
+        for i in ids
+        for d in (2, 9, 16)
+        for code, value, unit, uln in (
+            ("alt", rng.uniform(10, 150), "U/L", 40.0),
+            ("total_bilirubin", rng.uniform(0.2, 2.5), "mg/dL", 1.2),
+            ("anc", rng.uniform(200, 4000), "/uL", None),
+            ("platelets", rng.uniform(20000, 300000), "/uL", None),
+        )
+    ]
+
+
+def _settle(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Set the id sequences past the rows, commit, analyze; the counts of what was loaded."""
+    for table in ("patient", "pathway_instance", "course"):
+        statement = (
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 (fixed table names)
+        )
+        conn.execute(statement)
+    conn.commit()
+    conn.autocommit = True
+    conn.execute("VACUUM ANALYZE")
+    counts: dict[str, int] = {}
+    for table in ("patient", "care_task", "observation"):
+        counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]  # noqa: S608
+    counts["open_coordinator_tasks"] = conn.execute(OPEN_COORDINATOR_TASKS).fetchone()[0]  # type: ignore[index]
     return counts
 
 
@@ -460,7 +433,7 @@ def wrk(url: str, header: str, *, seconds: int, connections: int, lua: Path) -> 
     }
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -480,27 +453,22 @@ def main() -> int:
         "--database-url", help="an empty postgresql+psycopg:// database to fill (default: embedded)"
     )
     parser.add_argument("--seed", type=int, default=20261124)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     if shutil.which("wrk") is None:
         print(
             "wrk is not installed: run `make bench-web` (it installs it) or apt-get install wrk",
             file=sys.stderr,
         )
         return 2
-
-    from carepath.database import upgrade
-    from carepath.embedded_db import ensure_database, sqlalchemy_url
-    from carepath.embedded_db import start_server as start_pg
-
     workdir = Path(tempfile.mkdtemp(prefix="carepath-bench-"))
     try:
-        if args.database_url:
-            url = args.database_url
-        else:
-            print("starting a private embedded PostgreSQL ...", flush=True)
-            admin = start_pg(workdir / "pgdata", cleanup_mode="delete")
-            ensure_database(admin, "carepath_bench")
-            url = sqlalchemy_url(admin, "carepath_bench")
+        url = args.database_url or embedded_database(workdir)
+        from carepath.database import upgrade
+
         upgrade(url)
         started = time.perf_counter()
         counts = load(url, args.patients, args.seed)
@@ -510,46 +478,8 @@ def main() -> int:
         lua.write_text(LUA, encoding="utf-8")
         results: list[dict[str, Any]] = []
         for workers in args.workers:
-            port = free_port()
-            server = start_server(url, port, workers)
-            base = f"http://127.0.0.1:{port}"
-            targets = {
-                "queue page (GET /queue, HTML)": (
-                    f"{base}/queue",
-                    f"Cookie: carepath_session={cookie}",
-                ),
-                "task list API (GET /api/v1/tasks)": (
-                    f"{base}/api/v1/tasks",
-                    f"Authorization: Bearer {token}",
-                ),
-            }
-            try:
-                for name, (target, header) in targets.items():
-                    wrk(target, header, seconds=3, connections=2 * workers, lua=lua)  # warm-up
-                    for c in args.connections:
-                        stats = wrk(target, header, seconds=args.seconds, connections=c, lua=lua)
-                        results.append(
-                            {"endpoint": name, "workers": workers, "connections": c} | stats
-                        )
-                        print(
-                            f"{name:<36} w={workers} c={c:<2} {stats['rps']:>7.1f} req/s  "
-                            f"p50 {stats['p50_ms']:6.1f} ms  p95 {stats['p95_ms']:6.1f} ms  "
-                            f"p99 {stats['p99_ms']:6.1f} ms  non-2xx {stats['non_2xx']}",
-                            flush=True,
-                        )
-            finally:
-                server.terminate()
-                server.wait(timeout=10)
-        out = ROOT / "bench" / "output"
-        out.mkdir(parents=True, exist_ok=True)
-        report = {
-            "measured_at": datetime.now(UTC).isoformat(),
-            "machine": {"cpus": os.cpu_count()},
-            "data": counts,
-            "seconds_per_run": args.seconds,
-            "results": results,
-        }
-        (out / "web_load.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+            results += measure_server(url, workers, cookie, token, args, lua)
+        write_report(counts, args.seconds, results)
         bad = [r for r in results if r["non_2xx"] or r["socket_errors"]]
         if bad:
             print(f"errors during the run: {bad}", file=sys.stderr)
@@ -561,6 +491,63 @@ def main() -> int:
 
             stop_server(workdir / "pgdata")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def embedded_database(workdir: Path) -> str:
+    """A private embedded PostgreSQL in ``workdir`` and an empty database on it."""
+    from carepath.embedded_db import ensure_database, sqlalchemy_url
+    from carepath.embedded_db import start_server as start_pg
+
+    print("starting a private embedded PostgreSQL ...", flush=True)
+    admin = start_pg(workdir / "pgdata", cleanup_mode="delete")
+    ensure_database(admin, "carepath_bench")
+    return sqlalchemy_url(admin, "carepath_bench")
+
+
+def measure_server(
+    url: str, workers: int, cookie: str, token: str, args: argparse.Namespace, lua: Path
+) -> list[dict[str, Any]]:
+    """One `carepath serve` with ``workers`` processes: each endpoint warmed, then measured."""
+    port = free_port()
+    server = start_server(url, port, workers)
+    base = f"http://127.0.0.1:{port}"
+    targets = {
+        "queue page (GET /queue, HTML)": (f"{base}/queue", f"Cookie: carepath_session={cookie}"),
+        "task list API (GET /api/v1/tasks)": (
+            f"{base}/api/v1/tasks",
+            f"Authorization: Bearer {token}",
+        ),
+    }
+    results: list[dict[str, Any]] = []
+    try:
+        for name, (target, header) in targets.items():
+            wrk(target, header, seconds=3, connections=2 * workers, lua=lua)  # warm-up
+            for c in args.connections:
+                stats = wrk(target, header, seconds=args.seconds, connections=c, lua=lua)
+                results.append({"endpoint": name, "workers": workers, "connections": c} | stats)
+                print(
+                    f"{name:<36} w={workers} c={c:<2} {stats['rps']:>7.1f} req/s  "
+                    f"p50 {stats['p50_ms']:6.1f} ms  p95 {stats['p95_ms']:6.1f} ms  "
+                    f"p99 {stats['p99_ms']:6.1f} ms  non-2xx {stats['non_2xx']}",
+                    flush=True,
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return results
+
+
+def write_report(counts: dict[str, int], seconds: int, results: list[dict[str, Any]]) -> None:
+    out = ROOT / "bench" / "output"
+    out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "measured_at": datetime.now(UTC).isoformat(),
+        "machine": {"cpus": os.cpu_count()},
+        "data": counts,
+        "seconds_per_run": seconds,
+        "results": results,
+    }
+    (out / "web_load.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -23,13 +23,18 @@ from models.patient import (
     PatientIdentity,
 )
 from models.repositories.patients import PatientIntake
-from pathways.casefile import parse_case
+from pathways.core.field_errors import field_errors
 from pathways.core.labs import SKEW_SETTING
 from pathways.definition import Definition
+from pathways.engine import (
+    AGE_RULES,
+    PatientLimits,
+    adolescent_alert_message,
+    age_years,
+    parse_case,
+)
 from pathways.errors import CaseFormatError
 from pathways.facts import CaseFacts
-from pathways.field_errors import field_errors
-from pathways.patient_limits import AGE_RULES, PatientLimits, adolescent_alert_message, age_years
 from pathways.vocab import HctEligible
 
 

@@ -16,7 +16,7 @@ from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_field, fk, json_field, ts_field
-from pathways.text import name_problem
+from pathways.core.text import name_problem
 from pathways.vocab import (
     Antigen,
     CnsStatus,

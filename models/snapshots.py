@@ -31,7 +31,7 @@ from models.patient import (
     Relapse,
 )
 from pathways.clock import local_date, start_of_day
-from pathways.consistency import contradictions
+from pathways.engine import contradictions
 from pathways.facts import (
     CaseFacts,
     CentreFacts,

@@ -11,8 +11,8 @@ task, reminded — only when it is new for the patient:
 - the alert's own repeat interval has passed since the last one was raised.
 
 The inputs are compared by a fingerprint: a hash of the alert id and its
-inputs in a canonical JSON form (the form they are stored in). The repeat
-interval is written in the definition for every alert id
+inputs in the JSON form they are stored in (``pathways.core.json_form``).
+The repeat interval is written in the definition for every alert id
 (``alert_repeat_after_days``; ``null`` means never while the inputs are
 unchanged), so an institution can change it as local policy.
 """
@@ -21,20 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from enum import Enum
+from datetime import datetime, timedelta
 from typing import Any
 
 from pathways.clock import local_date
+from pathways.core.json_form import canonical
 from pathways.decisions import Alert
 from pathways.policy import Policy
 
 __all__ = [
     "RaisedBefore",
     "alert_fingerprint",
-    "canonical",
     "is_new",
     "repeat_after_days",
 ]
@@ -48,31 +46,6 @@ class RaisedBefore:
 
     fingerprint: str | None
     raised_at: datetime
-
-
-def canonical(value: Any) -> Any:
-    """``value`` as plain JSON data: enums by value, instants in UTC, dates ISO, sets sorted.
-
-    The one JSON form of engine values: what is stored (``models``' ``jsonable``
-    is this function) is what a fingerprint hashes.
-    """
-    if value is None or isinstance(value, bool | int | float | str):
-        return value.value if isinstance(value, Enum) else value
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): canonical(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        return sorted((canonical(v) for v in value), key=repr)
-    if isinstance(value, list | tuple):
-        return [canonical(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: canonical(getattr(value, name)) for name in value.__dataclass_fields__}
-    return str(value)
 
 
 def fingerprint_of(alert_id: str, inputs: Any) -> str:

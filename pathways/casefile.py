@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pathways.clock import UnknownTimezone, zone
 from pathways.consistency import require_consistent
+from pathways.core.field_errors import field_errors
 from pathways.core.labs import LabCatalogue, LabValueRefused
+from pathways.core.text import unsafe_strings
 from pathways.definition import shipped_definition
 from pathways.errors import CaseFormatError
 from pathways.facts import (
@@ -40,9 +42,7 @@ from pathways.facts import (
     SignedResponse,
     StoppedMedication,
 )
-from pathways.field_errors import field_errors
 from pathways.patient_limits import PatientLimits, age_problems, body_problems
-from pathways.text import unsafe_strings
 from pathways.vocab import (
     Antigen,
     CnsStatus,

@@ -11,8 +11,17 @@ becomes a review task and when it falls due (``review_task_for``,
 
 Code outside ``pathways`` imports this module, ``pathways.core`` and the
 plain value modules (vocabulary, facts, decisions, errors, clock, the
-definition); ``tests/test_import_contracts.py`` lists what else is still
-imported directly.
+definition) and nothing else (``tests/test_import_contracts.py``). So the
+door also hands out what the layers above take from the engine without
+asking it to decide:
+
+- the input adapters at the doors: the case file (``parse_case``,
+  ``parse_case_text``, ``decode_case``), the patient limits of the intake and
+  the forms, the contradictions of a set of facts;
+- the alerts' identity (``alert_fingerprint``, ``is_new``), by which the
+  results flow raises an alert once;
+- the adherence indicators of a definition (``indicators_of``), which
+  ``models`` computes in SQL and the adherence report shows.
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pathways.alert_identity import repeat_after_days
+from pathways.alert_identity import RaisedBefore, alert_fingerprint, is_new, repeat_after_days
+from pathways.casefile import decode_case, parse_case, parse_case_text
+from pathways.consistency import Contradiction, contradictions, signature_contradictions
 from pathways.course_watch import course_runs_in
 from pathways.decisions import (
     Alert,
@@ -31,9 +42,25 @@ from pathways.decisions import (
     ReviewTask,
 )
 from pathways.facts import CaseFacts
+from pathways.indicators import (
+    CONDITIONS,
+    Evidence,
+    Indicator,
+    TaskFilter,
+    indicator,
+    indicators_of,
+)
 from pathways.model import DefaultSetting, Definition
 from pathways.monitoring import evaluate_monitoring
 from pathways.next_steps import NextStep, next_steps
+from pathways.patient_limits import (
+    ADOLESCENT_ALERT,
+    AGE_RULES,
+    PatientLimits,
+    adolescent_alert_message,
+    age_years,
+    body_problems,
+)
 from pathways.policy import Policy
 from pathways.response import classify_response
 from pathways.review import alert_review, escalation_grace_hours, signature_review
@@ -42,23 +69,44 @@ from pathways.selection import select_induction
 from pathways.vocab import Phase
 
 __all__ = [
+    "ADOLESCENT_ALERT",
+    "AGE_RULES",
+    "CONDITIONS",
     "EVALUATION_FORMAT",
+    "Contradiction",
     "Evaluation",
+    "Evidence",
+    "Indicator",
     "NextStep",
+    "PatientLimits",
     "Policy",
+    "RaisedBefore",
     "ReviewTask",
+    "TaskFilter",
+    "adolescent_alert_message",
     "advise",
+    "age_years",
+    "alert_fingerprint",
+    "body_problems",
     "classify",
+    "contradictions",
     "course_runs_in",
+    "decode_case",
     "escalation_grace_hours",
     "evaluate",
     "evaluation_document",
+    "indicator",
+    "indicators_of",
+    "is_new",
     "monitor",
     "next_step_document",
+    "parse_case",
+    "parse_case_text",
     "pending_steps",
     "plan",
     "repeat_after_days",
     "review_task_for",
+    "signature_contradictions",
     "signature_task_for",
 ]
 

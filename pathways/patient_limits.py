@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pathways.core.field_errors import number
 from pathways.dosing import bsa_m2
-from pathways.field_errors import number
 
 ADOLESCENT_ALERT = "adolescent_in_adult_pathway"
 # The seed's age-bound statements, cited by the adolescent alert (none covers adolescents).

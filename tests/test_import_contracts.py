@@ -1,7 +1,7 @@
 """Import contracts that keep the clinical core one-way (issue 13; ARCHITECTURE.md, CORE.md).
 
 An ast reading of every module of ``carepath``, ``flows``, ``models``,
-``pathways`` and ``migrations`` gives the import graph; each contract is a
+``pathways``, ``migrations``, ``bench`` and ``tools`` gives the import graph; each contract is a
 function of that graph returning its violations, and each is shown to report a
 deliberate violation on a small synthetic graph, so none can pass vacuously.
 
@@ -15,7 +15,7 @@ deliberate violation on a small synthetic graph, so none can pass vacuously.
 - ``pathways`` has no function-level import (each one hid a cycle);
 - ``pathways.core`` is the floor: it imports nothing else of ``pathways``;
 - outside ``pathways``, only the door (``pathways.engine``), the floor
-  (``pathways.core``) and the value modules listed in ``OUTSIDE_ALLOWED``.
+  (``pathways.core``) and the plain value modules listed in ``OUTSIDE_ALLOWED``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("carepath", "flows", "models", "pathways", "migrations")
+PACKAGES = ("carepath", "flows", "models", "pathways", "migrations", "bench", "tools")
 # Highest first: a module may import its own layer and those after it.
 LAYERS = ("carepath", "flows", "models", "pathways")
 MIGRATIONS_MAY_IMPORT = ("models", "carepath.settings")
@@ -42,30 +42,21 @@ IMPURE = (
     "flows",
     "models",
 )
-# What code outside ``pathways`` may import of it. The door and the floor, the
+# What code outside ``pathways`` may import of it: the door, the floor, and the
 # plain values every layer speaks (vocabulary, facts, decisions, errors, the
-# clinic's calendar), and — until their callers go through the door — the
-# modules listed after them, each with what it is used for.
+# clinic's calendar, the definition as values). Nothing else: what the layers
+# above need of the rest (the case file, the patient limits, contradictions,
+# alert identity, the adherence indicators) the door hands out.
 OUTSIDE_ALLOWED = (
     "pathways",  # the package itself (its version string)
-    "pathways.engine",  # the door: evaluation, plan, monitor, classify, review tasks
-    "pathways.core",  # the floor: lab catalogue
+    "pathways.engine",  # the door: evaluation, plan, monitor, classify, review tasks, adapters
+    "pathways.core",  # the floor: labs, window, pre-phase, safe text, field errors, JSON form
     "pathways.vocab",
     "pathways.facts",
     "pathways.decisions",
     "pathways.errors",
     "pathways.clock",
     "pathways.definition",  # load_definition, the rules catalogue
-    # Input adapters at the doors (intake, forms, CLI): parsing and plain-words errors.
-    "pathways.casefile",
-    "pathways.field_errors",
-    "pathways.text",
-    "pathways.patient_limits",
-    "pathways.consistency",
-    # Still imported directly; to move behind the door or into the floor.
-    "pathways.alert_identity",  # results (alert fingerprints), planning (canonical JSON)
-    "pathways.indicators",  # the adherence report and pages: the indicator definitions
-    "pathways.schedules.context",  # adherence_sql: PREPHASE_DAYS (the pre-phase arithmetic)
 )
 
 

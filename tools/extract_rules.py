@@ -78,6 +78,7 @@ def _tag(text: str) -> str | None:
 
 
 def extract(rules_md: str) -> dict[str, dict[str, object]]:
+    """Every rule id of RULES.md, first mention only, with its section, tag, sources and text."""
     catalogue: dict[str, dict[str, object]] = {}
     section = ""
     lines = rules_md.splitlines()
@@ -90,41 +91,55 @@ def extract(rules_md: str) -> dict[str, dict[str, object]]:
         heading = SECTION.match(line)
         if heading and not in_code:
             section = heading.group(1)
-        match = None
-        for pattern in (HEADING, TABLE_ROW, BOLD) if not in_code else (CODE,):
-            match = pattern.match(line)
-            if match:
-                break
-        if not match:
+        found = _rule_line(line, in_code)
+        if found is None or found[1].group(1) in catalogue:
             continue
+        pattern, match = found
         rule_id, rest = match.group(1), match.group(2)
-        if rule_id in catalogue:
-            continue
-        body = rest
-        # A bold rule's paragraph continues on the following indented lines.
-        if pattern is BOLD or pattern is HEADING:
-            for follow in lines[index + 1 : index + 40]:
-                if not follow.strip() or BOLD.match(follow) or follow.startswith("#"):
-                    break
-                body += " " + follow.strip()
-        # A decision-tree line in a code block continues on its indented lines.
-        if pattern is CODE:
-            for follow in lines[index + 1 : index + 10]:
-                if not follow.startswith(" "):
-                    break
-                body += " " + follow.strip()
+        body = _body(pattern, rest, lines, index)
         sources = _citations(body)
         # Table rows cite "same" for the source of the row above.
         if not sources and pattern is TABLE_ROW and re.search(r"\|\s*same\b", rest):
             sources = list(previous_sources)
         previous_sources = sources
-        entry: dict[str, object] = {"section": section, "tag": _tag(body), "sources": sources}
-        if not sources and section in SECTION_SOURCES:
-            entry["sources"] = [SECTION_SOURCES[section]]
-            entry["sources_from_section"] = True
-        entry["text"] = _clean(body)[:240]
-        catalogue[rule_id] = entry
+        catalogue[rule_id] = _entry(section, body, sources)
     return dict(sorted(catalogue.items(), key=lambda item: _sort_key(item[0])))
+
+
+def _rule_line(line: str, in_code: bool) -> tuple[re.Pattern[str], re.Match[str]] | None:
+    """The rule a line opens: a heading, a table row, a bold paragraph, or in code a tree line."""
+    for pattern in (HEADING, TABLE_ROW, BOLD) if not in_code else (CODE,):
+        match = pattern.match(line)
+        if match:
+            return pattern, match
+    return None
+
+
+def _body(pattern: re.Pattern[str], rest: str, lines: list[str], index: int) -> str:
+    """The rule's text: its line, and the lines that continue it."""
+    body = rest
+    # A bold rule's paragraph continues on the following indented lines.
+    if pattern is BOLD or pattern is HEADING:
+        for follow in lines[index + 1 : index + 40]:
+            if not follow.strip() or BOLD.match(follow) or follow.startswith("#"):
+                break
+            body += " " + follow.strip()
+    # A decision-tree line in a code block continues on its indented lines.
+    if pattern is CODE:
+        for follow in lines[index + 1 : index + 10]:
+            if not follow.startswith(" "):
+                break
+            body += " " + follow.strip()
+    return body
+
+
+def _entry(section: str, body: str, sources: list[str]) -> dict[str, object]:
+    entry: dict[str, object] = {"section": section, "tag": _tag(body), "sources": sources}
+    if not sources and section in SECTION_SOURCES:
+        entry["sources"] = [SECTION_SOURCES[section]]
+        entry["sources_from_section"] = True
+    entry["text"] = _clean(body)[:240]
+    return entry
 
 
 def _sort_key(rule_id: str) -> tuple[str, str]:

@@ -20,8 +20,8 @@ from typer.core import TyperGroup
 
 from carepath.settings import Settings, get_settings
 from models.repositories.audit import Actor
-from pathways.field_errors import plain
-from pathways.text import text_problem
+from pathways.core.field_errors import plain
+from pathways.core.text import text_problem
 
 console = Console()
 err_console = Console(stderr=True)

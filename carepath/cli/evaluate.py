@@ -27,11 +27,9 @@ def evaluate(
 ) -> None:
     """Evaluate one case file and print the carepath.evaluation/1 document."""
     from carepath.pathway import active_definition
-    from pathways.casefile import parse_case_text
+    from pathways.engine import PatientLimits, evaluation_document, parse_case_text
     from pathways.engine import evaluate as run
-    from pathways.engine import evaluation_document
     from pathways.errors import CaseFormatError, ContradictoryFacts, DefinitionError
-    from pathways.patient_limits import PatientLimits
 
     if case == "-":
         text = sys.stdin.read()

@@ -27,10 +27,10 @@ from carepath.intake import (
 )
 from carepath.timeutil import clinic_today, now
 from models.base import require_id
-from pathways.casefile import decode_case
+from pathways.core.field_errors import field_errors
 from pathways.definition import Definition
+from pathways.engine import decode_case
 from pathways.errors import CaseFormatError, ContradictoryFacts
-from pathways.field_errors import field_errors
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
 course_app = typer.Typer(help="Record courses of treatment.", no_args_is_help=True)

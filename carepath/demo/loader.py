@@ -19,10 +19,9 @@ from models.repositories.courses import start_course
 from models.repositories.patients import create_patient
 from models.repositories.transitions import apply_transition
 from models.repositories.users import Signature
-from pathways.casefile import parse_case
 from pathways.clock import zone
 from pathways.definition import Definition
-from pathways.patient_limits import PatientLimits
+from pathways.engine import PatientLimits, parse_case
 from pathways.vocab import CoursePhase, ResponseCategory
 
 COORDINATOR = Actor("demo.coordinator", "coordinator", "cli")

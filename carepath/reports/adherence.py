@@ -20,7 +20,7 @@ from carepath.web.charts import RatePoint, rate_bars, rate_chart
 from models.repositories.adherence import AdherenceReport, Counts, IndicatorResult
 from pathways.clock import months, zone
 from pathways.definition import Definition
-from pathways.indicators import CONDITIONS, Indicator
+from pathways.engine import CONDITIONS, Indicator
 
 FORMAT = "carepath.adherence/1"
 FIGURES = ("numerator", "denominator", "rate", "excused", "late", "early", "missed", "pending",

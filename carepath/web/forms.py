@@ -32,10 +32,10 @@ from carepath.web.contradictions import form_problems
 from models.patient import FitnessAssessmentBase, PatientUpdate
 from models.repositories.patient_edits import PatientEdit
 from models.repositories.patients import PatientIntake
+from pathways.core.field_errors import field_errors
 from pathways.definition import Definition
+from pathways.engine import PatientLimits, body_problems
 from pathways.errors import ContradictoryFacts
-from pathways.field_errors import field_errors
-from pathways.patient_limits import PatientLimits, body_problems
 from pathways.vocab import (
     Antigen,
     CnsStatus,

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carepath.web import json_door
-from pathways.text import text_problem, unsafe_strings
+from pathways.core.text import text_problem, unsafe_strings
 
 JSON_TYPES = ("application/json", "application/merge-patch+json", "application/problem+json")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -32,6 +32,7 @@ from models.repositories.responses import ResponseError, ResponseNotFound
 from models.repositories.tasks import TaskError, TaskInputError
 from models.repositories.tokens import TokenNotFound
 from models.repositories.users import UserError, UserNotFound
+from pathways.core.field_errors import field_errors
 from pathways.errors import (
     CaseFormatError,
     ContradictoryFacts,
@@ -39,7 +40,6 @@ from pathways.errors import (
     TransitionNotAllowed,
     UnknownEvent,
 )
-from pathways.field_errors import field_errors
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -38,7 +38,7 @@ from models.repositories.audit import Actor, record, record_many
 from models.task import CareTask
 from pathways.clock import month_of
 from pathways.definition import Definition
-from pathways.indicators import Indicator, indicator, indicators_of
+from pathways.engine import Indicator, indicator, indicators_of
 
 CLASSES = ("on_time", "late", "early", "missed", "excused", "pending")
 # Which classes each number of the report stands for (the drill-down's ``show``).

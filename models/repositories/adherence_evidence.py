@@ -9,7 +9,7 @@ from models.repositories.adherence_filters import (
     results_present,
     task_filter,
 )
-from pathways.indicators import Evidence, Indicator, TaskFilter
+from pathways.engine import Evidence, Indicator, TaskFilter
 
 # The class of a unit from its evidence instant and its window's end.
 UNIT_CLASS = """CASE

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pathways.indicators import Indicator, TaskFilter
+from pathways.engine import Indicator, TaskFilter
 
 # The named conditions of pathways.indicators.CONDITIONS over an episode row ``e``.
 CONDITION_SQL: dict[str, str] = {

@@ -32,10 +32,10 @@ from models.repositories.adherence_filters import (
     task_filter,
 )
 from models.task_sql import closed_as, instant, missed, sql, task_columns, timeliness
+from pathways.core.prephase import INDUCTION_COURSE_PHASES, PREPHASE_DAYS
 from pathways.core.window import Closure, WindowState
 from pathways.definition import Definition
-from pathways.indicators import Indicator, TaskFilter
-from pathways.schedules.context import INDUCTION_COURSE_PHASES, PREPHASE_DAYS
+from pathways.engine import Indicator, TaskFilter
 from pathways.vocab import CnsTrack, CoursePhase, Phase, TaskStatus
 
 _T = task_columns("t")

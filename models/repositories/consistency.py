@@ -15,7 +15,7 @@ from datetime import date
 from sqlmodel import Session
 
 from models.snapshots import load_snapshots
-from pathways.consistency import Contradiction, contradictions
+from pathways.engine import Contradiction, contradictions
 from pathways.errors import ContradictoryFacts
 from pathways.facts import CaseFacts, ResponseAssessment
 

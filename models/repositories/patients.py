@@ -31,7 +31,7 @@ from models.repositories.data_problems import DATA_PROBLEM_RULE
 from models.sql import LIKE_ESCAPE, like_escaped
 from models.task import ClinicalAlert
 from pathways.definition import Definition
-from pathways.patient_limits import ADOLESCENT_ALERT
+from pathways.engine import ADOLESCENT_ALERT
 from pathways.vocab import Phase, Severity
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from models.task_sql import PLANNED_COLUMNS
-from pathways.alert_identity import canonical
+from pathways.core.json_form import canonical
 from pathways.decisions import PlannedTask
 
 PLANNED_PREFIX = "p"

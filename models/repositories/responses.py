@@ -27,7 +27,7 @@ from models.repositories.users import Signature
 from models.snapshots import response_assessment_from_row
 from models.task import CareTask
 from models.user import AppUser
-from pathways.consistency import signature_contradictions
+from pathways.engine import signature_contradictions
 from pathways.facts import ResponseAssessment
 from pathways.vocab import OPEN_TASK_STATUSES, ResponseCategory, Role, TaskStatus
 

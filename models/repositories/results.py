@@ -31,9 +31,9 @@ from models.repositories.reminders import Route, queue_reminders
 from models.task import CareTask, ClinicalAlert
 from models.task_sql import OPEN_LIST as OPEN_STATUSES
 from models.task_sql import OPEN_SQL as OPEN_STATUSES_SQL
-from pathways.alert_identity import RaisedBefore, alert_fingerprint, is_new
 from pathways.clock import local_date
 from pathways.decisions import Alert, ResponseSuggestion, ReviewTask
+from pathways.engine import RaisedBefore, alert_fingerprint, is_new
 from pathways.vocab import Severity, TaskKind, TaskStatus
 
 ALERT_PREFIX = "alert:"

@@ -29,8 +29,8 @@ from models.repositories.responses import (
 )
 from models.repositories.users import Signature
 from models.snapshots import load_snapshots
-from pathways.consistency import Contradiction, signature_contradictions
 from pathways.definition import Definition
+from pathways.engine import Contradiction, signature_contradictions
 from pathways.errors import ContradictoryFacts, PathwayError, TransitionNotAllowed, UnknownEvent
 from pathways.facts import CentreFacts, SignedResponse
 from pathways.vocab import Jurisdiction, ResponseCategory

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from pathways.core import prephase
 from pathways.facts import CaseFacts, Course
 from pathways.guards import GUARDS
 from pathways.policy import Policy
@@ -37,9 +38,9 @@ PRE_TREATMENT_PHASES = frozenset(
 # The workup also shows in SM-04 while the recorded induction has not begun
 # (its pre-IND_D1 labs need the anchor).
 WORKUP_PHASES = PRE_TREATMENT_PHASES | {Phase.INDUCTION}
-INDUCTION_COURSE_PHASES = frozenset({CoursePhase.PREPHASE, CoursePhase.INDUCTION})
-# BLIN-01 [DER]: a one-week pre-phase P1..P7, earliest C1_D1 = P8.
-PREPHASE_DAYS = 7
+INDUCTION_COURSE_PHASES = frozenset(CoursePhase(p) for p in prephase.INDUCTION_COURSE_PHASES)
+# BLIN-01 [DER]: a one-week pre-phase P1..P7, earliest C1_D1 = P8 (``pathways.core.prephase``).
+PREPHASE_DAYS = prephase.PREPHASE_DAYS
 
 
 def infer_phase(facts: CaseFacts) -> Phase:

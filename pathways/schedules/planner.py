@@ -35,7 +35,13 @@ from pathways.schedules.context import (
 )
 from pathways.schedules.doses import dose_for
 from pathways.schedules.predicates import PREDICATES, SUPPRESSION_ONLY
-from pathways.schedules.prepared import Prepared, occurrence_number, plan_field
+from pathways.schedules.prepared import (
+    Prepared,
+    occurrence_title,
+    plan_field,
+    window_instants,
+    with_overlap,
+)
 from pathways.schedules.tasks import date_of, iso_of, new_task
 from pathways.schedules.templates import Regimen, Template
 
@@ -50,7 +56,6 @@ __all__ = [
 
 _NEXT_CYCLE_FIELDS = frozenset({"next_cycle_day", "next_cycle_date"})
 _UNSET: Any = object()
-_DAY_ONLY = ("day",)
 
 
 # CASE-FORMAT.md: the tasks from as_of - 14 days to as_of + 90 days (pathways.core.window).
@@ -376,54 +381,17 @@ class Planner:
         *,
         overlap: dict[str, Any] | None = None,
     ) -> None:
+        """One planned task: ``prep`` in the window ``ws..we`` (date ordinals) at ``occ``."""
         t = prep.template
         due = occ if t.due == "day" else (ws if t.due == "start" else we)
         detail = dict(prep.detail)
         if t.shown:  # a fresh mapping per task: details are the caller's to keep
             detail["policy"] = dict(t.shown)
-        defaults = prep.defaults
-        dose: DoseSuggestion | None = None
-        title = prep.title
-        if t.dose is not None:
-            result = dose_for(self.ctx, t.dose, day or 0)
-            dose = result.suggestion
-            title = title.replace("{dose}", result.label)
-            if result.detail:
-                detail.update(result.detail)
-            if result.defaults:
-                defaults = tuple(sorted({*defaults, *result.defaults}))
-                self.ctx.used.update(result.defaults)
-        fields = t.occurrence_fields
-        if fields == _DAY_ONLY:
-            title = title.replace("{day}", str(day))
-        elif fields:
-            for name in fields:
-                if name == "day":
-                    value: Any = day
-                elif name == "last_day":
-                    value = we - prep.anchor.day0 if t.timing.mode == "span" else day
-                elif name == "month":
-                    value = month
-                else:
-                    value = occurrence_number(t, day, month)
-                title = title.replace(f"{{{name}}}", str(value))
+        dose, title, defaults = self.dosed(prep, day, detail)
+        title = occurrence_title(prep, title, we, day, month)
         if overlap is not None:
-            # NEL-01 / NEL-08: the response marrow and the next cycle compete for the same days.
-            detail["next_cycle_overlap"] = overlap
-            first, last = overlap["window"]
-            title += (
-                f" — the response marrow window ({first} to {last}) reaches cycle "
-                f"{overlap['next_cycle']} day 1 ({overlap['next_cycle_day_1']}): the clinician "
-                f"decides whether the marrow comes first or cycle {overlap['next_cycle']} waits"
-            )
-        midnight = prep.midnight
-        if ws == we:  # a one-day window: one date, two instants
-            start = end_date = due_date = date_of(ws)
-            not_before, due_at = midnight(ws), midnight(ws + 1)
-            expires = due_at
-        else:
-            start, due_date, end_date = date_of(ws), date_of(due), date_of(we)
-            not_before, due_at, expires = midnight(ws), midnight(due + 1), midnight(we + 1)
+            title = with_overlap(title, detail, overlap)
+        start, due_date, end_date, not_before, due_at, expires = window_instants(prep, ws, we, due)
         self.tasks.append(
             new_task(
                 prep.key_head + label + prep.key_tail,
@@ -450,6 +418,23 @@ class Planner:
                 detail,
             )
         )
+
+    def dosed(
+        self, prep: Prepared, day: int | None, detail: dict[str, Any]
+    ) -> tuple[DoseSuggestion | None, str, tuple[str, ...]]:
+        """A dose task's suggestion (in its title and ``detail``), title and defaults used."""
+        t = prep.template
+        if t.dose is None:
+            return None, prep.title, prep.defaults
+        result = dose_for(self.ctx, t.dose, day or 0)
+        title = prep.title.replace("{dose}", result.label)
+        if result.detail:
+            detail.update(result.detail)
+        defaults = prep.defaults
+        if result.defaults:
+            defaults = tuple(sorted({*defaults, *result.defaults}))
+            self.ctx.used.update(result.defaults)
+        return result.suggestion, title, defaults
 
     def blocked_target(self, t: Template, regimen: Regimen) -> Template | None:
         """The template of the task ``t`` blocks: the first one with that slot that applies."""

@@ -1,12 +1,20 @@
-"""One template on one anchor: what all its occurrences share, and its plan-wide title fields."""
+"""One template on one anchor: what all its occurrences share, and what each one adds.
+
+The plan-wide title fields are filled once per template (``plan_field``); an
+occurrence fills its own (``occurrence_title``), may name its overlap with the
+next cycle (``with_overlap``) and has its window's instants (``window_instants``).
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from pathways.schedules.anchors import Anchor
-from pathways.schedules.tasks import midnights
+from pathways.schedules.tasks import date_of, midnights
 from pathways.schedules.templates import Template
+
+_DAY_ONLY = ("day",)
 
 
 class Prepared:
@@ -78,3 +86,57 @@ def occurrence_number(t: Template, day: int | None, month: int | None) -> int | 
     if timing.mode == "months" and month is not None:
         return (month - timing.month_after) // timing.every
     return None
+
+
+def occurrence_title(
+    prep: Prepared, title: str, we: int, day: int | None, month: int | None
+) -> str:
+    """``title`` with the occurrence's own fields: its day, last day, month or number."""
+    t = prep.template
+    fields = t.occurrence_fields
+    if fields == _DAY_ONLY:
+        return title.replace("{day}", str(day))
+    for name in fields:
+        if name == "day":
+            value: Any = day
+        elif name == "last_day":
+            value = we - prep.anchor.day0 if t.timing.mode == "span" else day
+        elif name == "month":
+            value = month
+        else:
+            value = occurrence_number(t, day, month)
+        title = title.replace(f"{{{name}}}", str(value))
+    return title
+
+
+def with_overlap(title: str, detail: dict[str, Any], overlap: dict[str, Any]) -> str:
+    """NEL-01 / NEL-08: the response marrow and the next cycle compete for the same days."""
+    detail["next_cycle_overlap"] = overlap
+    first, last = overlap["window"]
+    return title + (
+        f" — the response marrow window ({first} to {last}) reaches cycle "
+        f"{overlap['next_cycle']} day 1 ({overlap['next_cycle_day_1']}): the clinician "
+        f"decides whether the marrow comes first or cycle {overlap['next_cycle']} waits"
+    )
+
+
+def window_instants(
+    prep: Prepared, ws: int, we: int, due: int
+) -> tuple[date, date, date, datetime, datetime, datetime]:
+    """Start, due and end dates, and not-before, due and expiry instants, of ``ws..we``.
+
+    A one-day window has one date and two instants: due and expires at the midnight after.
+    """
+    midnight = prep.midnight
+    if ws == we:
+        start = end_date = due_date = date_of(ws)
+        not_before, due_at = midnight(ws), midnight(ws + 1)
+        return start, due_date, end_date, not_before, due_at, due_at
+    return (
+        date_of(ws),
+        date_of(due),
+        date_of(we),
+        midnight(ws),
+        midnight(due + 1),
+        midnight(we + 1),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pathways.decisions import DoseSuggestion
@@ -54,83 +55,109 @@ def immunotherapy(
     multiply: bool,
 ) -> None:
     """IND-06a..h with the gates of IND-06b/c/d, IND-12, MULTI-02 and the warnings of IND-06e/f."""
-    d, centre = facts.disease, facts.centre
-    ph_positive_eu = d.ph_positive is True and facts.jurisdiction is Jurisdiction.EU
     for option_id, antigen in IMMUNOTHERAPY_TARGET.items():
-        reasons: list[tuple[str, tuple[str, ...]]] = []
-        warnings: list[str] = []
-        notes: list[str] = []
-        ids = list(rule_ids)
-        is_cart = option_id in CART_PRODUCTS
-        # IND-06b: hard stop when the target antigen is negative or unknown.
-        status = getattr(d, antigen)
-        gate_rules: tuple[str, ...] = ("IND-06b", "AMB-09") if is_cart else ("IND-06b",)
-        if option_id == OptionId.INOTUZUMAB:
-            gate_rules = ("IND-06b", "INO-01")
-        if status is None:
-            reasons.append((f"{antigen.upper()} status unknown", gate_rules))
-        elif status is Antigen.NEGATIVE:
-            reasons.append((f"{antigen.upper()} negative", gate_rules))
-        # IND-06c / IND-12: CRS and neurologic-toxicity capability.
-        ids += ["IND-06c", "IND-12"]
-        if centre.immunotherapy_capable is False:
-            reasons.append(
-                (
-                    "the centre is not recorded as able to manage CRS and neurologic toxicity",
-                    ("IND-06c", "IND-12"),
-                )
-            )
-        elif centre.immunotherapy_capable is None:
-            draft.need("centre.immunotherapy_capable")
-            warnings.append(
-                "centre capability to manage CRS and neurologic toxicity is not recorded: "
-                "verify before the first dose (IND-06c, IND-12)"
-            )
-        if is_cart:
-            ids += ["IND-06d", "CART-01"]
-            cart_gates(facts, policy, option_id, reasons, warnings, notes, draft)
+        gates = _Gates(ids=list(rule_ids))
+        _antigen_gate(facts, option_id, antigen, gates)
+        _centre_gate(facts, draft, gates)
+        if option_id in CART_PRODUCTS:
+            gates.ids += ["IND-06d", "CART-01"]
+            cart_gates(facts, policy, option_id, gates.reasons, gates.warnings, gates.notes, draft)
             if option_id == OptionId.TISAGENLECLEUCEL and facts.jurisdiction is Jurisdiction.EU:
-                ids.append("AMB-11")
+                gates.ids.append("AMB-11")
         if multiply:
-            ids.append("MULTI-02")
-            not_given_before(facts, option_id, reasons)
-        if option_id == OptionId.BLINATUMOMAB and ph_positive_eu:
-            warnings.append(
-                "EU (EMA) approval is for Ph-negative r/r B-ALL; FDA covers Ph-positive too: "
-                "warning only, clinician decides (IND-06e, AMB-11)"
+            gates.ids.append("MULTI-02")
+            not_given_before(facts, option_id, gates.reasons)
+        _label_notes(facts, policy, option_id, gates)
+        _exclude_or_offer(draft, option_id, gates)
+
+
+@dataclass
+class _Gates:
+    """What the gates found for one option: why it is excluded, its warnings, notes and rules."""
+
+    ids: list[str]
+    reasons: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _antigen_gate(facts: CaseFacts, option_id: str, antigen: str, gates: _Gates) -> None:
+    """IND-06b: hard stop when the target antigen is negative or unknown."""
+    status = getattr(facts.disease, antigen)
+    gate_rules: tuple[str, ...] = (
+        ("IND-06b", "AMB-09") if option_id in CART_PRODUCTS else ("IND-06b",)
+    )
+    if option_id == OptionId.INOTUZUMAB:
+        gate_rules = ("IND-06b", "INO-01")
+    if status is None:
+        gates.reasons.append((f"{antigen.upper()} status unknown", gate_rules))
+    elif status is Antigen.NEGATIVE:
+        gates.reasons.append((f"{antigen.upper()} negative", gate_rules))
+
+
+def _centre_gate(facts: CaseFacts, draft: Draft, gates: _Gates) -> None:
+    """IND-06c / IND-12: CRS and neurologic-toxicity capability."""
+    gates.ids += ["IND-06c", "IND-12"]
+    capable = facts.centre.immunotherapy_capable
+    if capable is False:
+        gates.reasons.append(
+            (
+                "the centre is not recorded as able to manage CRS and neurologic toxicity",
+                ("IND-06c", "IND-12"),
             )
-            ids += ["IND-06e", "AMB-11"]
-        if option_id == OptionId.INOTUZUMAB:
-            notes.append(
-                "can be given as an outpatient and is tolerated better than blinatumomab, but "
-                "carries a higher risk of liver adverse events, especially with a later "
-                "allogeneic HCT (IND-06g, INO-01)"
-            )
-            ids += ["IND-06g", "INO-01"]
-            if ph_positive_eu and policy("eu_inotuzumab_ph_prior_tki_warning"):
-                warnings.append(
-                    "EU SmPC (not in source): Ph+ adults should have failed at least one TKI; "
-                    "verify — warning only (IND-06f, AMB-11)"
-                )
-                ids += ["IND-06f", "AMB-11"]
-        if reasons:
-            draft.exclude(
-                option_id,
-                "; ".join(text for text, _ in reasons),
-                tuple(dict.fromkeys(r for _, rules in reasons for r in rules)),
-            )
-            continue
-        draft.offer(
-            option_id,
-            tuple(dict.fromkeys((*ids, "IND-06h"))),
-            "; ".join(
-                [
-                    *notes,
-                    "transplant-eligible responders usually proceed to allogeneic HCT (IND-06h)",
-                ]
-            ),
-            tuple(warnings),
         )
+    elif capable is None:
+        draft.need("centre.immunotherapy_capable")
+        gates.warnings.append(
+            "centre capability to manage CRS and neurologic toxicity is not recorded: "
+            "verify before the first dose (IND-06c, IND-12)"
+        )
+
+
+def _label_notes(facts: CaseFacts, policy: Policy, option_id: str, gates: _Gates) -> None:
+    """The label's warnings (IND-06e/f, Ph+ in the EU) and the inotuzumab note (IND-06g)."""
+    ph_positive_eu = facts.disease.ph_positive is True and facts.jurisdiction is Jurisdiction.EU
+    if option_id == OptionId.BLINATUMOMAB and ph_positive_eu:
+        gates.warnings.append(
+            "EU (EMA) approval is for Ph-negative r/r B-ALL; FDA covers Ph-positive too: "
+            "warning only, clinician decides (IND-06e, AMB-11)"
+        )
+        gates.ids += ["IND-06e", "AMB-11"]
+    if option_id == OptionId.INOTUZUMAB:
+        gates.notes.append(
+            "can be given as an outpatient and is tolerated better than blinatumomab, but "
+            "carries a higher risk of liver adverse events, especially with a later "
+            "allogeneic HCT (IND-06g, INO-01)"
+        )
+        gates.ids += ["IND-06g", "INO-01"]
+        if ph_positive_eu and policy("eu_inotuzumab_ph_prior_tki_warning"):
+            gates.warnings.append(
+                "EU SmPC (not in source): Ph+ adults should have failed at least one TKI; "
+                "verify — warning only (IND-06f, AMB-11)"
+            )
+            gates.ids += ["IND-06f", "AMB-11"]
+
+
+def _exclude_or_offer(draft: Draft, option_id: str, gates: _Gates) -> None:
+    """Any reason excludes the option (with every reason's rules); else it is offered (IND-06h)."""
+    if gates.reasons:
+        draft.exclude(
+            option_id,
+            "; ".join(text for text, _ in gates.reasons),
+            tuple(dict.fromkeys(r for _, rules in gates.reasons for r in rules)),
+        )
+        return
+    draft.offer(
+        option_id,
+        tuple(dict.fromkeys((*gates.ids, "IND-06h"))),
+        "; ".join(
+            [
+                *gates.notes,
+                "transplant-eligible responders usually proceed to allogeneic HCT (IND-06h)",
+            ]
+        ),
+        tuple(gates.warnings),
+    )
 
 
 def cart_gates(

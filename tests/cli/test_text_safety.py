@@ -1,6 +1,6 @@
 """Control characters at the command line and in case files: exit 2 naming the field, nothing written.
 
-The check is ``pathways.text``'s, the one the web door uses.
+The check is ``pathways.core.text``'s, the one the web door uses.
 """
 
 from __future__ import annotations

@@ -15,12 +15,12 @@ from pathways.alert_identity import (
     REPEAT_SETTING,
     RaisedBefore,
     alert_fingerprint,
-    canonical,
     fingerprint_of,
     is_new,
     repeat_after_days,
 )
 from pathways.casefile import parse_case_text
+from pathways.core.json_form import canonical
 from pathways.decisions import Alert
 from pathways.definition import load_definition, shipped_definition
 from pathways.monitoring import evaluate_monitoring

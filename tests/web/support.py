@@ -26,7 +26,8 @@ from carepath.settings import Settings
 from carepath.web.app import create_app
 from carepath.web.deps import SESSION_COOKIE
 from models.base import require_id
-from models.patient import DiseaseFactsBase, HistoryBase, PatientCreate
+from models.pathway import ResponseAssessmentRecord
+from models.patient import DiseaseFactsBase, FitnessAssessment, HistoryBase, PatientCreate
 from models.repositories.audit import Actor
 from models.repositories.patients import PatientIntake, create_patient
 from models.repositories.tokens import issue_api_token
@@ -156,6 +157,31 @@ class Web:
             )
             return require_id(row)
 
+    def assessment(self, patient_id: int, **findings: Any) -> int:
+        """An unsigned response assessment of yesterday, as a coordinator records one."""
+        row = ResponseAssessmentRecord(
+            patient_id=patient_id,
+            assessed_on=self.clock.today - timedelta(days=1),
+            recorded_by="coordinator1",
+            **findings,
+        )
+        with self.db() as session:
+            session.add(row)
+            session.flush()
+            return require_id(row)
+
+    def fitness(self, patient_id: int, *, hct_eligible: str, category: str = "fit") -> None:
+        """A fitness assessment of three days ago."""
+        row = FitnessAssessment(
+            patient_id=patient_id,
+            category=category,
+            hct_eligible=hct_eligible,
+            assessed_by="x",
+            assessed_at=self.clock() - timedelta(days=3),
+        )
+        with self.db() as session:
+            session.add(row)
+
     def task(
         self,
         patient_id: int,
@@ -218,6 +244,19 @@ class Web:
             session.add(row)
             session.flush()
             return require_id(row)
+
+
+def cr_findings() -> dict[str, Any]:
+    """The findings of a complete remission at the end of induction (DEF-03)."""
+    return {
+        "marrow_blast_pct": 2.0,
+        "trilineage_hematopoiesis": True,
+        "circulating_blasts": False,
+        "extramedullary_sites": [],
+        "anc_per_ul": 1500.0,
+        "platelets_per_ul": 150000.0,
+        "end_of_induction": True,
+    }
 
 
 @pytest.fixture

@@ -12,39 +12,14 @@ from sqlalchemy import select
 from models.audit import AuditEvent
 from models.pathway import PathwayInstance, PhaseEvent, ResponseAssessmentRecord
 from models.task import ClinicalAlert
-from tests.web.support import PASSWORD, Web
-
-
-def assessment(web: Web, pid: int, **values: object) -> int:
-    row = ResponseAssessmentRecord(
-        patient_id=pid,
-        assessed_on=web.clock.today - timedelta(days=1),
-        recorded_by="coordinator1",
-        **values,  # type: ignore[arg-type]
-    )
-    with web.db() as session:
-        session.add(row)
-        session.flush()
-        return int(row.id or 0)
-
-
-def cr_findings() -> dict[str, object]:
-    return {
-        "marrow_blast_pct": 2.0,
-        "trilineage_hematopoiesis": True,
-        "circulating_blasts": False,
-        "extramedullary_sites": [],
-        "anc_per_ul": 1500.0,
-        "platelets_per_ul": 150000.0,
-        "end_of_induction": True,
-    }
+from tests.web.support import PASSWORD, Web, cr_findings
 
 
 def test_the_page_shows_the_suggestion_with_reasons_and_rules_and_signing_keeps_it(
     web: Web,
 ) -> None:
     pid = web.patient(cns_status="negative")
-    rid = assessment(web, pid, **cr_findings())
+    rid = web.assessment(pid, **cr_findings())
     clinician = web.client("clinician")
     page = clinician.get(f"/patients/{pid}").text
     assert "The engine <strong>suggests CR" in page
@@ -108,8 +83,7 @@ def test_the_page_shows_the_suggestion_with_reasons_and_rules_and_signing_keeps_
 
 def test_an_amendment_is_a_new_signed_row_and_the_original_stays(web: Web) -> None:
     pid = web.patient()
-    rid = assessment(
-        web,
+    rid = web.assessment(
         pid,
         **cr_findings(),
         signed_category="CR",
@@ -153,7 +127,7 @@ def test_an_amendment_is_a_new_signed_row_and_the_original_stays(web: Web) -> No
 
 def test_other_roles_cannot_sign_confirm_or_acknowledge(web: Web) -> None:
     pid = web.patient()
-    rid = assessment(web, pid, **cr_findings())
+    rid = web.assessment(pid, **cr_findings())
     aid = web.alert(pid)
     for role in ("coordinator", "quality", "admin"):
         client = web.client(role)

@@ -8,7 +8,6 @@ web test client, as a coordinator or clinician would.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -137,21 +136,15 @@ def test_a_testicular_site_for_a_patient_without_testes_is_refused(web: Web) -> 
 
 def test_signing_cr_on_an_assessment_with_circulating_blasts_is_refused(web: Web) -> None:
     pid = web.patient("Max Sign")
-    with web.db() as session:
-        row = ResponseAssessmentRecord(
-            patient_id=pid,
-            assessed_on=web.clock.today - timedelta(days=1),
-            marrow_blast_pct=2.0,
-            trilineage_hematopoiesis=True,
-            circulating_blasts=True,
-            extramedullary_sites=[],
-            anc_per_ul=1500.0,
-            platelets_per_ul=150000.0,
-            recorded_by="coordinator1",
-        )
-        session.add(row)
-        session.flush()
-        rid = int(row.id or 0)
+    rid = web.assessment(
+        pid,
+        marrow_blast_pct=2.0,
+        trilineage_hematopoiesis=True,
+        circulating_blasts=True,
+        extramedullary_sites=[],
+        anc_per_ul=1500.0,
+        platelets_per_ul=150000.0,
+    )
     clinician = web.client("clinician")
     response = clinician.post(
         f"/patients/{pid}/responses/{rid}/sign",

@@ -24,7 +24,7 @@ from models.repositories.audit import Actor
 from models.repositories.tokens import issue_api_token
 from models.repositories.users import UserError, create_user
 from models.user import ApiToken, AppUser, WebSession
-from tests.web.support import PASSWORD, SETUP, Web, within_one_minute
+from tests.web.support import PASSWORD, SETUP, Web, cr_findings, within_one_minute
 from tests.web.test_auth import sign_in
 
 
@@ -46,10 +46,8 @@ def test_every_letter_case_of_a_name_shares_one_count(web: Web) -> None:
 
 
 def test_wrong_signature_passwords_count_toward_the_lockout(web: Web) -> None:
-    from tests.web.test_clinician import assessment, cr_findings
-
     pid = web.patient()
-    rid = assessment(web, pid, **cr_findings())
+    rid = web.assessment(pid, **cr_findings())
     clinician = web.client("clinician")
     for _ in range(web.settings.login_max_failures):
         answer = clinician.post(

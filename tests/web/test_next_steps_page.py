@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from models.pathway import ResponseAssessmentRecord
-from models.patient import FitnessAssessment
-from tests.web.support import Web
-from tests.web.test_clinician import cr_findings
+from tests.web.support import Web, cr_findings
 
 
-def add(web: Web, row: object) -> None:
-    with web.db() as session:
-        session.add(row)
+def in_remission(web: Web, name: str, *, hct_eligible: str) -> int:
+    """A fit patient with an unsigned assessment the engine suggests is a CR."""
+    pid = web.patient(name, cns_status="negative", testicular_involvement=False)
+    web.fitness(pid, hct_eligible=hct_eligible)
+    web.assessment(pid, **cr_findings())
+    return pid
 
 
 def test_an_eligible_patient_with_a_suggested_cr_shows_the_hct_referral_step(web: Web) -> None:
     # rule: POST-01, FIT-06, RESP-07
-    pid = web.patient("Quinn Remission", cns_status="negative", testicular_involvement=False)
-    add(
-        web,
-        FitnessAssessment(
-            patient_id=pid,
-            category="fit",
-            hct_eligible="yes",
-            assessed_by="x",
-            assessed_at=web.clock() - timedelta(days=3),
-        ),
-    )
-    add(
-        web,
-        ResponseAssessmentRecord(
-            patient_id=pid,
-            assessed_on=web.clock.today - timedelta(days=1),
-            recorded_by="coordinator1",
-            **cr_findings(),  # type: ignore[arg-type]
-        ),
-    )
+    pid = in_remission(web, "Quinn Remission", hct_eligible="yes")
     page = web.client("clinician").get(f"/patients/{pid}").text
     assert "The engine <strong>suggests CR" in page
     assert 'data-step="allogeneic_hct_referral"' in page
@@ -46,26 +25,7 @@ def test_an_eligible_patient_with_a_suggested_cr_shows_the_hct_referral_step(web
 
 def test_no_step_when_the_patient_is_not_transplant_eligible(web: Web) -> None:
     # rule: POST-01, FIT-08
-    pid = web.patient("Rene Remission", cns_status="negative", testicular_involvement=False)
-    add(
-        web,
-        FitnessAssessment(
-            patient_id=pid,
-            category="fit",
-            hct_eligible="no",
-            assessed_by="x",
-            assessed_at=web.clock() - timedelta(days=3),
-        ),
-    )
-    add(
-        web,
-        ResponseAssessmentRecord(
-            patient_id=pid,
-            assessed_on=web.clock.today - timedelta(days=1),
-            recorded_by="coordinator1",
-            **cr_findings(),  # type: ignore[arg-type]
-        ),
-    )
+    pid = in_remission(web, "Rene Remission", hct_eligible="no")
     page = web.client("clinician").get(f"/patients/{pid}").text
     assert "The engine <strong>suggests CR" in page
     assert "allogeneic_hct_referral" not in page

@@ -15,8 +15,7 @@ from models.repositories.audit import Actor
 from models.repositories.courses import start_course
 from models.task import CareTask, ClinicalAlert
 from pathways.vocab import Phase, Role, Severity, TaskKind, TaskStatus
-from tests.web.support import PASSWORD, Web
-from tests.web.test_clinician import assessment, cr_findings
+from tests.web.support import PASSWORD, Web, cr_findings
 
 SETUP = Actor("setup", "clinician", "cli")
 
@@ -52,7 +51,7 @@ def test_values_are_formatted_for_people() -> None:
 def test_the_header_summarises_and_links_to_the_detail(web: Web) -> None:
     pid = web.patient(cns_status="negative")
     in_response_assessment(web, pid)
-    rid = assessment(web, pid, **cr_findings(), mrd_method="flow", mrd_value=5e-05)
+    rid = web.assessment(pid, **cr_findings(), mrd_method="flow", mrd_value=5e-05)
     web.task(pid, due_in_days=-3, window=1)  # its window closed yesterday: missed
     web.task(pid, due_in_days=-1, window=3)  # past due, window still open: overdue
     for due in (1, 2, 20):
@@ -84,7 +83,7 @@ def test_signing_and_the_transition_are_one_flow_on_the_assessment_with_the_find
     # rule: RESP-04, SM-07, POST-06
     pid = web.patient(cns_status="negative")
     course_id = in_response_assessment(web, pid)
-    rid = assessment(web, pid, **cr_findings())
+    rid = web.assessment(pid, **cr_findings())
     clinician = web.client("clinician")
     page = clinician.get(f"/patients/{pid}").text
     form = page[page.index(f'action="/patients/{pid}/responses/{rid}/sign"') :]
@@ -127,7 +126,7 @@ def test_signing_and_the_transition_are_one_flow_on_the_assessment_with_the_find
 def test_a_guard_the_signature_does_not_meet_refuses_both(web: Web) -> None:
     pid = web.patient(cns_status="negative")
     in_response_assessment(web, pid)
-    rid = assessment(web, pid, **cr_findings())
+    rid = web.assessment(pid, **cr_findings())
     clinician = web.client("clinician")
     answer = clinician.post(
         f"/patients/{pid}/responses/{rid}/sign",

@@ -29,8 +29,7 @@ from models.repositories.transitions import apply_transition
 from models.repositories.users import Signature
 from pathways.definition import load_definition
 from pathways.vocab import ResponseCategory
-from tests.web.support import PASSWORD, TZ, Web
-from tests.web.test_clinician import assessment, cr_findings
+from tests.web.support import PASSWORD, TZ, Web, cr_findings
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("carepath", "models", "flows", "pathways")
@@ -147,8 +146,8 @@ def test_each_writer_refuses_without_the_signers_own_signature(
 ) -> None:
     web.user("clinician")
     pid = web.patient()
-    unsigned = assessment(web, pid, **cr_findings())
-    signed = assessment(web, pid, **cr_findings())
+    unsigned = web.assessment(pid, **cr_findings())
+    signed = web.assessment(pid, **cr_findings())
     ok = Signature("clinician1", "clinician", "session 1", "password")
     with web.db() as session:
         sign_response(
@@ -218,7 +217,7 @@ def _failures(web: Web) -> int:
 
 def test_every_door_signs_only_with_the_signers_password(web: Web) -> None:
     pid = web.patient()
-    unsigned = assessment(web, pid, **cr_findings())
+    unsigned = web.assessment(pid, **cr_findings())
     browser = web.client("clinician")
     api = web.api("clinician")
     csrf = browser.csrf  # type: ignore[attr-defined]

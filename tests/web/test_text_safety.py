@@ -2,7 +2,7 @@
 
 Every route, every way text reaches it (a query parameter, a form field, a
 JSON string at any depth): 422 naming the field, never a 500, nothing
-written. The check is ``pathways.text``'s, the one the CLI and case file use.
+written. The check is ``pathways.core.text``'s, the one the CLI and case file use.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from carepath.web.deps import route_rules
 from models.patient import Patient
-from pathways.text import name_problem, text_problem, unsafe_strings
+from pathways.core.text import name_problem, text_problem, unsafe_strings
 from tests.pathways.factories import case
 from tests.web.support import Web
 

@@ -46,7 +46,7 @@ from models.repositories.adherence import (
 )
 from models.repositories.users import Principal
 from pathways.clock import month_of
-from pathways.indicators import CONDITIONS, indicators_of
+from pathways.engine import CONDITIONS, indicators_of
 from pathways.vocab import Role
 
 router = APIRouter(include_in_schema=False)

@@ -38,8 +38,8 @@ from models.repositories.responses import (
     record_assessment,
 )
 from models.repositories.users import Principal
-from pathways.field_errors import field_errors
-from pathways.patient_limits import PatientLimits, body_problems
+from pathways.core.field_errors import field_errors
+from pathways.engine import PatientLimits, body_problems
 from pathways.vocab import Antigen, CnsStatus, Goal, Sex
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])

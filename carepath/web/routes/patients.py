@@ -45,9 +45,9 @@ from models.repositories.patients import DuplicateMrn, create_patient, get_recor
 from models.repositories.task_results import lab_form_specs, parse_result
 from models.repositories.users import Principal
 from pathways.clock import zone
+from pathways.core.field_errors import field_errors
 from pathways.core.labs import SKEW_SETTING, LabCatalogue
 from pathways.errors import ContradictoryFacts
-from pathways.field_errors import field_errors
 from pathways.vocab import Phase, ResponseCategory
 
 router = APIRouter(include_in_schema=False)
