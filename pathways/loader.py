@@ -210,6 +210,22 @@ def _compile_labs(
     return parse_catalogue(raw, references, ctx.rule_ids, ctx.problems)
 
 
+STATE_KEYS = frozenset({"rule", "title", "default"})
+
+
+def _state_key_problems(where: str, meta: Mapping[str, Any]) -> list[str]:
+    """A state names its rule, title and default flag, nothing else.
+
+    An unquoted comma in a YAML flow mapping (``{title: Post-remission, no HCT}``)
+    silently cuts the title and adds a key; refusing unknown keys catches it.
+    """
+    return [
+        f"{where}: unknown key {key!r} (a title with a comma must be quoted)"
+        for key in meta
+        if key not in STATE_KEYS
+    ]
+
+
 def _compile_machines(raw: Any, ctx: ValidationContext) -> dict[str, Machine]:
     problems = ctx.problems
     machines: dict[str, Machine] = {}
@@ -221,6 +237,7 @@ def _compile_machines(raw: Any, ctx: ValidationContext) -> dict[str, Machine]:
         states = spec.get("states") or {}
         for state, meta in states.items():
             ctx.check_rules(f"{where}.states.{state}", [meta.get("rule")])
+            problems.extend(_state_key_problems(f"{where}.states.{state}", meta))
         transitions = spec.get("transitions") or []
         shape = []
         compiled = []

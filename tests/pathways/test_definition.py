@@ -61,3 +61,28 @@ def test_problems_of_the_machine_and_the_schedules_come_in_one_error(tmp_path: P
         "unknown predicate 'full_moon'",
     ):
         assert expected in problems
+
+
+def test_a_state_title_cut_at_an_unquoted_comma_is_refused(tmp_path: Path) -> None:
+    # rule: SM-07 — `{title: Post-remission, no HCT}` is two keys in YAML: the title
+    # "Post-remission" and a key "no HCT"; the header showed the cut title.
+    folder = tmp_path / "2026.1"
+    shutil.copytree(SHIPPED, folder)
+    source = (folder / "pathway.yaml").read_text(encoding="utf-8")
+    quoted = 'title: "Post-remission, no HCT"}'
+    assert quoted in source
+    (folder / "pathway.yaml").write_text(
+        source.replace(quoted, "title: Post-remission, no HCT}"), encoding="utf-8"
+    )
+    with pytest.raises(DefinitionError) as caught:
+        load_definition("rr-all-adult", folder=folder)
+    assert caught.value.problems == [
+        "machines.main.states.post_remission_non_hct: unknown key 'no HCT' "
+        "(a title with a comma must be quoted)"
+    ]
+
+
+def test_the_shipped_phase_titles_are_whole() -> None:
+    states = load_definition("rr-all-adult").machines["main"].states
+    assert states["post_remission_hct"]["title"] == "Post-remission, allogeneic HCT"
+    assert states["post_remission_non_hct"]["title"] == "Post-remission, no HCT"
