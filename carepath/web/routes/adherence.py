@@ -35,6 +35,7 @@ from carepath.reports.adherence import (
 from carepath.web.charts import RatePoint, rate_chart
 from carepath.web.deps import DB, READERS, actor_of, allow, clinic_date, now, settings
 from carepath.web.templating import render
+from models.ops import AdherenceSnapshot
 from models.repositories.adherence import (
     SHOWS,
     AdherenceReport,
@@ -120,10 +121,11 @@ def _trends(
 ) -> tuple[dict[str, list[RatePoint]], dict[str, list[SnapshotNote]]]:
     """Per indicator, one point per month (the stored snapshot where there is one, else live),
     and the months whose snapshot differs from the live figure the tables show."""
-    stored: dict[tuple[str, str], Any] = {}
-    for snap in snapshots_between(session, start=month_of(report.start)[0], end=report.end):
-        if (snap.period_start, snap.period_end) == month_of(snap.period_start):
-            stored[(snap.indicator_id, f"{snap.period_start:%Y-%m}")] = snap
+    stored: dict[tuple[str, str], AdherenceSnapshot] = {
+        (snap.indicator_id, f"{snap.period_start:%Y-%m}"): snap
+        for snap in snapshots_between(session, start=month_of(report.start)[0], end=report.end)
+        if (snap.period_start, snap.period_end) == month_of(snap.period_start)
+    }
     months = months_between(report)
     trends: dict[str, list[RatePoint]] = {}
     notes: dict[str, list[SnapshotNote]] = {}
