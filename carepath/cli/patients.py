@@ -169,7 +169,7 @@ def add(
     with _problems_named(from_options=case is None):
         if case is None:
             document = case_document_from_options(
-                _case_fields(ctx.params),
+                _case_fields(ctx.params),  # the options above, by parameter name
                 as_of=clinic_today(settings.timezone).isoformat(),
                 timezone=settings.timezone,
             )
