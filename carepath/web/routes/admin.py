@@ -42,8 +42,9 @@ router = APIRouter(include_in_schema=False)
 Admin = Annotated[Principal, allow(Role.ADMIN)]
 
 
-def _page(request: Request, session: Session, **context: object) -> Response:
-    status = int(context.pop("status_code", 200))  # type: ignore[call-overload]
+def _page(
+    request: Request, session: Session, *, status_code: int = 200, **context: object
+) -> Response:
     users = list_users(session)
     base: dict[str, object] = {
         "users": users,
@@ -55,7 +56,7 @@ def _page(request: Request, session: Session, **context: object) -> Response:
         "values": {},
         "now": now(request),
     }
-    return render(request, "admin_users.html", base | context, status_code=status)
+    return render(request, "admin_users.html", base | context, status_code=status_code)
 
 
 def _refused(
