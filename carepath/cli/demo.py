@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +23,10 @@ from rich.table import Table
 from carepath.cli.common import console, fail, settings_or_fail
 from carepath.settings import Settings
 from carepath.timeutil import clinic_today
+
+if TYPE_CHECKING:
+    from models.repositories.adherence import AdherenceReport
+    from models.repositories.simulation import QueueItem
 
 
 def demo(
@@ -124,8 +129,35 @@ def _report(
     credentials: list[Any],
     seconds: float,
 ) -> None:
+    """What the simulated months left: today's queues, the reminders, adherence, how to sign in."""
+    today = clinic_today(settings.timezone)
+    outcome = _read_outcome(settings, first_day, today)
+    _print_summary(tally, today, settings.timezone)
+    for role in ROLES:
+        _print_queue(role, outcome.counts, outcome.queues[role])
+    _print_reminders(outcome, sink, sent_now=tally["dispatched"].get("sent", 0))
+    _print_adherence(outcome, first_day, today, snapshots=tally["adherence_snapshots"])
+    _print_sign_in(credentials)
+    console.print(
+        f"Demo finished in {seconds:.0f} s. All names and facts are invented.", highlight=False
+    )
+
+
+ROLES = ("coordinator", "clinician")
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    counts: dict[str, dict[str, int]]
+    queues: dict[str, list[QueueItem]]
+    outbox: dict[str, int]
+    sent_to: list[tuple[str, str, int]]
+    adherence: AdherenceReport
+
+
+def _read_outcome(settings: Settings, first_day: date, today: date) -> _Outcome:
+    """Today's queues, the outbox and the adherence report of the simulated days, in one read."""
     from carepath import timeutil
-    from carepath.cli.report import adherence_table
     from carepath.database import get_engine
     from carepath.pathway import active_definition
     from models.repositories.adherence import read_report
@@ -135,30 +167,31 @@ def _report(
     from models.session import transaction
 
     now = timeutil.now()
-    today = clinic_today(settings.timezone)
     viewer = Actor("demo", "admin", "cli")
     with transaction(get_engine(settings)) as session:
-        counts = queue_counts(session, now=now, timezone=settings.timezone)
-        queues = {
-            role: queue(session, role=role, now=now, actor=viewer, limit=8)
-            for role in ("coordinator", "clinician")
-        }
-        outbox = outbox_counts(session)
-        sent_to = destinations(session)
-        adherence = read_report(
-            session,
-            actor=viewer,
-            definition=active_definition(),
-            timezone=settings.timezone,
-            start=first_day,
-            end=today,
-            now=now,
+        return _Outcome(
+            counts=queue_counts(session, now=now, timezone=settings.timezone),
+            queues={
+                role: queue(session, role=role, now=now, actor=viewer, limit=8) for role in ROLES
+            },
+            outbox=outbox_counts(session),
+            sent_to=destinations(session),
+            adherence=read_report(
+                session,
+                actor=viewer,
+                definition=active_definition(),
+                timezone=settings.timezone,
+                start=first_day,
+                end=today,
+                now=now,
+            ),
         )
 
-    planned, evaluated = tally["planned"], tally["evaluated"]
-    escalated, dispatched = tally["escalated"], tally["dispatched"]
+
+def _print_summary(tally: dict[str, Any], today: date, timezone: str) -> None:
+    planned, evaluated, escalated = tally["planned"], tally["evaluated"], tally["escalated"]
     console.print(
-        f"\n[bold]{tally['days']} clinic days simulated[/] up to today ({today}, {settings.timezone}), "
+        f"\n[bold]{tally['days']} clinic days simulated[/] up to today ({today}, {timezone}), "
         f"{tally['admitted']} invented patients referred along the way:"
         f" {tally['completed_on_time']:,} tasks done on time, {tally['completed_late']:,} late; "
         f"{tally['lab_results']:,} lab results ({tally['abnormal_results']} out of range), "
@@ -169,35 +202,46 @@ def _report(
         f"plans changed; {escalated.get('escalated', 0)} tasks escalated to a clinician.",
         highlight=False,
     )
-    for role in ("coordinator", "clinician"):
-        c = counts.get(role, {"due_today": 0, "overdue": 0, "escalated": 0, "actionable": 0})
-        table = Table(
-            title=f"Today's {role} queue: {c['actionable']} open now — {c['due_today']} due today, "
-            f"[red]{c['overdue']} overdue[/], {c['escalated']} escalated",
-            title_justify="left",
+
+
+def _print_queue(role: str, counts: dict[str, dict[str, int]], items: list[QueueItem]) -> None:
+    c = counts.get(role, {"due_today": 0, "overdue": 0, "escalated": 0, "actionable": 0})
+    table = Table(
+        title=f"Today's {role} queue: {c['actionable']} open now — {c['due_today']} due today, "
+        f"[red]{c['overdue']} overdue[/], {c['escalated']} escalated",
+        title_justify="left",
+    )
+    for column in ("Task", "Patient", "Due by", "Rule", "What"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        due = item.due_date.isoformat()  # the clinic day it is due (by its end)
+        flag = " [red]overdue[/]" if item.overdue else ""
+        flag += " [yellow]escalated[/]" if item.escalation_level else ""
+        table.add_row(
+            str(item.task_id), f"{item.mrn} {item.name}", due + flag, item.rule_id, item.title
         )
-        for column in ("Task", "Patient", "Due by", "Rule", "What"):
-            table.add_column(column, overflow="fold")
-        for item in queues[role]:
-            due = item.due_date.isoformat()  # the clinic day it is due (by its end)
-            flag = " [red]overdue[/]" if item.overdue else ""
-            flag += " [yellow]escalated[/]" if item.escalation_level else ""
-            table.add_row(
-                str(item.task_id), f"{item.mrn} {item.name}", due + flag, item.rule_id, item.title
-            )
-        console.print(table)
+    console.print(table)
+
+
+def _print_reminders(outcome: _Outcome, sink: Path, *, sent_now: int) -> None:
+    outbox, sent_to = outcome.outbox, outcome.sent_to
     console.print(
         f"Reminders: {outbox['sent']:,} sent to files under {sink} "
         f"({', '.join(f'{r}: {n}' for _, r, n in sent_to) or 'none'}); "
         f"{outbox['pending']} pending, {outbox['failed']} failed, {outbox['skipped']} skipped "
-        f"(their task closed first). This run sent {dispatched.get('sent', 0):,}.",
+        f"(their task closed first). This run sent {sent_now:,}.",
         highlight=False,
     )
+
+
+def _print_adherence(outcome: _Outcome, first_day: date, today: date, *, snapshots: int) -> None:
+    from carepath.cli.report import adherence_table
+
     console.print(
         adherence_table(
-            adherence,
+            outcome.adherence,
             f"Pathway adherence over the simulated days, {first_day} to {today} (RULES.md §8; "
-            f"the nightly run stored the snapshots of {tally['adherence_snapshots']} months; "
+            f"the nightly run stored the snapshots of {snapshots} months; "
             "indicators with nothing to count left out)",
             compact=True,
         )
@@ -207,6 +251,9 @@ def _report(
         "--format html -o adherence.html",
         highlight=False,
     )
+
+
+def _print_sign_in(credentials: list[Any]) -> None:
     console.print(
         "Open the web app on the same data: make serve, then http://127.0.0.1:8000/ "
         "and sign in as (demo passwords, shown once):",
@@ -216,6 +263,3 @@ def _report(
         console.print(
             f"  {c.role:<12} {c.username:<12} {c.password}", markup=False, highlight=False
         )
-    console.print(
-        f"Demo finished in {seconds:.0f} s. All names and facts are invented.", highlight=False
-    )

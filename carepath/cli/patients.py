@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -31,6 +33,10 @@ from pathways.core.field_errors import field_errors
 from pathways.definition import Definition
 from pathways.engine import decode_case
 from pathways.errors import CaseFormatError, ContradictoryFacts
+
+if TYPE_CHECKING:
+    from models.repositories.patients import PatientIntake
+    from pathways.facts import CaseFacts
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
 course_app = typer.Typer(help="Record courses of treatment.", no_args_is_help=True)
@@ -66,6 +72,41 @@ OPTION_OF = {
 }
 
 
+# The case field each option of ``patient add`` fills (``--case`` reads them all from a file).
+CASE_FIELD_OF_OPTION = {
+    "birth_date": "birth_date",
+    "confirm_adolescent": "adolescent_confirmed",
+    "sex": "sex_at_birth",
+    "has_testes": "has_testes",
+    "reproductive_potential": "reproductive_potential",
+    "weight_kg": "weight_kg",
+    "height_cm": "height_cm",
+    "lineage": "lineage",
+    "cd19": "cd19",
+    "cd22": "cd22",
+    "cd20": "cd20",
+    "ph": "ph_positive",
+    "abl1_mutations": "abl1_kinase_mutations",
+    "kmt2a": "kmt2a_rearranged",
+    "cns_status": "cns_status",
+    "testicular": "testicular_involvement",
+    "marrow_blast_pct": "marrow_blast_pct",
+    "peripheral_blasts_per_ul": "peripheral_blasts_per_ul",
+    "status": "status",
+    "initial_diagnosis": "initial_diagnosis_date",
+    "initial_treatment": "initial_treatment_start_date",
+    "relapses": "relapse_dates",
+    "prior_therapies": "prior_therapies",
+    "prior_hct": "prior_allogeneic_hct_date",
+    "fitness": "category",
+    "ecog": "ecog",
+    "hct_eligible": "hct_eligible",
+    "goal": "goal",
+}
+# Fields typed as one comma-separated option.
+LISTED_FIELDS = ("abl1_kinase_mutations", "relapse_dates", "prior_therapies")
+
+
 def _option(path: str) -> str:
     """The option a problem's field came from (``history.relapse_dates[0]`` -> ``--relapses``)."""
     last = re.sub(r"\[\d+\]$", "", path.split(".")[-1])
@@ -75,6 +116,7 @@ def _option(path: str) -> str:
 
 @patient_app.command("add")
 def add(
+    ctx: typer.Context,
     mrn: Annotated[str, typer.Option(help="Medical record number (unique).")],
     name: Annotated[str, typer.Option(help="Display name.")],
     case: Annotated[
@@ -123,53 +165,52 @@ def add(
 ) -> None:
     """Add a patient (from options, or from a case file with --case) at phase suspected_rr."""
     settings = settings_or_fail()
-    today = clinic_today(settings.timezone)
     definition = _definition()
-    from_options = case is None
-    try:
-        if case is not None:
-            if not case.is_file():
-                fail(f"--case: file {str(case)!r} not found")
-            document = decode_case(case.read_text(encoding="utf-8"))
-            if confirm_adolescent and isinstance(document, dict) and document.get("patient"):
-                document["patient"]["adolescent_confirmed"] = True
-        else:
-            options = {
-                "birth_date": birth_date,
-                "adolescent_confirmed": confirm_adolescent or None,
-                "sex_at_birth": sex,
-                "has_testes": has_testes,
-                "reproductive_potential": reproductive_potential,
-                "weight_kg": weight_kg,
-                "height_cm": height_cm,
-                "lineage": lineage,
-                "cd19": cd19,
-                "cd22": cd22,
-                "cd20": cd20,
-                "ph_positive": ph,
-                "abl1_kinase_mutations": _split(abl1_mutations),
-                "kmt2a_rearranged": kmt2a,
-                "cns_status": cns_status,
-                "testicular_involvement": testicular,
-                "marrow_blast_pct": marrow_blast_pct,
-                "peripheral_blasts_per_ul": peripheral_blasts_per_ul,
-                "status": status,
-                "initial_diagnosis_date": initial_diagnosis,
-                "initial_treatment_start_date": initial_treatment,
-                "relapse_dates": _split(relapses),
-                "prior_therapies": _split(prior_therapies),
-                "prior_allogeneic_hct_date": prior_hct,
-                "category": fitness,
-                "ecog": ecog,
-                "hct_eligible": hct_eligible,
-                "goal": goal,
-            }
+    with _problems_named(from_options=case is None):
+        if case is None:
             document = case_document_from_options(
-                options, as_of=today.isoformat(), timezone=settings.timezone
+                _case_fields(ctx.params),  # the options above, by parameter name
+                as_of=clinic_today(settings.timezone).isoformat(),
+                timezone=settings.timezone,
             )
+        else:
+            document = _read_case_file(case, confirm_adolescent=confirm_adolescent)
         facts, intake = parse_intake(
             document, mrn=mrn, display_name=name, definition=definition, now=now()
         )
+    patient_id = _store_patient(intake, facts, definition)
+    console.print(f"added patient [bold]{patient_id}[/] (phase suspected_rr)")
+    if case is not None and (facts.treatment or facts.response_assessment):
+        console.print(
+            "note: the case file's treatment and response assessment are not imported; "
+            "record them with `carepath course start` and a signed transition."
+        )
+
+
+def _case_fields(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The case's fields from ``patient add``'s options as typed (None: not given)."""
+    fields = {field: options[option] for option, field in CASE_FIELD_OF_OPTION.items()}
+    for field in LISTED_FIELDS:
+        fields[field] = _split(fields[field])
+    fields["adolescent_confirmed"] = fields["adolescent_confirmed"] or None
+    return fields
+
+
+def _read_case_file(case: Path, *, confirm_adolescent: bool) -> Any:
+    """A carepath.case/1 file as decoded (``--confirm-adolescent`` applies to it too)."""
+    if not case.is_file():
+        fail(f"--case: file {str(case)!r} not found")
+    document = decode_case(case.read_text(encoding="utf-8"))
+    if confirm_adolescent and isinstance(document, dict) and document.get("patient"):
+        document["patient"]["adolescent_confirmed"] = True
+    return document
+
+
+@contextmanager
+def _problems_named(*, from_options: bool) -> Iterator[None]:
+    """Fail with every intake problem at once, each under the name the user gave the field."""
+    try:
+        yield
     except CaseFormatError as exc:  # an IntakeError too
         # Options are named as typed; a case file's fields by their path in the file.
         fail_fields(
@@ -182,6 +223,9 @@ def add(
         # Every contradiction at once, one line each naming all its fields.
         fail("\ncarepath: error: ".join(str(c) for c in exc.contradictions))
 
+
+def _store_patient(intake: PatientIntake, facts: CaseFacts, definition: Definition) -> int:
+    """Create the patient and their case's labs in one transaction; the new patient's id."""
     from models.repositories.observations import add_observations
     from models.repositories.patients import DuplicateMrn, create_patient
 
@@ -189,22 +233,17 @@ def add(
     try:
         with db_session() as session:
             patient = create_patient(session, intake=intake, actor=actor, definition=definition)
+            patient_id = require_id(patient)
             if facts.labs:
                 add_observations(
                     session,
-                    patient_id=require_id(patient),
+                    patient_id=patient_id,
                     observations=observations_from_facts(facts, source="case-file"),
                     actor=actor,
                 )
-            patient_id = patient.id
     except DuplicateMrn as exc:
         fail_fields({"--mrn": exc.problems["mrn"]})
-    console.print(f"added patient [bold]{patient_id}[/] (phase suspected_rr)")
-    if case is not None and (facts.treatment or facts.response_assessment):
-        console.print(
-            "note: the case file's treatment and response assessment are not imported; "
-            "record them with `carepath course start` and a signed transition."
-        )
+    return patient_id
 
 
 @patient_app.command("list")
@@ -362,8 +401,14 @@ def start(
     if regimen not in {o.value for o in OptionId}:
         fail(f"regimen: unknown option id {regimen!r}")
     try:
-        course = CourseCreate(
-            regimen=regimen, phase=phase, cycle_number=cycle, anchor_date=date.fromisoformat(anchor)
+        # Validated as typed: a phase outside the vocabulary is a field error.
+        course = CourseCreate.model_validate(
+            {
+                "regimen": regimen,
+                "phase": phase,
+                "cycle_number": cycle,
+                "anchor_date": date.fromisoformat(anchor),
+            }
         )
     except ValueError as exc:
         if isinstance(exc, ValidationError):

@@ -7,7 +7,7 @@ person who enters their own password: no operator can act as someone else.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -228,6 +228,21 @@ def reactivate(username: Annotated[str, typer.Argument()]) -> None:
     _set_active(username, True)
 
 
+def _clinic_instant(
+    label: str, value: str | None, *, days_after: int, timezone: str
+) -> datetime | None:
+    """The start of the clinic day ``days_after`` the date given to ``--<label>`` (None: no bound)."""
+    from pathways.clock import start_of_day
+
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value) + timedelta(days=days_after)
+    except ValueError:
+        fail(f"{label}: {value!r} is not a date (YYYY-MM-DD)")
+    return start_of_day(day, timezone)
+
+
 def audit(
     actor: Annotated[str | None, typer.Option(help="Only events by this person or job.")] = None,
     patient: Annotated[int | None, typer.Option(help="Only events about this patient id.")] = None,
@@ -241,21 +256,13 @@ def audit(
 ) -> None:
     """List audit events, newest first (who, role, channel, action, patient, what, when)."""
     from models.repositories.audit import list_events
-    from pathways.clock import start_of_day, zone
+    from pathways.clock import zone
 
     settings = settings_or_fail()
     if channel is not None and channel not in ("web", "api", "cli", "flow"):
         fail("channel: one of web, api, cli, flow")
-    bounds = {}
-    for label, value, extra in (("since", since, 0), ("until", until, 1)):
-        if value is None:
-            bounds[label] = None
-            continue
-        try:
-            day = date.fromisoformat(value) + timedelta(days=extra)
-        except ValueError:
-            fail(f"{label}: {value!r} is not a date (YYYY-MM-DD)")
-        bounds[label] = start_of_day(day, settings.timezone)
+    start = _clinic_instant("since", since, days_after=0, timezone=settings.timezone)
+    end = _clinic_instant("until", until, days_after=1, timezone=settings.timezone)
     with db_session() as session:
         events = list_events(
             session,
@@ -263,8 +270,8 @@ def audit(
             patient_id=patient,
             action=action,
             channel=channel,
-            since=bounds["since"],
-            until=bounds["until"],
+            since=start,
+            until=end,
             limit=limit,
         )
     local = zone(settings.timezone)

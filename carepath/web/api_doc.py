@@ -108,4 +108,5 @@ def install(app: FastAPI) -> None:
             )
         return app.openapi_schema
 
+    # FastAPI's documented way to extend the schema is to replace app.openapi on the instance.
     app.openapi = openapi  # type: ignore[method-assign]

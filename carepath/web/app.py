@@ -128,14 +128,6 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            for enter in lifespans:
-                await stack.enter_async_context(enter(app))
-            yield
-
     app = FastAPI(
         title="carepath",
         version=__version__,
@@ -146,7 +138,7 @@ def create_app(
             "(`application/problem+json`) naming the field at fault; a refused request "
             "writes nothing. Every read and write of patient data is audited."
         ),
-        lifespan=lifespan,
+        lifespan=_joint_lifespan(lifespans),
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
@@ -158,7 +150,28 @@ def create_app(
 
         engine = get_engine(settings)
     app.state.engine = engine
+    _add_health_checks(app, settings)
+    _add_routes(app)
+    # Outermost last: every answer, the guard's refusals included, gets the headers and a log line.
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadersAndAccessLog)
+    return app
 
+
+def _joint_lifespan(lifespans: Sequence[Lifespan]) -> Lifespan:
+    """One lifespan entering each background service's in turn (and leaving them in reverse)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for enter in lifespans:
+                await stack.enter_async_context(enter(app))
+            yield
+
+    return lifespan
+
+
+def _add_health_checks(app: FastAPI, settings: Settings) -> None:
     @app.get("/healthz", include_in_schema=False, dependencies=[public()])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
@@ -184,21 +197,26 @@ def create_app(
             return JSONResponse(body, status_code=503, media_type=problems.PROBLEM_JSON)
         return JSONResponse({"status": "ready", "version": __version__})
 
-    routers = (
-        auth,
-        account,
-        queue,
-        worklist,
-        patients,
-        clinician,
-        adherence,
-        audit,
-        admin,
-        api,
-        api_facts,
-        api_tasks,
-    )
-    for module in routers:
+
+ROUTERS = (
+    auth,
+    account,
+    queue,
+    worklist,
+    patients,
+    clinician,
+    adherence,
+    audit,
+    admin,
+    api,
+    api_facts,
+    api_tasks,
+)
+
+
+def _add_routes(app: FastAPI) -> None:
+    """The pages, the API and the static files; every route must have an access rule."""
+    for module in ROUTERS:
         app.include_router(module.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
@@ -206,8 +224,3 @@ def create_app(
     problems.install(app)
     api_doc.install(app)
     check_every_route_has_a_rule(app.routes)
-
-    # Outermost last: every answer, the guard's refusals included, gets the headers and a log line.
-    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(HeadersAndAccessLog)
-    return app

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
@@ -78,6 +79,25 @@ def _marker(kind: str, x: float, y: float, cls: str, title: str) -> str:
     return f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="3.2">{t}</circle>'
 
 
+@dataclass(frozen=True, slots=True)
+class _Plot:
+    """Where a line chart puts an instant and a value: its frame, time span and value scale."""
+
+    start: datetime
+    end: datetime
+    span: float  # seconds from start to end, at least one
+    y_max: float
+    local: ZoneInfo
+    width: int = WIDTH - LEFT - RIGHT
+    height: int = HEIGHT - TOP - BOTTOM
+
+    def x_of(self, at: datetime) -> float:
+        return LEFT + self.width * min(max((at - self.start).total_seconds() / self.span, 0.0), 1.0)
+
+    def y_of(self, value: float) -> float:
+        return TOP + self.height * (1 - min(max(value / self.y_max, 0.0), 1.0))
+
+
 def line_chart(
     title: str,
     series: Sequence[Series],
@@ -89,96 +109,120 @@ def line_chart(
     tz: str,
 ) -> Markup:
     """An SVG line chart of ``series`` between ``start`` and ``end`` (instants)."""
-    plot_w = WIDTH - LEFT - RIGHT
-    plot_h = HEIGHT - TOP - BOTTOM
     values = [v for s in series for _, v in s.points] + [t.value for t in thresholds]
-    y_max = _nice_max(max(values, default=1.0) * 1.1)
-    span = max((end - start).total_seconds(), 1.0)
-
-    def x_of(at: datetime) -> float:
-        return LEFT + plot_w * min(max((at - start).total_seconds() / span, 0.0), 1.0)
-
-    def y_of(value: float) -> float:
-        return TOP + plot_h * (1 - min(max(value / y_max, 0.0), 1.0))
-
-    label = escape(title)
+    plot = _Plot(
+        start=start,
+        end=end,
+        span=max((end - start).total_seconds(), 1.0),
+        y_max=_nice_max(max(values, default=1.0) * 1.1),
+        local=zone(tz),
+    )
     per_row = (
         2 if len(series) > 2 else max(len(series), 1)
     )  # legends wide enough for the latest value
     rows = max((len(series) + per_row - 1) // per_row, 1)
+    label = escape(title)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 14 * (rows - 1)}" role="img" '
         f'aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{label}</title>",
         f'<text class="chart-title" x="{LEFT}" y="14">{label} ({escape(unit)})</text>',
+        *_value_grid(plot),
+        *_day_grid(plot),
+        f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{plot.width}" height="{plot.height}"/>',
+        *_threshold_lines(plot, thresholds),
     ]
-    for i in range(5):
-        value = y_max * i / 4
-        y = y_of(value)
-        parts.append(
-            f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>'
-        )
-    local = zone(tz)
-    days = max(int(span // 86400), 1)
-    step = max(days // 5, 1)
-    day = start.astimezone(local).replace(hour=0, minute=0, second=0, microsecond=0)
-    while day <= end:
-        if day >= start:
-            x = x_of(day)
-            parts.append(
-                f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>'
-                f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 16}" text-anchor="middle">'
-                f"{day.strftime('%b %d')}</text>"
-            )
-        day = (day + timedelta(days=step, hours=2)).replace(hour=0)
-    parts.append(f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}"/>')
-    placed: list[float] = []
-    for t in sorted(thresholds, key=lambda t: -t.value):
-        y = y_of(t.value)
-        # Two close lines: the lower label moves down so neither covers the other.
-        label_y = max([y + 4, *(p + 12 for p in placed)])
-        placed.append(label_y)
-        parts.append(
-            f'<line class="threshold" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}">'
-            f"<title>{escape(t.label)}</title></line>"
-            f'<text class="threshold-label" x="{LEFT + plot_w + 4}" y="{label_y:.1f}">'
-            f"<title>{escape(t.label)}</title>{escape(t.tag)}</text>"
-        )
-    legend_y = TOP + plot_h + 30
-    slot = (WIDTH - LEFT) / per_row
     for index, s in enumerate(series):
-        cls = f"s{index % 4}"
-        marker = MARKERS[index % 4]
-        points = sorted(s.points)
-        if len(points) > 1:
-            path = " ".join(f"{x_of(at):.1f},{y_of(v):.1f}" for at, v in points)
-            parts.append(f'<polyline class="line {cls}" points="{path}"/>')
-        for at, v in points:
-            when = at.astimezone(local).strftime("%Y-%m-%d %H:%M")
-            parts.append(
-                _marker(
-                    marker, x_of(at), y_of(v), f"dot {cls}", f"{s.label} {v:g} {unit} at {when}"
-                )
-            )
-        latest = ""
-        if points:  # the latest value printed, not only drawn
-            at, v = points[-1]
-            latest = f" {_latest(v)} ({at.astimezone(local).strftime('%b %d')})"
-        lx = LEFT + (index % per_row) * slot
-        ly = legend_y + 14 * (index // per_row)
-        parts.append(_marker(marker, lx + 4, ly - 4, f"dot {cls}", s.label))
-        parts.append(
-            f'<text class="legend" x="{lx + 12:.1f}" y="{ly}">'
-            f"{escape(s.label)}{escape(latest)}</text>"
-        )
+        parts.extend(_series_lines(plot, s, index, per_row=per_row, unit=unit))
     if not any(s.points for s in series):
         parts.append(
-            f'<text class="empty" x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" '
+            f'<text class="empty" x="{LEFT + plot.width / 2}" y="{TOP + plot.height / 2}" '
             'text-anchor="middle">no results in this period</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text piece above is escaped)
+
+
+def _value_grid(plot: _Plot) -> list[str]:
+    """Five horizontal grid lines from zero to the top of the scale, each with its value."""
+    parts = []
+    for i in range(5):
+        value = plot.y_max * i / 4
+        y = plot.y_of(value)
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot.width}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>'
+        )
+    return parts
+
+
+def _day_grid(plot: _Plot) -> list[str]:
+    """About five vertical lines at local midnights, each with its date."""
+    parts = []
+    days = max(int(plot.span // 86400), 1)
+    step = max(days // 5, 1)
+    day = plot.start.astimezone(plot.local).replace(hour=0, minute=0, second=0, microsecond=0)
+    while day <= plot.end:
+        if day >= plot.start:
+            x = plot.x_of(day)
+            parts.append(
+                f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot.height}"/>'
+                f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 16}" text-anchor="middle">'
+                f"{day.strftime('%b %d')}</text>"
+            )
+        day = (day + timedelta(days=step, hours=2)).replace(hour=0)
+    return parts
+
+
+def _threshold_lines(plot: _Plot, thresholds: Sequence[Threshold]) -> list[str]:
+    """Each threshold as a line across the plot, its tag beside it and its label on hover."""
+    parts = []
+    placed: list[float] = []
+    for t in sorted(thresholds, key=lambda t: -t.value):
+        y = plot.y_of(t.value)
+        # Two close lines: the lower label moves down so neither covers the other.
+        label_y = max([y + 4, *(p + 12 for p in placed)])
+        placed.append(label_y)
+        parts.append(
+            f'<line class="threshold" x1="{LEFT}" x2="{LEFT + plot.width}" y1="{y:.1f}" y2="{y:.1f}">'
+            f"<title>{escape(t.label)}</title></line>"
+            f'<text class="threshold-label" x="{LEFT + plot.width + 4}" y="{label_y:.1f}">'
+            f"<title>{escape(t.label)}</title>{escape(t.tag)}</text>"
+        )
+    return parts
+
+
+def _series_lines(plot: _Plot, s: Series, index: int, *, per_row: int, unit: str) -> list[str]:
+    """One series: its line, a marker per point (with its value on hover) and its legend entry."""
+    cls = f"s{index % 4}"
+    marker = MARKERS[index % 4]
+    points = sorted(s.points)
+    parts = []
+    if len(points) > 1:
+        path = " ".join(f"{plot.x_of(at):.1f},{plot.y_of(v):.1f}" for at, v in points)
+        parts.append(f'<polyline class="line {cls}" points="{path}"/>')
+    for at, v in points:
+        when = at.astimezone(plot.local).strftime("%Y-%m-%d %H:%M")
+        parts.append(
+            _marker(
+                marker,
+                plot.x_of(at),
+                plot.y_of(v),
+                f"dot {cls}",
+                f"{s.label} {v:g} {unit} at {when}",
+            )
+        )
+    latest = ""
+    if points:  # the latest value printed, not only drawn
+        at, v = points[-1]
+        latest = f" {_latest(v)} ({at.astimezone(plot.local).strftime('%b %d')})"
+    lx = LEFT + (index % per_row) * ((WIDTH - LEFT) / per_row)
+    ly = TOP + plot.height + 30 + 14 * (index // per_row)
+    parts.append(_marker(marker, lx + 4, ly - 4, f"dot {cls}", s.label))
+    parts.append(
+        f'<text class="legend" x="{lx + 12:.1f}" y="{ly}">{escape(s.label)}{escape(latest)}</text>'
+    )
+    return parts
 
 
 def phase_strip(

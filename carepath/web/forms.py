@@ -195,47 +195,55 @@ def read_fields(
                 values[f.name] = None
             continue
         try:
-            if f.kind == "date":
-                values[f.name] = date.fromisoformat(text).isoformat()
-            elif f.kind == "number":
-                number = float(text)
-                if not math.isfinite(number) or number < 0:
-                    raise ValueError
-                values[f.name] = number
-            elif f.kind == "int":
-                values[f.name] = int(text)
-            elif f.kind == "choice":
-                if text not in f.choices:
-                    raise ValueError
-                values[f.name] = text
-            elif f.kind == "bool":
-                if text not in ("yes", "no"):
-                    raise ValueError
-                values[f.name] = text == "yes"
-            elif f.kind == "confirm":
-                values[f.name] = text == "yes" or None
-            elif f.kind == "list":
-                items = _split(text)
-                values[f.name] = [] if [i.lower() for i in items] == ["none"] else items
-            else:
-                values[f.name] = text
+            values[f.name] = _typed(f, text)
         except ValueError:
-            problems[f.name] = {
-                "date": "must be a date, YYYY-MM-DD",
-                "number": "must be a number, 0 or more",
-                "int": "must be a whole number",
-                "choice": f"one of {', '.join(f.choices)}",
-                "bool": "yes, no, or leave unknown",
-            }.get(f.kind, "not valid")
-    for name in ("relapse_dates",):
-        for item in values.get(name) or []:
-            try:
-                date.fromisoformat(item)
-            except ValueError:
-                problems.setdefault(name, f"{item!r} is not a date (YYYY-MM-DD)")
+            problems[f.name] = _shape_problem(f)
+    for item in values.get("relapse_dates") or []:
+        try:
+            date.fromisoformat(item)
+        except ValueError:
+            problems.setdefault("relapse_dates", f"{item!r} is not a date (YYYY-MM-DD)")
     if re.search(r"\s", raw.get("mrn", "")):
         problems.setdefault("mrn", "must not contain spaces")
     return values, problems, raw
+
+
+def _typed(f: FormField, text: str) -> Any:
+    """The value of a field's non-empty text, by its kind; ValueError when it has another shape."""
+    if f.kind == "date":
+        return date.fromisoformat(text).isoformat()
+    if f.kind == "number":
+        number = float(text)
+        if not math.isfinite(number) or number < 0:
+            raise ValueError
+        return number
+    if f.kind == "int":
+        return int(text)
+    if f.kind == "choice":
+        if text not in f.choices:
+            raise ValueError
+        return text
+    if f.kind == "bool":
+        if text not in ("yes", "no"):
+            raise ValueError
+        return text == "yes"
+    if f.kind == "confirm":
+        return text == "yes" or None
+    if f.kind == "list":
+        items = _split(text)
+        return [] if [i.lower() for i in items] == ["none"] else items
+    return text
+
+
+def _shape_problem(f: FormField) -> str:
+    """What a field's text must look like, said beside it when it does not."""
+    return {
+        "date": "must be a date, YYYY-MM-DD",
+        "number": "must be a number, 0 or more",
+        "int": "must be a whole number",
+        "choice": f"one of {', '.join(f.choices)}",
+        "bool": "yes, no, or leave unknown",
+    }.get(f.kind, "not valid")
 
 
 FORM_LEVEL = "_form"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from markupsafe import Markup
 from sqlmodel import Session
@@ -138,9 +139,9 @@ def _charts(
         ]
         lft_series.append(Series(labs.tests[code].label, points))
     anc, platelets, hb = labs.tests["anc"], labs.tests["platelets"], labs.tests["hemoglobin"]
-    window = {"start": start, "end": end, "tz": tz}
+    chart = partial(line_chart, start=start, end=end, tz=tz)  # the four share the window
     return [
-        line_chart(
+        chart(
             "Liver tests against ULN",
             lft_series,
             [
@@ -156,9 +157,8 @@ def _charts(
                 ),
             ],
             unit="× ULN",
-            **window,  # type: ignore[arg-type]
         ),
-        line_chart(
+        chart(
             "White cells (WBC, ANC)",
             [_series(labs, "wbc", recent), _series(labs, anc.code, recent)],
             [
@@ -166,9 +166,8 @@ def _charts(
                 Threshold(500, "ANC 500 /µL: CRh (DEF-04)", "500 CRh DEF-04"),
             ],
             unit=anc.canonical.label,
-            **window,  # type: ignore[arg-type]
         ),
-        line_chart(
+        chart(
             "Platelets",
             [_series(labs, platelets.code, recent)],
             [
@@ -176,12 +175,10 @@ def _charts(
                 Threshold(50000, "50,000 /µL: CRh (DEF-04); LP (MON-22)", "50k CRh; LP"),
             ],
             unit=platelets.canonical.label,
-            **window,  # type: ignore[arg-type]
         ),
-        line_chart(
+        chart(
             "Hemoglobin",
             [_series(labs, hb.code, recent)],
             unit=hb.canonical.label,
-            **window,  # type: ignore[arg-type]
         ),
     ]

@@ -19,7 +19,7 @@ from carepath.web.charts import phase_strip
 from carepath.web.engine import induction_advice, pending_steps, response_suggestion
 from carepath.web.patient_header import Header, TaskGroup, group_tasks, header
 from carepath.web.patient_labs import LabsView, load_labs, range_key
-from models.pathway import Course, ResponseAssessmentRecord
+from models.pathway import Course, PathwayInstance, ResponseAssessmentRecord
 from models.repositories.alerts import list_alerts
 from models.repositories.audit import Actor
 from models.repositories.courses import current_course, list_courses
@@ -31,7 +31,7 @@ from models.task import CareTask, ClinicalAlert
 from pathways.clock import day_number
 from pathways.definition import Definition
 from pathways.engine import NextStep
-from pathways.facts import CentreFacts
+from pathways.facts import CaseFacts, CentreFacts
 from pathways.vocab import OPEN_TASK_STATUSES
 
 TRACK_COLUMNS = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
@@ -138,87 +138,37 @@ def load_page(
     tz: str,
     labs_range: str | None = None,
 ) -> PatientPage:
+    # Each repository audits its own read; they run in the page's order.
     record = get_record(session, patient_id=patient_id, actor=actor)
-    stored = list_courses(session, patient_id=patient_id)
-    running = current_course(stored)
-    courses = [
-        CourseLine(
-            course=c,
-            cycle_day=day_number(c.anchor_date, today) if c is running else None,
-            current=c is running,
-        )
-        for c in stored
-    ]
+    courses = _course_lines(list_courses(session, patient_id=patient_id), today)
     tasks = list_patient_tasks(session, patient_id=patient_id, actor=actor)
     open_tasks = [t for t in tasks if t.status in OPEN_TASK_STATUSES]
-    closed_tasks = [t for t in tasks if t.status not in OPEN_TASK_STATUSES]
     assessments = list_assessments(session, patient_id=patient_id, actor=actor)
-    amended = {a.amends_id for a in assessments if a.amends_id is not None}
-
-    problems: list[str] = []
-    suggestion = None
-    suggestion_for = None
-    events: list[EventChoice] = []
-    advice = None
-    steps: list[NextStep] = []
-    snapshots, snapshot_problems = load_snapshots(
-        session, patient_ids=[patient_id], as_of=today, timezone=tz, centre=CentreFacts()
+    engine = _engine_view(
+        session,
+        record,
+        assessments,
+        patient_id=patient_id,
+        definition=definition,
+        today=today,
+        tz=tz,
     )
-    problems.extend(p.problem for p in snapshot_problems)
-    instance = record.instance
-    if snapshots and instance is not None:
-        facts = snapshots[0].facts
-        advice = induction_advice(facts, definition)
-        latest = assessments[-1] if assessments else None
-        if latest is not None and latest.signed_at is None:
-            suggestion = latest.suggestion or response_suggestion(facts, definition)
-            suggestion_for = latest.id
-            steps = pending_steps(facts, definition)
-        for track, machine in definition.machines.items():
-            state = str(getattr(instance, TRACK_COLUMNS[track]))
-            for transition in machine.allowed(state):
-                blocked = tuple(
-                    f"requires {g.requires} ({', '.join(g.rule_ids)})"
-                    for g in transition.guards
-                    if not g.test(facts)
-                )
-                events.append(
-                    EventChoice(
-                        track=track,
-                        event=transition.event,
-                        title=transition.title or transition.event,
-                        target=transition.target,
-                        rule_ids=transition.rule_ids,
-                        blocked_by=blocked,
-                        requires=tuple(
-                            f"{g.requires} ({', '.join(g.rule_ids)})" for g in transition.guards
-                        ),
-                        needs_signature=any(
-                            g.name.startswith("signed_") for g in transition.guards
-                        ),
-                    )
-                )
-    phase_title = "–"
-    if instance is not None:
-        phase_title = str(
-            definition.machines["main"].states.get(instance.phase, {}).get("title", instance.phase)
-        )
     spans = _spans(record, definition)
     alerts = list_alerts(session, patient_id=patient_id, actor=actor)
     return PatientPage(
         record=record,
-        phase_title=phase_title,
+        phase_title=_phase_title(record, definition),
         spans=spans,
         strip=phase_strip([(s.phase, s.title, s.start, s.end) for s in spans], now=now, tz=tz),
         courses=courses,
         open_tasks=open_tasks,
-        closed_tasks=closed_tasks,
+        closed_tasks=[t for t in tasks if t.status not in OPEN_TASK_STATUSES],
         alerts=alerts,
         assessments=assessments,
-        amended_ids=amended,
-        suggestion=suggestion,
-        suggestion_for=suggestion_for,
-        events=events,
+        amended_ids={a.amends_id for a in assessments if a.amends_id is not None},
+        suggestion=engine.suggestion,
+        suggestion_for=engine.suggestion_for,
+        events=engine.events,
         labs=load_labs(
             session,
             patient_id=patient_id,
@@ -230,7 +180,99 @@ def load_page(
         ),
         header=header(open_tasks, alerts, now),
         task_groups=group_tasks(open_tasks, now),
-        advice=advice,
-        problems=problems,
-        next_steps=steps,
+        advice=engine.advice,
+        problems=engine.problems,
+        next_steps=engine.steps,
     )
+
+
+def _course_lines(stored: list[Course], today: date) -> list[CourseLine]:
+    """Every course, the one in progress marked with today's cycle day."""
+    running = current_course(stored)
+    return [
+        CourseLine(
+            course=c,
+            cycle_day=day_number(c.anchor_date, today) if c is running else None,
+            current=c is running,
+        )
+        for c in stored
+    ]
+
+
+def _phase_title(record: PatientRecord, definition: Definition) -> str:
+    instance = record.instance
+    if instance is None:
+        return "–"
+    return str(
+        definition.machines["main"].states.get(instance.phase, {}).get("title", instance.phase)
+    )
+
+
+@dataclass
+class _EngineView:
+    """What the engine says of the patient's facts today (empty when they cannot be read)."""
+
+    problems: list[str] = field(default_factory=list)
+    suggestion: dict[str, Any] | None = None
+    suggestion_for: int | None = None
+    events: list[EventChoice] = field(default_factory=list)
+    advice: dict[str, Any] | None = None
+    steps: list[NextStep] = field(default_factory=list)
+
+
+def _engine_view(
+    session: Session,
+    record: PatientRecord,
+    assessments: list[ResponseAssessmentRecord],
+    *,
+    patient_id: int,
+    definition: Definition,
+    today: date,
+    tz: str,
+) -> _EngineView:
+    """The advice, the unsigned assessment's suggestion and next steps, and the transitions."""
+    snapshots, snapshot_problems = load_snapshots(
+        session, patient_ids=[patient_id], as_of=today, timezone=tz, centre=CentreFacts()
+    )
+    view = _EngineView(problems=[p.problem for p in snapshot_problems])
+    instance = record.instance
+    if not snapshots or instance is None:
+        return view
+    facts = snapshots[0].facts
+    view.advice = induction_advice(facts, definition)
+    latest = assessments[-1] if assessments else None
+    if latest is not None and latest.signed_at is None:
+        view.suggestion = latest.suggestion or response_suggestion(facts, definition)
+        view.suggestion_for = latest.id
+        view.steps = pending_steps(facts, definition)
+    view.events = _event_choices(instance, facts, definition)
+    return view
+
+
+def _event_choices(
+    instance: PathwayInstance, facts: CaseFacts, definition: Definition
+) -> list[EventChoice]:
+    """Each track's transitions from its state, with the guards that block them now."""
+    events: list[EventChoice] = []
+    for track, machine in definition.machines.items():
+        state = str(getattr(instance, TRACK_COLUMNS[track]))
+        for transition in machine.allowed(state):
+            events.append(
+                EventChoice(
+                    track=track,
+                    event=transition.event,
+                    title=transition.title or transition.event,
+                    target=transition.target,
+                    rule_ids=transition.rule_ids,
+                    blocked_by=tuple(
+                        f"requires {g.requires} ({', '.join(g.rule_ids)})"
+                        for g in transition.guards
+                        if not g.test(facts)
+                    ),
+                    requires=tuple(
+                        f"{g.requires} ({', '.join(g.rule_ids)})" for g in transition.guards
+                    ),
+                    needs_signature=any(g.name.startswith("signed_") for g in transition.guards),
+                )
+            )
+    return events

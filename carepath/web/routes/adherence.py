@@ -35,9 +35,11 @@ from carepath.reports.adherence import (
 from carepath.web.charts import RatePoint, rate_chart
 from carepath.web.deps import DB, READERS, actor_of, allow, clinic_date, now, settings
 from carepath.web.templating import render
+from models.ops import AdherenceSnapshot
 from models.repositories.adherence import (
     SHOWS,
     AdherenceReport,
+    IndicatorResult,
     compute_report,
     drill_down,
     prepare,
@@ -46,7 +48,8 @@ from models.repositories.adherence import (
 )
 from models.repositories.users import Principal
 from pathways.clock import month_of
-from pathways.engine import CONDITIONS, indicators_of
+from pathways.definition import Definition
+from pathways.engine import CONDITIONS, Indicator, indicators_of
 from pathways.vocab import Role
 
 router = APIRouter(include_in_schema=False)
@@ -120,10 +123,11 @@ def _trends(
 ) -> tuple[dict[str, list[RatePoint]], dict[str, list[SnapshotNote]]]:
     """Per indicator, one point per month (the stored snapshot where there is one, else live),
     and the months whose snapshot differs from the live figure the tables show."""
-    stored: dict[tuple[str, str], Any] = {}
-    for snap in snapshots_between(session, start=month_of(report.start)[0], end=report.end):
-        if (snap.period_start, snap.period_end) == month_of(snap.period_start):
-            stored[(snap.indicator_id, f"{snap.period_start:%Y-%m}")] = snap
+    stored: dict[tuple[str, str], AdherenceSnapshot] = {
+        (snap.indicator_id, f"{snap.period_start:%Y-%m}"): snap
+        for snap in snapshots_between(session, start=month_of(report.start)[0], end=report.end)
+        if (snap.period_start, snap.period_end) == month_of(snap.period_start)
+    }
     months = months_between(report)
     trends: dict[str, list[RatePoint]] = {}
     notes: dict[str, list[SnapshotNote]] = {}
@@ -262,23 +266,8 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
         raise HTTPException(status_code=404, detail="no such indicator")
     ind = known[indicator_id]
     start, end, problems = _period(request)
-    params = request.query_params
-    show = params.get("show", "denominator")
-    if show not in SHOWS:
-        problems["show"] = f"one of {', '.join(SHOWS)}"
-        show = "denominator"
     period_problems = {k: v for k, v in problems.items() if k in ("from", "to")}
-    regimen = params.get("regimen")
-    month = params.get("month") or None
-    if month is not None and (
-        len(month) != 7 or month[4] != "-" or not month.replace("-", "").isdigit()
-    ):
-        problems["month"] = "must be YYYY-MM"
-        month = None
-    try:
-        page = max(1, int(params.get("page", "1")))
-    except ValueError:
-        page = 1
+    query = _drill_query(request.query_params, problems)
     period = {"from": start.isoformat(), "to": end.isoformat()}
     context: dict[str, Any] = {
         "ind": ind,
@@ -286,9 +275,9 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
         "problems": problems,
         "conditions": CONDITIONS,
         "defaults": [definition.defaults[name] for name in ind.defaults],
-        "show": show,
-        "regimen": regimen,
-        "month": month,
+        "show": query.show,
+        "regimen": query.regimen,
+        "month": query.month,
         "pct": pct,
         "units": UNIT_WORDS,
         "can_open_patients": principal.role in READERS,
@@ -300,6 +289,54 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
         return render(
             request, "adherence_indicator.html", context | {"result": None}, status_code=422
         )
+    figures = _figures(request, session, principal, definition, ind, start, end, query)
+    return render(
+        request,
+        "adherence_indicator.html",
+        context | figures | _drill_links(ind, query, period, figures["result"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _DrillQuery:
+    """Which patients behind an indicator the page lists: a count, a regimen or month, a page."""
+
+    show: str
+    regimen: str | None
+    month: str | None
+    page: int
+
+
+def _drill_query(params: Mapping[str, str], problems: dict[str, str]) -> _DrillQuery:
+    """The drill-down asked for; a value it cannot use is noted in ``problems`` and dropped."""
+    show = params.get("show", "denominator")
+    if show not in SHOWS:
+        problems["show"] = f"one of {', '.join(SHOWS)}"
+        show = "denominator"
+    month = params.get("month") or None
+    if month is not None and (
+        len(month) != 7 or month[4] != "-" or not month.replace("-", "").isdigit()
+    ):
+        problems["month"] = "must be YYYY-MM"
+        month = None
+    try:
+        page = max(1, int(params.get("page", "1")))
+    except ValueError:
+        page = 1
+    return _DrillQuery(show=show, regimen=params.get("regimen"), month=month, page=page)
+
+
+def _figures(
+    request: Request,
+    session: DB,
+    principal: Principal,
+    definition: Definition,
+    ind: Indicator,
+    start: date,
+    end: date,
+    query: _DrillQuery,
+) -> dict[str, Any]:
+    """The indicator's result and monthly chart, and the page of patients behind the count."""
     tz, instant = settings(request).timezone, now(request)
     prepare(session, definition=definition, timezone=tz, now=instant)
     report = compute_report(
@@ -309,52 +346,52 @@ def indicator_page(request: Request, session: DB, principal: Viewer, indicator_i
         start=start,
         end=end,
         now=instant,
-        indicator_ids=[indicator_id],
+        indicator_ids=[ind.id],
         prepared=True,
     )
-    result = report.result(indicator_id)
     trends, notes = _trends(session, report)
     drill = drill_down(
         session,
         definition=definition,
         timezone=tz,
-        indicator_id=indicator_id,
+        indicator_id=ind.id,
         start=start,
         end=end,
         now=instant,
         actor=actor_of(principal, request),
-        show=show,
-        regimen=regimen,
-        month=month,
+        show=query.show,
+        regimen=query.regimen,
+        month=query.month,
         limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        offset=(query.page - 1) * PAGE_SIZE,
         prepared=True,
     )
-    filters = {"regimen": regimen, "month": month}
-    base = f"/adherence/{indicator_id}"
-    return render(
-        request,
-        "adherence_indicator.html",
-        context
-        | {
-            "result": result,
-            "chart": rate_chart(
-                f"{indicator_id} by month", trends[indicator_id], target=ind.target
-            ),
-            "notes": notes.get(indicator_id, []),
-            "drill": drill,
-            "page": page,
-            "pages": max(1, (drill.total + PAGE_SIZE - 1) // PAGE_SIZE),
-            "tabs": _tabs(indicator_id, show, period, filters),
-            "by_regimen": [
-                (key, counts, _link(base, show=show, regimen=key, **period))
-                for key, counts in result.by_regimen.items()
-            ],
-            "by_month": [
-                (key, counts, _link(base, show=show, month=key, **period))
-                for key, counts in result.by_month.items()
-            ],
-            "page_link": lambda n: _link(base, show=show, page=n, **period, **filters),
-            "clear_link": _link(base, show=show, **period),
-        },
-    )
+    return {
+        "result": report.result(ind.id),
+        "chart": rate_chart(f"{ind.id} by month", trends[ind.id], target=ind.target),
+        "notes": notes.get(ind.id, []),
+        "drill": drill,
+        "page": query.page,
+        "pages": max(1, (drill.total + PAGE_SIZE - 1) // PAGE_SIZE),
+    }
+
+
+def _drill_links(
+    ind: Indicator, query: _DrillQuery, period: Mapping[str, str], result: IndicatorResult
+) -> dict[str, Any]:
+    """The links that narrow the list by count, regimen or month, and page through it."""
+    filters = {"regimen": query.regimen, "month": query.month}
+    base, show = f"/adherence/{ind.id}", query.show
+    return {
+        "tabs": _tabs(ind.id, show, period, filters),
+        "by_regimen": [
+            (key, counts, _link(base, show=show, regimen=key, **period))
+            for key, counts in result.by_regimen.items()
+        ],
+        "by_month": [
+            (key, counts, _link(base, show=show, month=key, **period))
+            for key, counts in result.by_month.items()
+        ],
+        "page_link": lambda n: _link(base, show=show, page=n, **period, **filters),
+        "clear_link": _link(base, show=show, **period),
+    }

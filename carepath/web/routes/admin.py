@@ -9,6 +9,7 @@ audit event naming the admin and their session.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,7 @@ from carepath.security import WeakPassword, hash_password
 from carepath.web.deps import DB, FormFields, actor_of, allow, now
 from carepath.web.routes.account import issue_and_reveal, reveal_page, token_days
 from carepath.web.templating import render
+from models.repositories.audit import Actor
 from models.repositories.tokens import TokenNotFound, list_tokens, revoke_token
 from models.repositories.users import (
     SERVICE_ROLES,
@@ -40,8 +42,9 @@ router = APIRouter(include_in_schema=False)
 Admin = Annotated[Principal, allow(Role.ADMIN)]
 
 
-def _page(request: Request, session: Session, **context: object) -> Response:
-    status = int(context.pop("status_code", 200))  # type: ignore[call-overload]
+def _page(
+    request: Request, session: Session, *, status_code: int = 200, **context: object
+) -> Response:
     users = list_users(session)
     base: dict[str, object] = {
         "users": users,
@@ -53,7 +56,7 @@ def _page(request: Request, session: Session, **context: object) -> Response:
         "values": {},
         "now": now(request),
     }
-    return render(request, "admin_users.html", base | context, status_code=status)
+    return render(request, "admin_users.html", base | context, status_code=status_code)
 
 
 def _refused(
@@ -97,11 +100,24 @@ def add_user(request: Request, session: DB, principal: Admin, form: FormFields) 
 
 
 def _change(
-    request: Request, session: Session, username: str, done: str, change: Callable[[], object]
+    request: Request,
+    session: Session,
+    principal: Principal,
+    username: str,
+    done: str,
+    change: Callable[..., object],
+    **arguments: object,
 ) -> Response:
-    """Run one change of an account; a refusal shows the page with its reason under the user."""
+    """Run one change of an account by this admin (``change(session, username=, actor=, now=,
+    **arguments)``); a refusal shows the page with its reason under the user."""
     try:
-        change()
+        change(
+            session,
+            username=username,
+            actor=actor_of(principal, request),
+            now=now(request),
+            **arguments,
+        )
     except (UserError, WeakPassword) as exc:
         return _refused(request, session, {f"{username}.{exc.field}": exc.problem})
     except UserNotFound as exc:
@@ -109,58 +125,32 @@ def _change(
     return RedirectResponse(f"/admin/users?done={done}#user-{username}", status_code=303)
 
 
+def _reset_password(
+    session: Session, *, username: str, password: str, actor: Actor, now: datetime
+) -> object:
+    """A temporary password, hashed first: a weak one is refused like any other change."""
+    return reset_password(
+        session, username=username, password_hash=hash_password(password), actor=actor, now=now
+    )
+
+
 @router.post("/admin/users/{username}/deactivate")
 def deactivate(request: Request, session: DB, principal: Admin, username: str) -> Response:
     """Their sessions end now and their tokens stop working."""
-    return _change(
-        request,
-        session,
-        username,
-        "deactivated",
-        lambda: set_active(
-            session,
-            username=username,
-            active=False,
-            actor=actor_of(principal, request),
-            now=now(request),
-        ),
-    )
+    return _change(request, session, principal, username, "deactivated", set_active, active=False)
 
 
 @router.post("/admin/users/{username}/reactivate")
 def reactivate(request: Request, session: DB, principal: Admin, username: str) -> Response:
-    return _change(
-        request,
-        session,
-        username,
-        "reactivated",
-        lambda: set_active(
-            session,
-            username=username,
-            active=True,
-            actor=actor_of(principal, request),
-            now=now(request),
-        ),
-    )
+    return _change(request, session, principal, username, "reactivated", set_active, active=True)
 
 
 @router.post("/admin/users/{username}/role")
 def change_role(
     request: Request, session: DB, principal: Admin, username: str, form: FormFields
 ) -> Response:
-    return _change(
-        request,
-        session,
-        username,
-        "role",
-        lambda: set_role(
-            session,
-            username=username,
-            role=form.get("role", ""),
-            actor=actor_of(principal, request),
-            now=now(request),
-        ),
-    )
+    role = form.get("role", "")
+    return _change(request, session, principal, username, "role", set_role, role=role)
 
 
 @router.post("/admin/users/{username}/password")
@@ -168,18 +158,9 @@ def reset(
     request: Request, session: DB, principal: Admin, username: str, form: FormFields
 ) -> Response:
     """A temporary password the admin hands over; the person must replace it at sign-in."""
+    password = form.get("password", "")
     return _change(
-        request,
-        session,
-        username,
-        "reset",
-        lambda: reset_password(
-            session,
-            username=username,
-            password_hash=hash_password(form.get("password", "")),
-            actor=actor_of(principal, request),
-            now=now(request),
-        ),
+        request, session, principal, username, "reset", _reset_password, password=password
     )
 
 
