@@ -136,6 +136,7 @@ def closed_as(c: Any, closure: Closure) -> Any:
 
 
 # Named paramstyle: placeholders written with instant() come out as they went in.
+# The ignore: SQLAlchemy leaves the psycopg dialect's __init__ unannotated.
 _DIALECT = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 
 

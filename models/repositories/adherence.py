@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.ops import AdherenceSnapshot
 from models.repositories.adherence_filters import Params
@@ -35,6 +35,7 @@ from models.repositories.adherence_sql import (
     units_sql,
 )
 from models.repositories.audit import Actor, record, record_many
+from models.sql import table_of
 from models.task import CareTask
 from pathways.clock import month_of
 from pathways.definition import Definition
@@ -390,7 +391,7 @@ def drill_down(
     task_ids = sorted({t for r in rows for t in r.task_ids})
     tasks: dict[int, DrillTask] = {}
     if task_ids:
-        c = CareTask.__table__.c  # type: ignore[attr-defined]
+        c = table_of(CareTask).c
         for t in session.execute(
             select(
                 c.id,
@@ -452,7 +453,7 @@ def store_snapshot(session: Session, *, report: AdherenceReport, actor: Actor) -
     session.execute(
         text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(report.start, report.end)}
     )
-    table = AdherenceSnapshot.__table__  # type: ignore[attr-defined]
+    table = table_of(AdherenceSnapshot)
     session.execute(
         delete(table).where(table.c.period_start == report.start, table.c.period_end == report.end)
     )
@@ -504,8 +505,8 @@ def snapshots_between(session: Session, *, start: date, end: date) -> list[Adher
     return list(
         session.execute(
             select(s)
-            .where(s.period_start >= start, s.period_end <= end)  # type: ignore[arg-type]
-            .order_by(s.period_start, s.indicator_id)  # type: ignore[arg-type]
+            .where(col(s.period_start) >= start, col(s.period_end) <= end)
+            .order_by(col(s.period_start), col(s.indicator_id))
         ).scalars()
     )
 
@@ -513,9 +514,9 @@ def snapshots_between(session: Session, *, start: date, end: date) -> list[Adher
 def snapshot_pending(session: Session, *, start: date, end: date) -> int | None:
     """Units still pending in the period's stored snapshot (None: no snapshot stored)."""
     rows = session.execute(
-        select(AdherenceSnapshot.breakdown).where(
-            AdherenceSnapshot.period_start == start,  # type: ignore[arg-type]
-            AdherenceSnapshot.period_end == end,  # type: ignore[arg-type]
+        select(col(AdherenceSnapshot.breakdown)).where(
+            col(AdherenceSnapshot.period_start) == start,
+            col(AdherenceSnapshot.period_end) == end,
         )
     ).all()
     if not rows:

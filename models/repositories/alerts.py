@@ -37,8 +37,8 @@ def list_alerts(session: Session, *, patient_id: int, actor: Actor) -> list[Clin
     rows = list(
         session.execute(
             select(ClinicalAlert)
-            .where(ClinicalAlert.patient_id == patient_id)
-            .order_by(ClinicalAlert.raised_at.desc(), ClinicalAlert.id.desc())  # type: ignore[attr-defined, union-attr]
+            .where(col(ClinicalAlert.patient_id) == patient_id)
+            .order_by(col(ClinicalAlert.raised_at).desc(), col(ClinicalAlert.id).desc())
         ).scalars()
     )
     record(session, actor=actor, action="read", entity="clinical_alert", patient_id=patient_id)
@@ -62,11 +62,11 @@ def acknowledge_alert(
         raise AlertError("reason", "a reason is required")
     if len(text) > 2000:
         raise AlertError("reason", "at most 2000 characters")
-    alert = session.execute(
+    alert = session.scalars(
         select(ClinicalAlert)
-        .where(ClinicalAlert.id == alert_id, ClinicalAlert.patient_id == patient_id)
+        .where(col(ClinicalAlert.id) == alert_id, col(ClinicalAlert.patient_id) == patient_id)
         .with_for_update()
-    ).scalar_one_or_none()
+    ).one_or_none()
     if alert is None:
         raise AlertNotFound(alert_id)
     if alert.acknowledged_at is not None:

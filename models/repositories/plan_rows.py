@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum, auto
 from typing import Any, NamedTuple
 
 from models.task_sql import PLANNED_COLUMNS
@@ -183,15 +184,20 @@ def _detail_json(task: PlannedTask) -> str | None:
     key = _detail_key(task)
     if key is None:
         return _encode_detail(task)
-    found = _detail_text.get(key, _MISSING)
-    if found is _MISSING:
+    found = _detail_text.get(key, _Missing.MISSING)
+    if found is _Missing.MISSING:
         if len(_detail_text) > _DETAIL_CACHE_MAX:
             _detail_text.clear()
         found = _detail_text[key] = _encode_detail(task)
-    return found  # type: ignore[return-value]
+    return found
 
 
-_MISSING = object()
+class _Missing(Enum):
+    """Not in the cache (a cached detail may itself be None)."""
+
+    MISSING = auto()
+
+
 _detail_text: dict[tuple[Any, ...], str | None] = {}
 _DETAIL_CACHE_MAX = 50_000
 _EXACT = (str, int)

@@ -28,6 +28,7 @@ from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record_many
 from models.repositories.plan_rows import jsonable
 from models.repositories.reminders import Route, queue_reminders
+from models.sql import rows_touched, table_of
 from models.task import CareTask, ClinicalAlert
 from models.task_sql import OPEN_LIST as OPEN_STATUSES
 from models.task_sql import OPEN_SQL as OPEN_STATUSES_SQL
@@ -47,8 +48,8 @@ def sign_task_key(patient_id: int, assessment_id: int) -> str:
 
 ALERT_LOCK_SPACE = 4_2001  # pg_advisory_xact_lock(space, patient id) while routing alerts
 
-_TASKS = CareTask.__table__  # type: ignore[attr-defined]
-_ALERTS = ClinicalAlert.__table__  # type: ignore[attr-defined]
+_TASKS = table_of(CareTask)
+_ALERTS = table_of(ClinicalAlert)
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,7 +461,7 @@ def close_signed(session: Session, *, signed: Sequence[NewAssessment], now: date
                 "open": OPEN_STATUSES,
             },
         )
-        closed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        closed += rows_touched(result)
     return closed
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
+from models.sql import rows_touched
 from models.task_sql import OPEN_LIST, actionable, due_by, instant, past_due, sql, task_columns
 from pathways.core.window import ClinicDay
 
@@ -95,7 +96,7 @@ def complete_tasks(session: Session, *, completions: Sequence[Completion], actor
         entity="care_task",
         patient_ids=sorted({c.patient_id for c in completions}),
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_touched(result)
 
 
 @dataclass(frozen=True, slots=True)

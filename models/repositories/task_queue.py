@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from models.patient import Patient
 from models.repositories.audit import Actor, record, record_many
+from models.sql import table_of
 from models.task import CareTask
 from models.task_sql import OPEN_LIST, due_by, past_due
 from pathways.core.window import ClinicDay
@@ -130,7 +131,7 @@ def queue_counts(
     is counted from ``ix_care_task_queue`` alone (index-only); what the person
     holds in other queues, and everything they hold, from the owner index.
     """
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     extra = _filters(c, filters)
     # A parallel plan costs more than it saves on these small counts and takes
     # a core from the other requests; this transaction plans serially.
@@ -170,7 +171,7 @@ def list_queue(
     offset: int = 0,
 ) -> list[QueueRow]:
     """One page of a bucket (None: all of it), soonest due first; the patients shown are audited."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     # Plain rows, not ORM objects: a page of fifty is read, never changed.
     query = (
         select(*c, col(Patient.mrn), col(Patient.display_name))
@@ -213,7 +214,7 @@ def list_patient_tasks(
 
 def task_regimens(session: Session, *, role: Role) -> list[str]:
     """The regimens of open tasks in a role's queue (the choices of the regimen filter)."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     return [
         r
         for (r,) in session.execute(

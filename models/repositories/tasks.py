@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.observation import Observation
 from models.pathway import ResponseAssessmentRecord
@@ -45,6 +45,7 @@ from models.repositories.task_queue import (
 )
 from models.repositories.task_results import MARROW_FIELDS, FieldSpec, parse_result, specs_for
 from models.repositories.users import normalise_username
+from models.sql import table_of
 from models.task import CareTask
 from models.task_sql import OPEN_LIST
 from models.user import AccountKind, AppUser
@@ -104,9 +105,9 @@ class TaskView:
 
 def get_task(session: Session, *, task_id: int, actor: Actor, labs: LabCatalogue) -> TaskView:
     row = session.execute(
-        select(CareTask, Patient.mrn, Patient.display_name, Patient.birth_date)
-        .join(Patient, Patient.id == CareTask.patient_id)  # type: ignore[arg-type]
-        .where(CareTask.id == task_id)
+        select(CareTask, col(Patient.mrn), col(Patient.display_name), col(Patient.birth_date))
+        .join(Patient, col(Patient.id) == col(CareTask.patient_id))
+        .where(col(CareTask.id) == task_id)
     ).first()
     if row is None:
         raise TaskNotFound(task_id)
@@ -130,14 +131,16 @@ def get_task(session: Session, *, task_id: int, actor: Actor, labs: LabCatalogue
 
 def _locked(session: Session, task_id: int) -> CareTask:
     """The task row, locked for this transaction; a row another transaction holds is 'busy'."""
-    task = session.execute(
+    task = session.scalars(
         select(CareTask)
-        .where(CareTask.id == task_id)
+        .where(col(CareTask.id) == task_id)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    ).one_or_none()
     if task is None:
-        exists = session.execute(select(CareTask.id).where(CareTask.id == task_id)).first()
+        exists = session.execute(
+            select(col(CareTask.id)).where(col(CareTask.id) == task_id)
+        ).first()
         if exists is None:
             raise TaskNotFound(task_id)
         raise TaskConflict(f"task {task_id} is being changed by someone else; try again")
@@ -241,7 +244,7 @@ def claim_next(
     session: Session, *, role: Role, actor: Actor, now: datetime, kind: TaskKind | None = None
 ) -> CareTask | None:
     """The most urgent unclaimed task of the role's queue, claimed; None when there is none."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     query = (
         select(c.id)
         .where(
@@ -445,7 +448,7 @@ def reassign_task(
             "before you give it to someone else"
         )
     target = session.execute(
-        select(AppUser).where(AppUser.username == normalise_username(to_username))
+        select(AppUser).where(col(AppUser.username) == normalise_username(to_username))
     ).scalar_one_or_none()
     if target is None or not target.active or target.kind != AccountKind.PERSON:
         raise TaskInputError({"to": "no active user with this name"})
