@@ -388,24 +388,7 @@ def drill_down(
         return drill_sql(units, classes=True, regimen=regimen is not None, month=month is not None)
 
     rows = _run(session, ind, definition, base, build, extra)
-    task_ids = sorted({t for r in rows for t in r.task_ids})
-    tasks: dict[int, DrillTask] = {}
-    if task_ids:
-        c = table_of(CareTask).c
-        for t in session.execute(
-            select(
-                c.id,
-                c.rule_id,
-                c.title,
-                c.status,
-                c.due_date,
-                c.window_start,
-                c.window_end,
-                c.completed_at,
-                c.status_reason,
-            ).where(c.id.in_(task_ids))
-        ):
-            tasks[t.id] = DrillTask(*t)
+    tasks = _drill_tasks(session, sorted({t for r in rows for t in r.task_ids}))
     record_many(
         session,
         actor=actor,
@@ -416,23 +399,48 @@ def drill_down(
     )
     return DrillDown(
         indicator=ind,
-        rows=tuple(
-            DrillRow(
-                unit_key=r.unit_key,
-                patient_id=r.patient_id,
-                mrn=r.mrn,
-                patient_name=r.display_name,
-                episode=r.ep_no,
-                regimen=r.regimen,
-                period_date=r.period_date,
-                cls=r.cls,
-                skipped=r.skipped,
-                note=r.note,
-                tasks=tuple(tasks[t] for t in r.task_ids if t in tasks),
-            )
-            for r in rows
-        ),
+        rows=tuple(_drill_row(r, tasks) for r in rows),
         total=rows[0].total if rows else 0,
+    )
+
+
+def _drill_tasks(session: Session, task_ids: list[int]) -> dict[int, DrillTask]:
+    """The tasks the drill-down's units name, by id."""
+    tasks: dict[int, DrillTask] = {}
+    if not task_ids:
+        return tasks
+    c = table_of(CareTask).c
+    for t in session.execute(
+        select(
+            c.id,
+            c.rule_id,
+            c.title,
+            c.status,
+            c.due_date,
+            c.window_start,
+            c.window_end,
+            c.completed_at,
+            c.status_reason,
+        ).where(c.id.in_(task_ids))
+    ):
+        tasks[t.id] = DrillTask(*t)
+    return tasks
+
+
+def _drill_row(r: Any, tasks: dict[int, DrillTask]) -> DrillRow:
+    """One unit of the drill-down (a row of the drill SQL) with its tasks."""
+    return DrillRow(
+        unit_key=r.unit_key,
+        patient_id=r.patient_id,
+        mrn=r.mrn,
+        patient_name=r.display_name,
+        episode=r.ep_no,
+        regimen=r.regimen,
+        period_date=r.period_date,
+        cls=r.cls,
+        skipped=r.skipped,
+        note=r.note,
+        tasks=tuple(tasks[t] for t in r.task_ids if t in tasks),
     )
 
 

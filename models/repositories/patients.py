@@ -106,9 +106,34 @@ def create_patient(
     assessment in the intake is dated then too.
     """
     when = at or utcnow()
-    patient = Patient.model_validate(
-        intake.patient, update={"created_at": when, "updated_at": when}
-    )
+    patient = _insert_patient(session, intake.patient, actor=actor, when=when)
+    pid = require_id(patient)
+    _add_facts(session, pid, intake, actor=actor, when=when)
+    _enrol(session, pid, definition, actor=actor, when=when)
+    if intake.adolescent_alert is not None:
+        session.add(
+            ClinicalAlert(
+                patient_id=pid,
+                dedupe_key=f"p{pid}:{ADOLESCENT_ALERT}",
+                code=ADOLESCENT_ALERT,
+                # No rule of RULES.md covers it: cited as the tracker's own check, like data problems.
+                rule_id=DATA_PROBLEM_RULE,
+                severity=Severity.CRITICAL,
+                message=intake.adolescent_alert,
+                inputs=intake.adolescent_inputs,
+                raised_at=when,
+            )
+        )
+    record(session, actor=actor, action="create", entity="patient", patient_id=pid, entity_id=pid)
+    session.flush()
+    return patient
+
+
+def _insert_patient(
+    session: Session, create: PatientCreate, *, actor: Actor, when: datetime
+) -> Patient:
+    """The patient row, flushed; an MRN someone already has is refused, naming them."""
+    patient = Patient.model_validate(create, update={"created_at": when, "updated_at": when})
     _refuse_a_known_mrn(session, patient.mrn, actor)
     try:
         with session.begin_nested():  # a concurrent intake of the same MRN: only this row undone
@@ -117,7 +142,13 @@ def create_patient(
     except IntegrityError:
         _refuse_a_known_mrn(session, patient.mrn, actor)
         raise
-    pid = require_id(patient)
+    return patient
+
+
+def _add_facts(
+    session: Session, pid: int, intake: PatientIntake, *, actor: Actor, when: datetime
+) -> None:
+    """The disease facts, history, relapses, prior therapies, fitness and medications."""
     session.add(
         DiseaseFacts.model_validate(
             intake.disease, update={"patient_id": pid, "updated_by": actor.name}
@@ -149,6 +180,12 @@ def create_patient(
         )
     for name in intake.medications:
         session.add(Medication(patient_id=pid, name=name.strip().lower()))
+
+
+def _enrol(
+    session: Session, pid: int, definition: Definition, *, actor: Actor, when: datetime
+) -> None:
+    """The pathway instance at the main machine's initial state (SM-01), and its first event."""
     machine = definition.machines["main"]
     instance = PathwayInstance(
         patient_id=pid,
@@ -174,23 +211,6 @@ def create_patient(
             at=when,
         )
     )
-    if intake.adolescent_alert is not None:
-        session.add(
-            ClinicalAlert(
-                patient_id=pid,
-                dedupe_key=f"p{pid}:{ADOLESCENT_ALERT}",
-                code=ADOLESCENT_ALERT,
-                # No rule of RULES.md covers it: cited as the tracker's own check, like data problems.
-                rule_id=DATA_PROBLEM_RULE,
-                severity=Severity.CRITICAL,
-                message=intake.adolescent_alert,
-                inputs=intake.adolescent_inputs,
-                raised_at=when,
-            )
-        )
-    record(session, actor=actor, action="create", entity="patient", patient_id=pid, entity_id=pid)
-    session.flush()
-    return patient
 
 
 def _refuse_a_known_mrn(session: Session, mrn: str, actor: Actor) -> None:

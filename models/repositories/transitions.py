@@ -121,15 +121,6 @@ def apply_transition(
             as_of=as_of,
             suggestion=suggestion,
         )
-    _move(
-        session,
-        instance,
-        track=track,
-        to=outcome.target,
-        definition=definition,
-        actor=actor,
-        now=now,
-    )
     result = TransitionResult(
         patient_id=patient_id,
         track=track,
@@ -138,16 +129,12 @@ def apply_transition(
         to_state=outcome.target,
         rule_ids=outcome.transition.rule_ids,
     )
+    _move(session, instance, result, definition=definition, actor=actor, now=now)
+    signed_detail = (
+        {} if signed is None else {"signed": str(signed_response), **signature_detail(signed)}
+    )
     _write_event(
-        session,
-        instance,
-        result,
-        actor=actor,
-        reason=reason,
-        now=now,
-        signed={}
-        if signed is None
-        else {"signed": str(signed_response), **signature_detail(signed)},
+        session, instance, result, actor=actor, reason=reason, now=now, signed=signed_detail
     )
     session.flush()
     return result
@@ -208,16 +195,16 @@ def _facts_for_transition(
 def _move(
     session: Session,
     instance: PathwayInstance,
+    result: TransitionResult,
     *,
-    track: str,
-    to: str,
     definition: Definition,
     actor: Actor,
     now: datetime,
 ) -> None:
     """Put the track in its new state; a new main phase may end the pathway and finished courses."""
-    setattr(instance, TRACK_COLUMNS[track], to)
-    if track == "main":
+    to = result.to_state
+    setattr(instance, TRACK_COLUMNS[result.track], to)
+    if result.track == "main":
         instance.phase_since = now
         if to in definition.machines["main"].finals:
             instance.ended_at = now
