@@ -22,6 +22,7 @@ from pathways.core.window import (
     Timeliness,
     WindowState,
 )
+from pathways.vocab import TaskStatus
 
 # Bound as one parameter (``status = ANY(:open)``).
 OPEN_LIST: list[str] = list(OPEN_STATUSES)
@@ -128,6 +129,18 @@ def timeliness(c: Any) -> Any:
         (c.completed_at < c.not_before, Timeliness.EARLY.value),
         (c.completed_at < c.expires, Timeliness.ON_TIME.value),
         else_=Timeliness.LATE.value,
+    )
+
+
+def completed_sql(*, at: str, by: str, updated_at: str | None = None) -> str:
+    """The SET items of a task completed in SQL: the columns ``completion.mark_completed`` sets.
+
+    ``at``, ``by`` and ``updated_at`` (default ``at``) are SQL expressions, a placeholder or
+    a column; the result and the status reason are the statement's own.
+    """
+    return (
+        f"status = '{TaskStatus.COMPLETED.value}', completed_at = {at}, completed_by = {by}, "
+        f"lease_expires_at = NULL, updated_at = {updated_at or at}"
     )
 
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from models.repositories.audit import Actor, record
+from models.repositories.completion import mark_completed
 from models.task import CareTask, ClinicalAlert
-from pathways.vocab import OPEN_TASK_STATUSES, Role, TaskStatus
+from pathways.vocab import OPEN_TASK_STATUSES, Role
 
 
 class AlertNotFound(LookupError):
@@ -137,21 +138,13 @@ def _complete_review_task(
     ).scalar_one_or_none()
     if task is None or task.status not in OPEN_TASK_STATUSES:
         return
-    task.status = TaskStatus.COMPLETED
-    task.status_reason = "alert acknowledged"
-    task.result = {"decision": reason}
-    task.completed_at = now
-    task.completed_by = actor.name
-    task.lease_expires_at = None
-    task.updated_at = now
-    session.add(task)
-    record(
+    mark_completed(
         session,
-        actor=actor,
-        action="complete",
-        entity="care_task",
-        patient_id=task.patient_id,
-        entity_id=task_id,
+        task,
+        at=now,
+        by=actor,
+        result={"decision": reason},
         detail={"by": "alert acknowledgement"},
+        reason="alert acknowledged",
     )
     session.flush()

@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record
+from models.repositories.completion import mark_completed
 from models.repositories.results import sign_task_key
 from models.repositories.users import Signature
 from models.snapshots import response_assessment_from_row
@@ -29,7 +30,7 @@ from models.task import CareTask
 from models.user import AppUser
 from pathways.engine import signature_contradictions
 from pathways.facts import ResponseAssessment
-from pathways.vocab import OPEN_TASK_STATUSES, ResponseCategory, Role, TaskStatus
+from pathways.vocab import OPEN_TASK_STATUSES, ResponseCategory, Role
 
 
 class ResponseNotFound(LookupError):
@@ -278,20 +279,12 @@ def _close_sign_task(
     if task is None:
         return
     category = None if row.signed_category is None else row.signed_category.value
-    task.status = TaskStatus.COMPLETED
-    task.result = {"signed_category": category, "response_assessment_id": row.id}
-    task.completed_at = now
-    task.completed_by = actor.name
-    task.lease_expires_at = None
-    task.updated_at = now
-    session.add(task)
-    record(
+    mark_completed(
         session,
-        actor=actor,
-        action="complete",
-        entity="care_task",
-        patient_id=row.patient_id,
-        entity_id=task.id,
+        task,
+        at=now,
+        by=actor,
+        result={"signed_category": category, "response_assessment_id": row.id},
         detail={"by": "signature", "category": category},
     )
 

@@ -32,6 +32,7 @@ from models.sql import rows_touched, table_of
 from models.task import CareTask, ClinicalAlert
 from models.task_sql import OPEN_LIST as OPEN_STATUSES
 from models.task_sql import OPEN_SQL as OPEN_STATUSES_SQL
+from models.task_sql import completed_sql
 from pathways.clock import local_date
 from pathways.decisions import Alert, ResponseSuggestion, ReviewTask
 from pathways.engine import RaisedBefore, alert_fingerprint, is_new
@@ -491,11 +492,7 @@ def close_signed(session: Session, *, signed: Sequence[NewAssessment], now: date
     closed = 0
     for a in signed:
         result = session.execute(
-            text(
-                "UPDATE care_task SET status = 'completed', completed_at = :at, completed_by = :by, "
-                "status_reason = 'signed', updated_at = :now "
-                "WHERE patient_id = :pid AND dedupe_key LIKE 'resp:%' AND status = ANY(:open)"
-            ),
+            text(_CLOSE_SIGNED_SQL),
             {
                 "pid": a.patient_id,
                 "at": a.signed_at or now,
@@ -506,6 +503,14 @@ def close_signed(session: Session, *, signed: Sequence[NewAssessment], now: date
         )
         closed += rows_touched(result)
     return closed
+
+
+_CLOSE_SIGNED_SQL = (
+    "UPDATE care_task SET "  # noqa: S608 (constants)
+    + completed_sql(at=":at", by=":by", updated_at=":now")
+    + ", status_reason = 'signed' "
+    "WHERE patient_id = :pid AND dedupe_key LIKE 'resp:%' AND status = ANY(:open)"
+)
 
 
 def _review_task(

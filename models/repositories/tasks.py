@@ -30,6 +30,7 @@ from models.pathway import ResponseAssessmentRecord
 from models.patient import Patient
 from models.repositories.alerts import acknowledge_task_alerts, open_task_alerts
 from models.repositories.audit import Actor, record
+from models.repositories.completion import mark_completed
 from models.repositories.handovers import record_handover
 from models.repositories.task_queue import (
     COUNT_LIMIT,
@@ -313,20 +314,12 @@ def complete_task(
         for m in parsed.labs
     )
     assessment_id = _assessment(session, task, result, actor, now, clinic_date)
-    task.result = result | ({"response_assessment_id": assessment_id} if assessment_id else {})
-    task.status = TaskStatus.COMPLETED
-    task.completed_at = now
-    task.completed_by = actor.name
-    task.lease_expires_at = None
-    task.updated_at = now
-    session.add(task)
-    record(
+    mark_completed(
         session,
-        actor=actor,
-        action="complete",
-        entity="care_task",
-        patient_id=task.patient_id,
-        entity_id=task_id,
+        task,
+        at=now,
+        by=actor,
+        result=result | ({"response_assessment_id": assessment_id} if assessment_id else {}),
         detail={"fields": sorted(result)},
     )
     session.flush()
