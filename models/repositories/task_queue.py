@@ -46,10 +46,14 @@ class QueueFilters:
 
 @dataclass(frozen=True, slots=True)
 class QueueWindow:
-    """The instants that split the queue: now, the end of the clinic's day, the horizon."""
+    """The instants that split the queue and the worklist: now, the clinic's day, the horizon.
+
+    Today is the clinic's day of ``now`` (``pathways.core.window.ClinicDay``); the
+    horizon ends the ``UPCOMING_DAYS``-th day after it.
+    """
 
     now: datetime
-    day_end: datetime
+    today: ClinicDay
     horizon: datetime
 
     @classmethod
@@ -58,9 +62,13 @@ class QueueWindow:
         today = ClinicDay.of(now, tz)
         return cls(
             now=now,
-            day_end=today.end,
+            today=today,
             horizon=ClinicDay.on(today.day + timedelta(days=UPCOMING_DAYS), tz).end,
         )
+
+    @property
+    def day_end(self) -> datetime:
+        return self.today.end
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,14 +70,9 @@ class Sort(StrEnum):
     KIND = "kind"
 
 
-@dataclass(frozen=True, slots=True)
-class Day:
-    """The instants that split the worklist: now, the clinic's day, the horizon of the next days."""
-
-    now: datetime
-    start: datetime
-    end: datetime
-    horizon: datetime
+# The instants that split the worklist are the queue's: now, the clinic's day of now
+# (pathways.core.window.ClinicDay) and the horizon of the next days.
+Day = task_queue.QueueWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +136,9 @@ def _view(c: Any, view: View, *, role: Role, username: str, day: Day) -> list[An
     if view is View.OVERDUE:
         where += [c.due <= day.now, c.expires > day.now]
     elif view is View.TODAY:
-        where += [c.due > day.start, c.due <= day.end]
+        where += [c.due > day.today.start, c.due <= day.today.end]
     elif view is View.UPCOMING:
-        where += [c.due > day.end, c.due <= day.horizon]
+        where += [c.due > day.today.end, c.due <= day.horizon]
     elif view is View.MISSED:
         where.append(c.expires <= day.now)
     return where
@@ -430,7 +425,7 @@ def live_state(session: Session, *, role: Role, username: str, day: Day) -> dict
     scope = (c.status.in_(OPEN), or_(c.role_queue == role.value, c.owner == username))
     tasks = session.execute(
         select(
-            func.count().filter(and_(c.due <= day.end, c.expires > day.now)),
+            func.count().filter(and_(c.due <= day.today.end, c.expires > day.now)),
             func.count().filter(c.owner == username),
             func.count(),
             func.max(c.updated_at),
