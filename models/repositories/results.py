@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -34,6 +34,7 @@ from models.task_sql import OPEN_LIST as OPEN_STATUSES
 from models.task_sql import OPEN_SQL as OPEN_STATUSES_SQL
 from models.task_sql import completed_sql
 from pathways.clock import local_date
+from pathways.core.window import TaskWindow
 from pathways.decisions import Alert, ResponseSuggestion, ReviewTask
 from pathways.engine import RaisedBefore, alert_fingerprint, is_new
 from pathways.vocab import Severity, TaskKind, TaskStatus
@@ -522,8 +523,8 @@ def _review_task(
     timezone: str,
     detail: dict[str, Any],
 ) -> dict[str, Any]:
-    due = review.due
-    expires = due + timedelta(days=7)
+    # The engine's window for it (pathways.review): open now, due and expiring as it decided.
+    window = TaskWindow(not_before=now, due=review.due, expires=review.expires)
     return {
         "patient_id": patient_id,
         "dedupe_key": dedupe_key[:200],
@@ -532,12 +533,12 @@ def _review_task(
         "rule_id": review.rule_id[:16],
         "title": review.title[:240],
         "section": review.section,
-        "window_start": local_date(now, timezone),
-        "due_date": local_date(due, timezone),
-        "window_end": local_date(expires, timezone),
-        "not_before": now,
-        "due": due,
-        "expires": expires,
+        "window_start": local_date(window.not_before, timezone),
+        "due_date": local_date(window.due, timezone),
+        "window_end": local_date(window.expires, timezone),
+        "not_before": window.not_before,
+        "due": window.due,
+        "expires": window.expires,
         "safety": review.safety,
         "status": TaskStatus.REQUESTED.value,
         "role_queue": review.role.value,
