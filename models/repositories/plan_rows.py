@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum, auto
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from models.task_sql import PLANNED_COLUMNS
 from pathways.core.json_form import canonical
@@ -184,8 +184,8 @@ def _detail_json(task: PlannedTask) -> str | None:
     key = _detail_key(task)
     if key is None:
         return _encode_detail(task)
-    found = _detail_text.get(key, _Missing.MISSING)
-    if found is _Missing.MISSING:
+    found = _detail_text.get(key, _MISSING)
+    if found is _MISSING:
         if len(_detail_text) > _DETAIL_CACHE_MAX:
             _detail_text.clear()
         found = _detail_text[key] = _encode_detail(task)
@@ -198,6 +198,7 @@ class _Missing(Enum):
     MISSING = auto()
 
 
+_MISSING: Final = _Missing.MISSING
 _detail_text: dict[tuple[Any, ...], str | None] = {}
 _DETAIL_CACHE_MAX = 50_000
 _EXACT = (str, int)
