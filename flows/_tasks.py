@@ -9,18 +9,18 @@ result: every run must read the database afresh.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import TaskRun
-from prefect.states import State
+from prefect.client.schemas.objects import State, TaskRun
 
 from flows._faults import TRANSIENT_SQLSTATES, PageFault, is_transient
 
 __all__ = ["TRANSIENT_SQLSTATES", "PageFault", "io_task", "is_transient"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _retry_transient(_task: Task[..., Any], _run: TaskRun, state: State[Any]) -> bool:
@@ -31,14 +31,15 @@ def _retry_transient(_task: Task[..., Any], _run: TaskRun, state: State[Any]) ->
     return False
 
 
-def io_task(name: str, *, retries: int = 3) -> Callable[[F], F]:
+def io_task(name: str, *, retries: int = 3) -> Callable[[Callable[P, R]], Task[P, R]]:
     """A Prefect task around one batch of IO, retried with backoff on transient database faults."""
+    delays: list[float] = [1.0, 5.0, 15.0][:retries]
 
-    def wrap(fn: F) -> F:
-        return task(  # type: ignore[return-value]
+    def wrap(fn: Callable[P, R]) -> Task[P, R]:
+        return task(
             name=name,
             retries=retries,
-            retry_delay_seconds=[1, 5, 15][:retries] or 0,
+            retry_delay_seconds=delays or 0,
             retry_condition_fn=_retry_transient,
             cache_policy=NO_CACHE,
             log_prints=False,

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from time import perf_counter
 from types import SimpleNamespace
 from typing import Any
 
 from prefect import flow, get_run_logger
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from flows._tasks import io_task
 from flows.jobs import run_for_period
@@ -43,7 +44,7 @@ from models.repositories.results import (
     request_signatures,
 )
 from models.session import transaction
-from models.snapshots import load_snapshots, response_assessment_from_row
+from models.snapshots import Snapshot, load_snapshots, response_assessment_from_row
 from pathways.clock import local_date
 from pathways.engine import Policy, repeat_after_days, review_task_for, signature_task_for
 from pathways.vocab import Role
@@ -69,110 +70,169 @@ def evaluate_batch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
     as_of = local_date(now, rt.timezone)
     counts = dict.fromkeys(COUNTS, 0)
     with transaction(rt.engine) as session:
-        observations = claim_new_observations(session, now=now, limit=rt.batch_size, actor=ACTOR)
-        assessments = claim_new_assessments(session, now=now, limit=rt.batch_size, actor=ACTOR)
-        counts["observations"], counts["assessments"] = len(observations), len(assessments)
-        if not observations and not assessments:
+        claimed = _claim(session, rt, now=now)
+        counts["observations"], counts["assessments"] = (
+            len(claimed.observations),
+            len(claimed.assessments),
+        )
+        if not claimed.observations and not claimed.assessments:
             return {**counts, "seconds": perf_counter() - started}
-        by_patient: dict[int, list[NewObservation]] = defaultdict(list)
-        for o in observations:
-            by_patient[o.patient_id].append(o)
-        unsigned: dict[int, list[NewAssessment]] = defaultdict(list)
-        for a in assessments:
-            if not a.signed:
-                unsigned[a.patient_id].append(a)
-        signed = [a for a in assessments if a.signed]
-        unsigned_rows = [a for a in assessments if not a.signed]
-
-        patient_ids = sorted(set(by_patient) | set(unsigned))
         snapshots, snapshot_problems = load_snapshots(
-            session, patient_ids=patient_ids, as_of=as_of, timezone=rt.timezone
+            session, patient_ids=claimed.patient_ids(), as_of=as_of, timezone=rt.timezone
         )
         problems = [
             DataProblem(p.patient_id, "snapshot", p.problem, Role.COORDINATOR)
             for p in snapshot_problems
         ]
-        alerts: list[RaisedAlert] = []
-        requests: list[SignatureRequest] = []
-        for snap in snapshots:
-            pid = snap.patient_id
-            try:
-                definition = rt.definition(snap.pathway_version)
-                raised = []  # kept only when the whole patient evaluates
-                if pid in by_patient:
-                    policy = Policy(definition)
-                    for alert in rt.evaluator(snap.facts, definition, policy):
-                        raised.append(
-                            RaisedAlert(
-                                pid,
-                                alert,
-                                review_task_for(alert, now, policy),
-                                match_observation(alert, by_patient[pid]),
-                                repeat_after_days(alert, policy),
-                            )
-                        )
-                asked = []
-                for a in unsigned.get(pid, []):
-                    facts = replace(
-                        snap.facts,
-                        response_assessment=response_assessment_from_row(SimpleNamespace(**a.row)),
-                    )
-                    policy = Policy(definition)
-                    asked.append(
-                        SignatureRequest(
-                            pid,
-                            a.id,
-                            rt.classifier(facts, policy),
-                            signature_task_for(a.assessed_on, now, policy),
-                        )
-                    )
-                alerts += raised
-                requests += asked
-            except (
-                ImportError,
-                SQLAlchemyError,
-            ):  # a missing engine or a database fault: not one patient's
-                raise
-            except Exception as exc:  # one patient's facts must not stop the batch
-                problems.append(
-                    DataProblem(pid, "engine", f"{type(exc).__name__}: {exc}", Role.CLINICIAN)
-                )
-                log.warning(
-                    "evaluate_results: patient %d not evaluated (%s)", pid, type(exc).__name__
-                )
+        alerts, requests, refused = _evaluate_patients(rt, snapshots, claimed, now=now)
+        problems += refused
         for p in snapshot_problems:
             log.warning(
                 "evaluate_results: patient %d not evaluated (stored facts unusable)", p.patient_id
             )
-
-        counts["alerts"], alert_reminders = record_alerts(
-            session,
-            alerts=alerts,
-            now=now,
-            timezone=rt.timezone,
-            routes=rt.routes,
-            actor=ACTOR,
-        )
-        counts["signature_tasks"], sign_reminders = request_signatures(
-            session,
-            requests=requests,
-            now=now,
-            timezone=rt.timezone,
-            routes=rt.routes,
-            actor=ACTOR,
-        )
-        counts["signed"] = close_signed(session, signed=signed, now=now)
-        counts["reminders"] = alert_reminders + sign_reminders
+        counts.update(_write_outcome(session, rt, alerts, requests, claimed.signed, now=now))
         if problems:
-            held = {p.patient_id for p in problems}
-            release_unevaluated(
-                session,
-                observation_ids=[o.id for o in observations if o.patient_id in held],
-                assessment_ids=[a.id for a in unsigned_rows if a.patient_id in held],
-            )
-            raise_data_problems(session, problems=problems, as_of=as_of, now=now)
+            _hold_back(session, claimed, problems, as_of=as_of, now=now)
             counts["problems"] = len(problems)
     return {**counts, "seconds": perf_counter() - started}
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """One batch of results nobody had evaluated, as the evaluation reads them."""
+
+    observations: list[NewObservation]
+    assessments: list[NewAssessment]
+    by_patient: dict[int, list[NewObservation]]
+    unsigned: dict[int, list[NewAssessment]]
+
+    @property
+    def signed(self) -> list[NewAssessment]:
+        return [a for a in self.assessments if a.signed]
+
+    def patient_ids(self) -> list[int]:
+        """The patients to evaluate: new results, or an assessment still to sign."""
+        return sorted(set(self.by_patient) | set(self.unsigned))
+
+
+def _claim(session: Session, rt: Runtime, *, now: datetime) -> _Claimed:
+    observations = claim_new_observations(session, now=now, limit=rt.batch_size, actor=ACTOR)
+    assessments = claim_new_assessments(session, now=now, limit=rt.batch_size, actor=ACTOR)
+    by_patient: dict[int, list[NewObservation]] = defaultdict(list)
+    for o in observations:
+        by_patient[o.patient_id].append(o)
+    unsigned: dict[int, list[NewAssessment]] = defaultdict(list)
+    for a in assessments:
+        if not a.signed:
+            unsigned[a.patient_id].append(a)
+    return _Claimed(observations, assessments, by_patient, unsigned)
+
+
+def _evaluate_patients(
+    rt: Runtime, snapshots: list[Snapshot], claimed: _Claimed, *, now: datetime
+) -> tuple[list[RaisedAlert], list[SignatureRequest], list[DataProblem]]:
+    """Each patient through the engine; a patient the engine fails on becomes a data problem."""
+    alerts: list[RaisedAlert] = []
+    requests: list[SignatureRequest] = []
+    problems: list[DataProblem] = []
+    for snap in snapshots:
+        pid = snap.patient_id
+        try:
+            raised, asked = _evaluate_patient(rt, snap, claimed, now=now)
+        except (
+            ImportError,
+            SQLAlchemyError,
+        ):  # a missing engine or a database fault: not one patient's
+            raise
+        except Exception as exc:  # one patient's facts must not stop the batch
+            problems.append(
+                DataProblem(pid, "engine", f"{type(exc).__name__}: {exc}", Role.CLINICIAN)
+            )
+            log.warning("evaluate_results: patient %d not evaluated (%s)", pid, type(exc).__name__)
+            continue
+        # Kept only when the whole patient evaluates.
+        alerts += raised
+        requests += asked
+    return alerts, requests, problems
+
+
+def _evaluate_patient(
+    rt: Runtime, snap: Snapshot, claimed: _Claimed, *, now: datetime
+) -> tuple[list[RaisedAlert], list[SignatureRequest]]:
+    """The patient's alerts on its new results, and a signature request per unsigned assessment."""
+    pid = snap.patient_id
+    definition = rt.definition(snap.pathway_version)
+    raised: list[RaisedAlert] = []
+    if pid in claimed.by_patient:
+        policy = Policy(definition)
+        for alert in rt.evaluator(snap.facts, definition, policy):
+            raised.append(
+                RaisedAlert(
+                    pid,
+                    alert,
+                    review_task_for(alert, now, policy),
+                    match_observation(alert, claimed.by_patient[pid]),
+                    repeat_after_days(alert, policy),
+                )
+            )
+    asked = []
+    for a in claimed.unsigned.get(pid, []):
+        facts = replace(
+            snap.facts,
+            response_assessment=response_assessment_from_row(SimpleNamespace(**a.row)),
+        )
+        policy = Policy(definition)
+        asked.append(
+            SignatureRequest(
+                pid,
+                a.id,
+                rt.classifier(facts, policy),
+                signature_task_for(a.assessed_on, now, policy),
+            )
+        )
+    return raised, asked
+
+
+def _write_outcome(
+    session: Session,
+    rt: Runtime,
+    alerts: list[RaisedAlert],
+    requests: list[SignatureRequest],
+    signed: list[NewAssessment],
+    *,
+    now: datetime,
+) -> dict[str, int]:
+    """Alerts as review tasks, suggestions as signature tasks; signatures close their tasks."""
+    new_alerts, alert_reminders = record_alerts(
+        session, alerts=alerts, now=now, timezone=rt.timezone, routes=rt.routes, actor=ACTOR
+    )
+    signature_tasks, sign_reminders = request_signatures(
+        session, requests=requests, now=now, timezone=rt.timezone, routes=rt.routes, actor=ACTOR
+    )
+    return {
+        "alerts": new_alerts,
+        "signature_tasks": signature_tasks,
+        "signed": close_signed(session, signed=signed, now=now),
+        "reminders": alert_reminders + sign_reminders,
+    }
+
+
+def _hold_back(
+    session: Session,
+    claimed: _Claimed,
+    problems: list[DataProblem],
+    *,
+    as_of: date,
+    now: datetime,
+) -> None:
+    """The results of patients with a problem go back unevaluated, behind a data-problem task."""
+    held = {p.patient_id for p in problems}
+    release_unevaluated(
+        session,
+        observation_ids=[o.id for o in claimed.observations if o.patient_id in held],
+        assessment_ids=[a.id for a in claimed.assessments if not a.signed and a.patient_id in held],
+    )
+    raise_data_problems(session, problems=problems, as_of=as_of, now=now)
 
 
 def evaluate_all(rt: Runtime, *, now: datetime, batch: Any = None) -> dict[str, Any]:

@@ -21,10 +21,11 @@ The core — ``plan_batch``, fingerprints, the workers — is ``flows.plan_core`
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, get_run_logger
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows._tasks import io_task
 from flows.jobs import run_for_period
@@ -56,6 +57,11 @@ __all__ = [
 ]
 
 CONCURRENT_PAGES = 2
+# flow() takes a TaskRunner[PrefectFuture[Any]] (invariant), which no concrete runner is typed as;
+# Prefect casts its own default runner the same way.
+_PAGE_RUNNER = cast(
+    "TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=CONCURRENT_PAGES)
+)
 
 
 @io_task("plan-batch")
@@ -68,7 +74,7 @@ def pages_task() -> list[tuple[int, int]]:
     return pages(current_runtime())
 
 
-@flow(name=JOB, log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_PAGES))
+@flow(name=JOB, log_prints=False, task_runner=_PAGE_RUNNER)
 def plan_care(
     as_of: date | None = None, now: datetime | None = None, period_key: str | None = None
 ) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -66,8 +66,11 @@ def json_field(*, nullable: bool = True, default_factory: Any = None) -> Any:
     return Field(sa_type=JSONB, nullable=nullable, default=None)
 
 
+OnDelete = Literal["CASCADE", "SET NULL", "RESTRICT"]
+
+
 def fk(
-    target: str, *, nullable: bool = False, index: bool = True, ondelete: str = "RESTRICT"
+    target: str, *, nullable: bool = False, index: bool = True, ondelete: OnDelete = "RESTRICT"
 ) -> Any:
     """A foreign key; patient data is never deleted by cascade (RESTRICT by default)."""
     return Field(foreign_key=target, nullable=nullable, index=index, ondelete=ondelete)

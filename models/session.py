@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
 
@@ -30,9 +32,12 @@ def engine_for(url: str, pool_size: int = 5) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _application_name(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        with dbapi_connection.cursor() as cursor:
+    def _application_name(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
             cursor.execute("SET application_name = 'carepath'")
+        finally:
+            cursor.close()
 
     return engine
 

@@ -11,11 +11,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
-from sqlalchemy import Integer, any_, bindparam, select, text
+from sqlalchemy import Integer, Row, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlmodel import Session
+from sqlalchemy.sql.elements import CollectionAggregate
+from sqlmodel import Session, col
 
 from models.observation import Observation
 from models.pathway import PathwayInstance
@@ -30,6 +32,7 @@ from models.patient import (
     PriorTherapy,
     Relapse,
 )
+from models.sql import table_of
 from pathways.clock import local_date, start_of_day
 from pathways.engine import contradictions
 from pathways.facts import (
@@ -65,6 +68,10 @@ from pathways.vocab import (
 # do not decide anything the rules of §7 look at.
 LAB_LOOKBACK_DAYS = 45
 
+_E = TypeVar("_E", bound=Enum)
+# A row of a multi-column select, read by column name.
+_Row = Row[*tuple[Any, ...]]
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -85,13 +92,28 @@ class SnapshotProblem:
     problem: str
 
 
-def _any(ids: list[int]) -> Any:
+def _any(ids: list[int]) -> CollectionAggregate[Any]:
     """``= ANY(:ids)`` with one array parameter: a batch of thousands of ids stays one bind."""
     return any_(bindparam("ids", ids, type_=ARRAY(Integer)))
 
 
-def _enum(kind, value):  # type: ignore[no-untyped-def]
+def _enum(kind: type[_E], value: str | None) -> _E | None:
     return None if value is None else kind(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What a batch of patients holds besides its base rows, by patient id (one query each)."""
+
+    relapses: dict[int, list[date]]
+    therapies: dict[int, list[str]]
+    fitness: dict[int, FitnessFacts]
+    courses: dict[int, tuple[int, Course]]
+    labs: dict[int, list[LabResult]]
+    medications: dict[int, list[str]]
+    stopped: dict[int, list[StoppedMedication]]
+    assessments: dict[int, ResponseAssessment]
+    signed: dict[int, SignedResponse]
 
 
 def load_snapshots(
@@ -114,9 +136,41 @@ def load_snapshots(
     if not ids:
         return [], []
     centre = centre or CentreFacts()
-    p, d, h = Patient.__table__.c, DiseaseRow.__table__.c, DiseaseHistory.__table__.c  # type: ignore[attr-defined]
-    i = PathwayInstance.__table__.c  # type: ignore[attr-defined]
-    base = session.execute(
+    base = _base_rows(session, ids)
+    batch = _load_batch(session, ids, as_of=as_of, timezone=timezone)
+    snapshots: list[Snapshot] = []
+    problems: list[SnapshotProblem] = []
+    for row in base:
+        try:
+            facts = _case_facts(
+                row, batch, as_of=as_of, timezone=timezone, jurisdiction=jurisdiction, centre=centre
+            )
+        except _Unusable as exc:
+            problems.append(SnapshotProblem(row.pid, str(exc)))
+            continue
+        found = contradictions(facts, dated=False) if refuse_contradictions else []
+        if found:
+            problems.append(
+                SnapshotProblem(
+                    row.pid, "facts contradict each other: " + "; ".join(str(c) for c in found)
+                )
+            )
+            continue
+        snapshots.append(_snapshot(row, batch, facts))
+    snapshots.sort(key=lambda s: s.patient_id)
+    return snapshots, problems
+
+
+class _Unusable(Exception):
+    """A patient's stored facts cannot become engine facts; the message says why."""
+
+
+def _base_rows(session: Session, ids: list[int]) -> Sequence[_Row]:
+    """One row per patient: the patient, disease facts, history and the open pathway instance."""
+    p_t, d_t = table_of(Patient), table_of(DiseaseRow)
+    h_t, i_t = table_of(DiseaseHistory), table_of(PathwayInstance)
+    p, d, h, i = p_t.c, d_t.c, h_t.c, i_t.c
+    return session.execute(
         select(
             p.id.label("pid"),
             p.birth_date,
@@ -150,29 +204,54 @@ def load_snapshots(
             i.cns_track,
             i.testis_track,
         )
-        .select_from(Patient.__table__)  # type: ignore[attr-defined]
-        .outerjoin(DiseaseRow.__table__, d.patient_id == p.id)  # type: ignore[attr-defined]
-        .outerjoin(DiseaseHistory.__table__, h.patient_id == p.id)  # type: ignore[attr-defined]
-        .outerjoin(PathwayInstance.__table__, (i.patient_id == p.id) & i.ended_at.is_(None))  # type: ignore[attr-defined]
+        .select_from(p_t)
+        .outerjoin(d_t, d.patient_id == p.id)
+        .outerjoin(h_t, h.patient_id == p.id)
+        .outerjoin(i_t, (i.patient_id == p.id) & i.ended_at.is_(None))
         .where(p.id == _any(ids))
     ).all()
 
+
+def _load_batch(session: Session, ids: list[int], *, as_of: date, timezone: str) -> _Batch:
+    medications, stopped = _medications(session, ids, as_of)
+    assessments, signed = _responses(session, ids)
+    return _Batch(
+        relapses=_relapses(session, ids),
+        therapies=_therapies(session, ids),
+        fitness=_fitness(session, ids, timezone),
+        courses=_courses(session, ids),
+        labs=_labs(session, ids, as_of=as_of, timezone=timezone),
+        medications=medications,
+        stopped=stopped,
+        assessments=assessments,
+        signed=signed,
+    )
+
+
+def _relapses(session: Session, ids: list[int]) -> dict[int, list[date]]:
     relapses: dict[int, list[date]] = defaultdict(list)
     for pid, when in session.execute(
-        select(Relapse.patient_id, Relapse.relapse_date)
-        .where(Relapse.patient_id == _any(ids))
-        .order_by(Relapse.patient_id, Relapse.relapse_date)  # type: ignore[arg-type]
+        select(col(Relapse.patient_id), col(Relapse.relapse_date))
+        .where(col(Relapse.patient_id) == _any(ids))
+        .order_by(col(Relapse.patient_id), col(Relapse.relapse_date))
     ):
         relapses[pid].append(when)
+    return relapses
 
+
+def _therapies(session: Session, ids: list[int]) -> dict[int, list[str]]:
     therapies: dict[int, list[str]] = defaultdict(list)
     for pid, therapy in session.execute(
-        select(PriorTherapy.patient_id, PriorTherapy.therapy)
-        .where(PriorTherapy.patient_id == _any(ids))
-        .order_by(PriorTherapy.patient_id, PriorTherapy.id)  # type: ignore[arg-type]
+        select(col(PriorTherapy.patient_id), col(PriorTherapy.therapy))
+        .where(col(PriorTherapy.patient_id) == _any(ids))
+        .order_by(col(PriorTherapy.patient_id), col(PriorTherapy.id))
     ):
         therapies[pid].append(therapy)
+    return therapies
 
+
+def _fitness(session: Session, ids: list[int], timezone: str) -> dict[int, FitnessFacts]:
+    """The latest fitness assessment of each patient."""
     fitness: dict[int, FitnessFacts] = {}
     for row in session.execute(
         text(
@@ -189,7 +268,11 @@ def load_snapshots(
             # FIT on the clinic's calendar (a UTC date is the next day every evening).
             assessed_on=local_date(row.assessed_at, timezone),
         )
+    return fitness
 
+
+def _courses(session: Session, ids: list[int]) -> dict[int, tuple[int, Course]]:
+    """The active course of each patient, with its row id."""
     courses: dict[int, tuple[int, Course]] = {}
     for row in session.execute(
         text(
@@ -213,11 +296,17 @@ def load_snapshots(
                 last_dose_date=row.last_dose_date,
             ),
         )
+    return courses
 
+
+def _labs(
+    session: Session, ids: list[int], *, as_of: date, timezone: str
+) -> dict[int, list[LabResult]]:
+    """Lab results of the last LAB_LOOKBACK_DAYS clinic days up to the end of ``as_of``."""
     since = start_of_day(as_of - timedelta(days=LAB_LOOKBACK_DAYS), timezone)
     until = start_of_day(as_of + timedelta(days=1), timezone)
     labs: dict[int, list[LabResult]] = defaultdict(list)
-    o = Observation.__table__.c  # type: ignore[attr-defined]
+    o = table_of(Observation).c
     for row in session.execute(
         select(o.patient_id, o.code, o.value, o.unit, o.uln, o.lln, o.observed_at)
         .where(o.patient_id == _any(ids), o.observed_at >= since, o.observed_at < until)
@@ -233,117 +322,132 @@ def load_snapshots(
                 lln=row.lln,
             )
         )
+    return labs
 
+
+def _medications(
+    session: Session, ids: list[int], as_of: date
+) -> tuple[dict[int, list[str]], dict[int, list[StoppedMedication]]]:
+    """Medications taken on ``as_of``, and those stopped by then."""
     medications: dict[int, list[str]] = defaultdict(list)
     stopped: dict[int, list[StoppedMedication]] = defaultdict(list)
     for pid, name, stopped_on in session.execute(
-        select(Medication.patient_id, Medication.name, Medication.stopped_on)
-        .where(Medication.patient_id == _any(ids))
-        .order_by(Medication.patient_id, Medication.id)  # type: ignore[arg-type]
+        select(col(Medication.patient_id), col(Medication.name), col(Medication.stopped_on))
+        .where(col(Medication.patient_id) == _any(ids))
+        .order_by(col(Medication.patient_id), col(Medication.id))
     ):
         if stopped_on is None or stopped_on > as_of:
             medications[pid].append(name)
         else:
             stopped[pid].append(StoppedMedication(name, stopped_on))
+    return medications, stopped
 
-    assessments, signed = _responses(session, ids)
 
-    snapshots: list[Snapshot] = []
-    problems: list[SnapshotProblem] = []
-    for row in base:
-        pid = row.pid
-        if row.lineage is None or row.status is None:
-            missing = "disease facts" if row.lineage is None else "disease history"
-            problems.append(SnapshotProblem(pid, f"{missing} not recorded"))
-            continue
-        course = courses.get(pid)
-        try:
-            facts = CaseFacts(
-                as_of=as_of,
-                timezone=timezone,
-                jurisdiction=jurisdiction,
-                patient=PatientFacts(
-                    birth_date=row.birth_date,
-                    sex_at_birth=_enum(Sex, row.sex_at_birth),
-                    has_testes=row.has_testes,
-                    reproductive_potential=row.reproductive_potential,
-                    weight_kg=row.weight_kg,
-                    height_cm=row.height_cm,
-                ),
-                disease=DiseaseFacts(
-                    lineage=Lineage(row.lineage),
-                    cd19=_enum(Antigen, row.cd19),
-                    cd22=_enum(Antigen, row.cd22),
-                    cd20=_enum(Antigen, row.cd20),
-                    ph_positive=row.ph_positive,
-                    abl1_kinase_mutations=(
-                        None
-                        if row.abl1_kinase_mutations is None
-                        else tuple(row.abl1_kinase_mutations)
-                    ),
-                    kmt2a_rearranged=row.kmt2a_rearranged,
-                    cns_status=_enum(CnsStatus, row.cns_status),
-                    testicular_involvement=row.testicular_involvement,
-                    marrow_blast_pct=row.marrow_blast_pct,
-                    peripheral_blasts_per_ul=row.peripheral_blasts_per_ul,
-                ),
-                history=HistoryFacts(
-                    status=RRStatus(row.status),
-                    initial_diagnosis_date=row.initial_diagnosis_date,
-                    initial_treatment_start_date=row.initial_treatment_start_date,
-                    relapse_dates=tuple(relapses.get(pid, ())),
-                    prior_therapies=(
-                        tuple(therapies.get(pid, ())) if row.prior_therapies_recorded else None
-                    ),
-                    prior_allogeneic_hct_date=row.prior_allogeneic_hct_date,
-                    rr_diagnosis_date=row.rr_diagnosis_date,
-                ),
-                fitness=fitness.get(pid, FitnessFacts()),
-                goal=_enum(Goal, row.goal),
-                declines_therapy=bool(row.declines_therapy),
-                centre=centre,
-                treatment=None if course is None else course[1],
-                labs=tuple(labs.get(pid, ())),
-                response_assessment=assessments.get(pid),
-                signed_response=signed.get(pid),
-                medications=tuple(medications.get(pid, ())),
-                stopped_medications=tuple(stopped.get(pid, ())),
-                phase=_enum(Phase, row.phase),
-            )
-        except ValueError as exc:
-            problems.append(SnapshotProblem(pid, f"stored value not understood: {exc}"))
-            continue
-        found = contradictions(facts, dated=False) if refuse_contradictions else []
-        if found:
-            problems.append(
-                SnapshotProblem(
-                    pid, "facts contradict each other: " + "; ".join(str(c) for c in found)
-                )
-            )
-            continue
-        snapshots.append(
-            Snapshot(
-                patient_id=pid,
-                instance_id=row.instance_id,
-                pathway_version=row.pathway_version,
-                course_id=None if course is None else course[0],
-                cns_track=row.cns_track,
-                testis_track=row.testis_track,
-                facts=facts,
-            )
+def _case_facts(
+    row: _Row,
+    batch: _Batch,
+    *,
+    as_of: date,
+    timezone: str,
+    jurisdiction: Jurisdiction | None,
+    centre: CentreFacts,
+) -> CaseFacts:
+    """One patient's engine facts; raises ``_Unusable`` when the stored values cannot be."""
+    pid = row.pid
+    if row.lineage is None or row.status is None:
+        missing = "disease facts" if row.lineage is None else "disease history"
+        raise _Unusable(f"{missing} not recorded")
+    course = batch.courses.get(pid)
+    try:
+        return CaseFacts(
+            as_of=as_of,
+            timezone=timezone,
+            jurisdiction=jurisdiction,
+            patient=_patient_facts(row),
+            disease=_disease_facts(row),
+            history=_history_facts(row, batch),
+            fitness=batch.fitness.get(pid, FitnessFacts()),
+            goal=_enum(Goal, row.goal),
+            declines_therapy=bool(row.declines_therapy),
+            centre=centre,
+            treatment=None if course is None else course[1],
+            labs=tuple(batch.labs.get(pid, ())),
+            response_assessment=batch.assessments.get(pid),
+            signed_response=batch.signed.get(pid),
+            medications=tuple(batch.medications.get(pid, ())),
+            stopped_medications=tuple(batch.stopped.get(pid, ())),
+            phase=_enum(Phase, row.phase),
         )
-    snapshots.sort(key=lambda s: s.patient_id)
-    return snapshots, problems
+    except ValueError as exc:
+        raise _Unusable(f"stored value not understood: {exc}") from exc
+
+
+def _patient_facts(row: _Row) -> PatientFacts:
+    return PatientFacts(
+        birth_date=row.birth_date,
+        sex_at_birth=_enum(Sex, row.sex_at_birth),
+        has_testes=row.has_testes,
+        reproductive_potential=row.reproductive_potential,
+        weight_kg=row.weight_kg,
+        height_cm=row.height_cm,
+    )
+
+
+def _disease_facts(row: _Row) -> DiseaseFacts:
+    return DiseaseFacts(
+        lineage=Lineage(row.lineage),
+        cd19=_enum(Antigen, row.cd19),
+        cd22=_enum(Antigen, row.cd22),
+        cd20=_enum(Antigen, row.cd20),
+        ph_positive=row.ph_positive,
+        abl1_kinase_mutations=(
+            None if row.abl1_kinase_mutations is None else tuple(row.abl1_kinase_mutations)
+        ),
+        kmt2a_rearranged=row.kmt2a_rearranged,
+        cns_status=_enum(CnsStatus, row.cns_status),
+        testicular_involvement=row.testicular_involvement,
+        marrow_blast_pct=row.marrow_blast_pct,
+        peripheral_blasts_per_ul=row.peripheral_blasts_per_ul,
+    )
+
+
+def _history_facts(row: _Row, batch: _Batch) -> HistoryFacts:
+    pid = row.pid
+    return HistoryFacts(
+        status=RRStatus(row.status),
+        initial_diagnosis_date=row.initial_diagnosis_date,
+        initial_treatment_start_date=row.initial_treatment_start_date,
+        relapse_dates=tuple(batch.relapses.get(pid, ())),
+        prior_therapies=(
+            tuple(batch.therapies.get(pid, ())) if row.prior_therapies_recorded else None
+        ),
+        prior_allogeneic_hct_date=row.prior_allogeneic_hct_date,
+        rr_diagnosis_date=row.rr_diagnosis_date,
+    )
+
+
+def _snapshot(row: _Row, batch: _Batch, facts: CaseFacts) -> Snapshot:
+    course = batch.courses.get(row.pid)
+    return Snapshot(
+        patient_id=row.pid,
+        instance_id=row.instance_id,
+        pathway_version=row.pathway_version,
+        course_id=None if course is None else course[0],
+        cns_track=row.cns_track,
+        testis_track=row.testis_track,
+        facts=facts,
+    )
 
 
 def _responses(
     session: Session, ids: list[int]
 ) -> tuple[dict[int, ResponseAssessment], dict[int, SignedResponse]]:
-    r = ResponseRow.__table__.c  # type: ignore[attr-defined]
+    table = table_of(ResponseRow)
+    r = table.c
     latest: dict[int, ResponseAssessment] = {}
     signed: dict[int, SignedResponse] = {}
     rows = session.execute(
-        select(r).where(r.patient_id == _any(ids)).order_by(r.patient_id, r.assessed_on, r.id)
+        select(table).where(r.patient_id == _any(ids)).order_by(r.patient_id, r.assessed_on, r.id)
     ).all()
     for row in rows:
         latest[row.patient_id] = response_assessment_from_row(row)

@@ -22,6 +22,7 @@ from pathways.core.window import (
     Timeliness,
     WindowState,
 )
+from pathways.vocab import TaskStatus
 
 # Bound as one parameter (``status = ANY(:open)``).
 OPEN_LIST: list[str] = list(OPEN_STATUSES)
@@ -131,11 +132,24 @@ def timeliness(c: Any) -> Any:
     )
 
 
+def completed_sql(*, at: str, by: str, updated_at: str | None = None) -> str:
+    """The SET items of a task completed in SQL: the columns ``completion.mark_completed`` sets.
+
+    ``at``, ``by`` and ``updated_at`` (default ``at``) are SQL expressions, a placeholder or
+    a column; the result and the status reason are the statement's own.
+    """
+    return (
+        f"status = '{TaskStatus.COMPLETED.value}', completed_at = {at}, completed_by = {by}, "
+        f"lease_expires_at = NULL, updated_at = {updated_at or at}"
+    )
+
+
 def closed_as(c: Any, closure: Closure) -> Any:
     return sa.and_(c.status == "cancelled", c.closed_as == closure.value)
 
 
 # Named paramstyle: placeholders written with instant() come out as they went in.
+# The ignore: SQLAlchemy leaves the psycopg dialect's __init__ unannotated.
 _DIALECT = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 
 

@@ -138,6 +138,8 @@ class ReviewTask:
     title: str
     section: str
     due: datetime
+    # The end of its window (exclusive); the window opens when the task is raised.
+    expires: datetime
     # Critical alerts: shown and escalated as safety tasks.
     safety: bool
     result_fields: tuple[str, ...] = ()

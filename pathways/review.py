@@ -3,8 +3,9 @@
 The decision the storage side used to make on its own: a monitoring alert is
 reviewed within ``alert_review_hours`` of its severity, a critical one (the
 INO-05 / MON-05 dose hold) at once and as a safety task; a suggested response
-category is signed within ``response_signature_hours`` (RESP-04, DEF-15). The
-hours are [DEFAULT]s of the definition (``defaults.yaml``), so the policy file
+category is signed within ``response_signature_hours`` (RESP-04, DEF-15). Either
+task's window expires ``review_expires_after_days`` after its due. The hours and
+days are [DEFAULT]s of the definition (``defaults.yaml``), so the policy file
 can change them and every use is recorded on the ``Policy``.
 """
 
@@ -20,6 +21,7 @@ from pathways.vocab import Role, Severity
 ALERT_REVIEW_HOURS = "alert_review_hours"
 SIGNATURE_HOURS = "response_signature_hours"
 ESCALATION_GRACE_HOURS = "escalation_grace_hours"
+REVIEW_EXPIRY_DAYS = "review_expires_after_days"
 SIGN_RESPONSE_RULE = "RESP-04"
 # A title holds the alert's first clause; the task shows the whole message.
 SUMMARY_CHARS = 150
@@ -29,12 +31,14 @@ def alert_review(alert: Alert, now: datetime, policy: Policy) -> ReviewTask:
     """The review task of a new monitoring alert (the clinician's decision acknowledges it)."""
     severity = Severity(alert.severity)
     hours = policy(ALERT_REVIEW_HOURS)[severity.value]
+    due = now + timedelta(hours=float(hours))
     return ReviewTask(
         rule_id=alert.rule_id,
         role=Role(alert.role),
         title=f"Review a {severity.value} alert ({alert.rule_id}): {summary(alert.message)}",
         section="monitoring alert",
-        due=now + timedelta(hours=float(hours)),
+        due=due,
+        expires=_expiry(due, policy),
         safety=severity is Severity.CRITICAL,
         result_fields=("decision",),
     )
@@ -42,14 +46,21 @@ def alert_review(alert: Alert, now: datetime, policy: Policy) -> ReviewTask:
 
 def signature_review(assessed_on: date, now: datetime, policy: Policy) -> ReviewTask:
     """The "sign the response assessment" task of a suggested category (DEF-15, RESP-04)."""
+    due = now + timedelta(hours=float(policy(SIGNATURE_HOURS)))
     return ReviewTask(
         rule_id=SIGN_RESPONSE_RULE,
         role=Role.CLINICIAN,
         title=f"Sign the response assessment of {assessed_on.isoformat()}",
         section="Response assessment",
-        due=now + timedelta(hours=float(policy(SIGNATURE_HOURS))),
+        due=due,
+        expires=_expiry(due, policy),
         safety=False,
     )
+
+
+def _expiry(due: datetime, policy: Policy) -> datetime:
+    """A review task's window ends ``review_expires_after_days`` after its due."""
+    return due + timedelta(days=float(policy(REVIEW_EXPIRY_DAYS)))
 
 
 def escalation_grace_hours(policy: Policy) -> dict[str, float]:

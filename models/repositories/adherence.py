@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.ops import AdherenceSnapshot
 from models.repositories.adherence_filters import Params
@@ -35,6 +35,7 @@ from models.repositories.adherence_sql import (
     units_sql,
 )
 from models.repositories.audit import Actor, record, record_many
+from models.sql import table_of
 from models.task import CareTask
 from pathways.clock import month_of
 from pathways.definition import Definition
@@ -387,24 +388,7 @@ def drill_down(
         return drill_sql(units, classes=True, regimen=regimen is not None, month=month is not None)
 
     rows = _run(session, ind, definition, base, build, extra)
-    task_ids = sorted({t for r in rows for t in r.task_ids})
-    tasks: dict[int, DrillTask] = {}
-    if task_ids:
-        c = CareTask.__table__.c  # type: ignore[attr-defined]
-        for t in session.execute(
-            select(
-                c.id,
-                c.rule_id,
-                c.title,
-                c.status,
-                c.due_date,
-                c.window_start,
-                c.window_end,
-                c.completed_at,
-                c.status_reason,
-            ).where(c.id.in_(task_ids))
-        ):
-            tasks[t.id] = DrillTask(*t)
+    tasks = _drill_tasks(session, sorted({t for r in rows for t in r.task_ids}))
     record_many(
         session,
         actor=actor,
@@ -415,23 +399,48 @@ def drill_down(
     )
     return DrillDown(
         indicator=ind,
-        rows=tuple(
-            DrillRow(
-                unit_key=r.unit_key,
-                patient_id=r.patient_id,
-                mrn=r.mrn,
-                patient_name=r.display_name,
-                episode=r.ep_no,
-                regimen=r.regimen,
-                period_date=r.period_date,
-                cls=r.cls,
-                skipped=r.skipped,
-                note=r.note,
-                tasks=tuple(tasks[t] for t in r.task_ids if t in tasks),
-            )
-            for r in rows
-        ),
+        rows=tuple(_drill_row(r, tasks) for r in rows),
         total=rows[0].total if rows else 0,
+    )
+
+
+def _drill_tasks(session: Session, task_ids: list[int]) -> dict[int, DrillTask]:
+    """The tasks the drill-down's units name, by id."""
+    tasks: dict[int, DrillTask] = {}
+    if not task_ids:
+        return tasks
+    c = table_of(CareTask).c
+    for t in session.execute(
+        select(
+            c.id,
+            c.rule_id,
+            c.title,
+            c.status,
+            c.due_date,
+            c.window_start,
+            c.window_end,
+            c.completed_at,
+            c.status_reason,
+        ).where(c.id.in_(task_ids))
+    ):
+        tasks[t.id] = DrillTask(*t)
+    return tasks
+
+
+def _drill_row(r: Any, tasks: dict[int, DrillTask]) -> DrillRow:
+    """One unit of the drill-down (a row of the drill SQL) with its tasks."""
+    return DrillRow(
+        unit_key=r.unit_key,
+        patient_id=r.patient_id,
+        mrn=r.mrn,
+        patient_name=r.display_name,
+        episode=r.ep_no,
+        regimen=r.regimen,
+        period_date=r.period_date,
+        cls=r.cls,
+        skipped=r.skipped,
+        note=r.note,
+        tasks=tuple(tasks[t] for t in r.task_ids if t in tasks),
     )
 
 
@@ -452,7 +461,7 @@ def store_snapshot(session: Session, *, report: AdherenceReport, actor: Actor) -
     session.execute(
         text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(report.start, report.end)}
     )
-    table = AdherenceSnapshot.__table__  # type: ignore[attr-defined]
+    table = table_of(AdherenceSnapshot)
     session.execute(
         delete(table).where(table.c.period_start == report.start, table.c.period_end == report.end)
     )
@@ -504,8 +513,8 @@ def snapshots_between(session: Session, *, start: date, end: date) -> list[Adher
     return list(
         session.execute(
             select(s)
-            .where(s.period_start >= start, s.period_end <= end)  # type: ignore[arg-type]
-            .order_by(s.period_start, s.indicator_id)  # type: ignore[arg-type]
+            .where(col(s.period_start) >= start, col(s.period_end) <= end)
+            .order_by(col(s.period_start), col(s.indicator_id))
         ).scalars()
     )
 
@@ -513,9 +522,9 @@ def snapshots_between(session: Session, *, start: date, end: date) -> list[Adher
 def snapshot_pending(session: Session, *, start: date, end: date) -> int | None:
     """Units still pending in the period's stored snapshot (None: no snapshot stored)."""
     rows = session.execute(
-        select(AdherenceSnapshot.breakdown).where(
-            AdherenceSnapshot.period_start == start,  # type: ignore[arg-type]
-            AdherenceSnapshot.period_end == end,  # type: ignore[arg-type]
+        select(col(AdherenceSnapshot.breakdown)).where(
+            col(AdherenceSnapshot.period_start) == start,
+            col(AdherenceSnapshot.period_end) == end,
         )
     ).all()
     if not rows:

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from models.repositories.audit import Actor, record
+from models.repositories.completion import mark_completed
 from models.task import CareTask, ClinicalAlert
-from pathways.vocab import OPEN_TASK_STATUSES, Role, TaskStatus
+from pathways.vocab import OPEN_TASK_STATUSES, Role
 
 
 class AlertNotFound(LookupError):
@@ -37,8 +38,8 @@ def list_alerts(session: Session, *, patient_id: int, actor: Actor) -> list[Clin
     rows = list(
         session.execute(
             select(ClinicalAlert)
-            .where(ClinicalAlert.patient_id == patient_id)
-            .order_by(ClinicalAlert.raised_at.desc(), ClinicalAlert.id.desc())  # type: ignore[attr-defined, union-attr]
+            .where(col(ClinicalAlert.patient_id) == patient_id)
+            .order_by(col(ClinicalAlert.raised_at).desc(), col(ClinicalAlert.id).desc())
         ).scalars()
     )
     record(session, actor=actor, action="read", entity="clinical_alert", patient_id=patient_id)
@@ -62,11 +63,11 @@ def acknowledge_alert(
         raise AlertError("reason", "a reason is required")
     if len(text) > 2000:
         raise AlertError("reason", "at most 2000 characters")
-    alert = session.execute(
+    alert = session.scalars(
         select(ClinicalAlert)
-        .where(ClinicalAlert.id == alert_id, ClinicalAlert.patient_id == patient_id)
+        .where(col(ClinicalAlert.id) == alert_id, col(ClinicalAlert.patient_id) == patient_id)
         .with_for_update()
-    ).scalar_one_or_none()
+    ).one_or_none()
     if alert is None:
         raise AlertNotFound(alert_id)
     if alert.acknowledged_at is not None:
@@ -137,21 +138,13 @@ def _complete_review_task(
     ).scalar_one_or_none()
     if task is None or task.status not in OPEN_TASK_STATUSES:
         return
-    task.status = TaskStatus.COMPLETED
-    task.status_reason = "alert acknowledged"
-    task.result = {"decision": reason}
-    task.completed_at = now
-    task.completed_by = actor.name
-    task.lease_expires_at = None
-    task.updated_at = now
-    session.add(task)
-    record(
+    mark_completed(
         session,
-        actor=actor,
-        action="complete",
-        entity="care_task",
-        patient_id=task.patient_id,
-        entity_id=task_id,
+        task,
+        at=now,
+        by=actor,
+        result={"decision": reason},
         detail={"by": "alert acknowledgement"},
+        reason="alert acknowledged",
     )
     session.flush()

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.audit import AuditEvent
 from models.base import utcnow
@@ -233,19 +233,20 @@ def list_events(
     limit: int = 200,
     offset: int = 0,
 ) -> Sequence[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
+    query = select(AuditEvent).order_by(col(AuditEvent.id).desc())
     if actor:
-        query = query.where(AuditEvent.actor == actor)
+        query = query.where(col(AuditEvent.actor) == actor)
     if patient_id is not None:
         query = query.where(
-            (AuditEvent.patient_id == patient_id) | AuditEvent.patient_ids.contains([patient_id])  # type: ignore[union-attr]
+            (col(AuditEvent.patient_id) == patient_id)
+            | col(AuditEvent.patient_ids).contains([patient_id])
         )
     if action:
-        query = query.where(AuditEvent.action == action)
+        query = query.where(col(AuditEvent.action) == action)
     if channel:
-        query = query.where(AuditEvent.channel == channel)
+        query = query.where(col(AuditEvent.channel) == channel)
     if since is not None:
-        query = query.where(AuditEvent.at >= since)
+        query = query.where(col(AuditEvent.at) >= since)
     if until is not None:
-        query = query.where(AuditEvent.at < until)
+        query = query.where(col(AuditEvent.at) < until)
     return session.execute(query.limit(limit).offset(offset)).scalars().all()

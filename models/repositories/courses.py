@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.base import require_id, utcnow
 from models.pathway import Course, CourseCreate
@@ -33,7 +33,7 @@ def start_course(
     instance_id = require_id(instance)
     session.execute(
         update(Course)
-        .where(Course.patient_id == patient_id, Course.status == "active")  # type: ignore[arg-type]
+        .where(col(Course.patient_id) == patient_id, col(Course.status) == "active")
         .values(status="completed", ended_at=at or utcnow())
     )
     row = Course.model_validate(
@@ -63,8 +63,8 @@ def list_courses(session: Session, *, patient_id: int) -> list[Course]:
     return list(
         session.execute(
             select(Course)
-            .where(Course.patient_id == patient_id)
-            .order_by(Course.anchor_date, Course.id)  # type: ignore[arg-type]
+            .where(col(Course.patient_id) == patient_id)
+            .order_by(col(Course.anchor_date), col(Course.id))
         ).scalars()
     )
 
@@ -84,7 +84,9 @@ def end_finished_courses(
     "cycle day 503, active" in surveillance ([DEFAULT] course_runs_in_phases).
     """
     runs_in = definition.default(COURSE_PHASES)
-    active = select(Course).where(Course.patient_id == patient_id, Course.status == "active")  # type: ignore[arg-type]
+    active = select(Course).where(
+        col(Course.patient_id) == patient_id, col(Course.status) == "active"
+    )
     ended = [
         c
         for c in session.execute(active).scalars()

@@ -12,12 +12,13 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
+from models.sql import table_of
 from models.task import CareTask
 from models.task_sql import OPEN_SQL, closed_as
 from pathways.core.window import Closure, TaskWindow
 from pathways.vocab import Role, TaskKind, TaskStatus
 
-_TASKS = CareTask.__table__  # type: ignore[attr-defined]
+_TASKS = table_of(CareTask)
 
 DATA_PROBLEM_PREFIX = "dq:"
 DATA_PROBLEM_RULE = "data-quality"

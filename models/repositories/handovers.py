@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.repositories.audit import Actor
 from models.task import CareTask, TaskHandover
@@ -40,8 +40,8 @@ def unseen_handovers(session: Session, *, username: str) -> list[TaskHandover]:
     return list(
         session.execute(
             select(TaskHandover)
-            .where(TaskHandover.from_owner == username, TaskHandover.seen_at.is_(None))  # type: ignore[union-attr]
-            .order_by(TaskHandover.id.desc())  # type: ignore[union-attr]
+            .where(col(TaskHandover.from_owner) == username, col(TaskHandover.seen_at).is_(None))
+            .order_by(col(TaskHandover.id).desc())
         ).scalars()
     )
 
@@ -49,7 +49,9 @@ def unseen_handovers(session: Session, *, username: str) -> list[TaskHandover]:
 def task_handovers(session: Session, *, task_id: int) -> list[TaskHandover]:
     return list(
         session.execute(
-            select(TaskHandover).where(TaskHandover.task_id == task_id).order_by(TaskHandover.id)  # type: ignore[arg-type]
+            select(TaskHandover)
+            .where(col(TaskHandover.task_id) == task_id)
+            .order_by(col(TaskHandover.id))
         ).scalars()
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.observation import Observation, ObservationCreate
 from models.repositories.audit import Actor, record
@@ -44,10 +44,10 @@ def list_observations(
     codes: Sequence[str] | None = None,
     limit: int = 500,
 ) -> list[Observation]:
-    query = select(Observation).where(Observation.patient_id == patient_id)
+    query = select(Observation).where(col(Observation.patient_id) == patient_id)
     if codes:
-        query = query.where(Observation.code.in_(codes))  # type: ignore[attr-defined]
-    query = query.order_by(Observation.observed_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        query = query.where(col(Observation.code).in_(codes))
+    query = query.order_by(col(Observation.observed_at).desc()).limit(limit)
     rows = list(session.execute(query).scalars())
     record(session, actor=actor, action="read", entity="observation", patient_id=patient_id)
     return rows

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.patient import (
     DiseaseFacts,
@@ -72,8 +72,8 @@ def update_patient(
     if edit.fitness is not None:
         latest = session.execute(
             select(FitnessAssessment)
-            .where(FitnessAssessment.patient_id == patient_id)
-            .order_by(FitnessAssessment.assessed_at.desc(), FitnessAssessment.id.desc())  # type: ignore[attr-defined, union-attr]
+            .where(col(FitnessAssessment.patient_id) == patient_id)
+            .order_by(col(FitnessAssessment.assessed_at).desc(), col(FitnessAssessment.id).desc())
             .limit(1)
         ).scalar_one_or_none()
         fields = ("category", "ecog", "hct_ci", "cci", "sppb", "hct_eligible")

@@ -106,9 +106,34 @@ def create_patient(
     assessment in the intake is dated then too.
     """
     when = at or utcnow()
-    patient = Patient.model_validate(
-        intake.patient, update={"created_at": when, "updated_at": when}
-    )
+    patient = _insert_patient(session, intake.patient, actor=actor, when=when)
+    pid = require_id(patient)
+    _add_facts(session, pid, intake, actor=actor, when=when)
+    _enrol(session, pid, definition, actor=actor, when=when)
+    if intake.adolescent_alert is not None:
+        session.add(
+            ClinicalAlert(
+                patient_id=pid,
+                dedupe_key=f"p{pid}:{ADOLESCENT_ALERT}",
+                code=ADOLESCENT_ALERT,
+                # No rule of RULES.md covers it: cited as the tracker's own check, like data problems.
+                rule_id=DATA_PROBLEM_RULE,
+                severity=Severity.CRITICAL,
+                message=intake.adolescent_alert,
+                inputs=intake.adolescent_inputs,
+                raised_at=when,
+            )
+        )
+    record(session, actor=actor, action="create", entity="patient", patient_id=pid, entity_id=pid)
+    session.flush()
+    return patient
+
+
+def _insert_patient(
+    session: Session, create: PatientCreate, *, actor: Actor, when: datetime
+) -> Patient:
+    """The patient row, flushed; an MRN someone already has is refused, naming them."""
+    patient = Patient.model_validate(create, update={"created_at": when, "updated_at": when})
     _refuse_a_known_mrn(session, patient.mrn, actor)
     try:
         with session.begin_nested():  # a concurrent intake of the same MRN: only this row undone
@@ -117,7 +142,13 @@ def create_patient(
     except IntegrityError:
         _refuse_a_known_mrn(session, patient.mrn, actor)
         raise
-    pid = require_id(patient)
+    return patient
+
+
+def _add_facts(
+    session: Session, pid: int, intake: PatientIntake, *, actor: Actor, when: datetime
+) -> None:
+    """The disease facts, history, relapses, prior therapies, fitness and medications."""
     session.add(
         DiseaseFacts.model_validate(
             intake.disease, update={"patient_id": pid, "updated_by": actor.name}
@@ -149,6 +180,12 @@ def create_patient(
         )
     for name in intake.medications:
         session.add(Medication(patient_id=pid, name=name.strip().lower()))
+
+
+def _enrol(
+    session: Session, pid: int, definition: Definition, *, actor: Actor, when: datetime
+) -> None:
+    """The pathway instance at the main machine's initial state (SM-01), and its first event."""
     machine = definition.machines["main"]
     instance = PathwayInstance(
         patient_id=pid,
@@ -174,23 +211,6 @@ def create_patient(
             at=when,
         )
     )
-    if intake.adolescent_alert is not None:
-        session.add(
-            ClinicalAlert(
-                patient_id=pid,
-                dedupe_key=f"p{pid}:{ADOLESCENT_ALERT}",
-                code=ADOLESCENT_ALERT,
-                # No rule of RULES.md covers it: cited as the tracker's own check, like data problems.
-                rule_id=DATA_PROBLEM_RULE,
-                severity=Severity.CRITICAL,
-                message=intake.adolescent_alert,
-                inputs=intake.adolescent_inputs,
-                raised_at=when,
-            )
-        )
-    record(session, actor=actor, action="create", entity="patient", patient_id=pid, entity_id=pid)
-    session.flush()
-    return patient
 
 
 def _refuse_a_known_mrn(session: Session, mrn: str, actor: Actor) -> None:
@@ -224,14 +244,14 @@ def get_record(session: Session, *, patient_id: int, actor: Actor) -> PatientRec
         events = list(
             session.execute(
                 select(PhaseEvent)
-                .where(PhaseEvent.patient_id == patient_id)
-                .order_by(PhaseEvent.at, PhaseEvent.id)  # type: ignore[arg-type]
+                .where(col(PhaseEvent.patient_id) == patient_id)
+                .order_by(col(PhaseEvent.at), col(PhaseEvent.id))
             ).scalars()
         )
     fitness = session.execute(
         select(FitnessAssessment)
-        .where(FitnessAssessment.patient_id == patient_id)
-        .order_by(FitnessAssessment.assessed_at.desc(), FitnessAssessment.id.desc())  # type: ignore[attr-defined, union-attr]
+        .where(col(FitnessAssessment.patient_id) == patient_id)
+        .order_by(col(FitnessAssessment.assessed_at).desc(), col(FitnessAssessment.id).desc())
         .limit(1)
     ).scalar_one_or_none()
     result = PatientRecord(
@@ -241,23 +261,25 @@ def get_record(session: Session, *, patient_id: int, actor: Actor) -> PatientRec
         relapses=list(
             session.execute(
                 select(Relapse)
-                .where(Relapse.patient_id == patient_id)
-                .order_by(Relapse.relapse_date)  # type: ignore[arg-type]
+                .where(col(Relapse.patient_id) == patient_id)
+                .order_by(col(Relapse.relapse_date))
             ).scalars()
         ),
         prior_therapies=list(
             session.execute(
                 select(PriorTherapy)
-                .where(PriorTherapy.patient_id == patient_id)
-                .order_by(PriorTherapy.id)  # type: ignore[arg-type]
+                .where(col(PriorTherapy.patient_id) == patient_id)
+                .order_by(col(PriorTherapy.id))
             ).scalars()
         ),
         fitness=fitness,
         medications=list(
             session.execute(
                 select(Medication)
-                .where(Medication.patient_id == patient_id, Medication.stopped_on.is_(None))  # type: ignore[union-attr]
-                .order_by(Medication.name)  # type: ignore[arg-type]
+                .where(
+                    col(Medication.patient_id) == patient_id, col(Medication.stopped_on).is_(None)
+                )
+                .order_by(col(Medication.name))
             ).scalars()
         ),
         instance=instance,
@@ -278,8 +300,8 @@ def open_instance(
     session: Session, *, patient_id: int, lock: bool = False
 ) -> PathwayInstance | None:
     query = select(PathwayInstance).where(
-        PathwayInstance.patient_id == patient_id,
-        PathwayInstance.ended_at.is_(None),  # type: ignore[union-attr]
+        col(PathwayInstance.patient_id) == patient_id,
+        col(PathwayInstance.ended_at).is_(None),
     )
     if lock:
         query = query.with_for_update()
@@ -311,33 +333,34 @@ def list_patients(
     """One page of patients with lineage and phase, and the total matching count."""
     query = (
         select(
-            Patient.id,
-            Patient.mrn,
-            Patient.display_name,
-            Patient.birth_date,
-            DiseaseFacts.lineage,
-            PathwayInstance.phase,
-            PathwayInstance.pathway_version,
-            Patient.active,
+            col(Patient.id),
+            col(Patient.mrn),
+            col(Patient.display_name),
+            col(Patient.birth_date),
+            col(DiseaseFacts.lineage),
+            col(PathwayInstance.phase),
+            col(PathwayInstance.pathway_version),
+            col(Patient.active),
         )
-        .outerjoin(DiseaseFacts, DiseaseFacts.patient_id == Patient.id)  # type: ignore[arg-type]
+        .outerjoin(DiseaseFacts, col(DiseaseFacts.patient_id) == col(Patient.id))
         .outerjoin(
             PathwayInstance,
-            (PathwayInstance.patient_id == Patient.id) & PathwayInstance.ended_at.is_(None),  # type: ignore[arg-type, union-attr]
+            (col(PathwayInstance.patient_id) == col(Patient.id))
+            & col(PathwayInstance.ended_at).is_(None),
         )
     )
     if active_only:
-        query = query.where(Patient.active.is_(True))  # type: ignore[attr-defined]
+        query = query.where(col(Patient.active).is_(True))
     if phase:
-        query = query.where(PathwayInstance.phase == phase)
+        query = query.where(col(PathwayInstance.phase) == phase)
     if search:
         like = f"%{like_escaped(search.lower())}%"
         query = query.where(
-            func.lower(Patient.display_name).like(like, escape=LIKE_ESCAPE)
-            | func.lower(Patient.mrn).like(like, escape=LIKE_ESCAPE)
+            func.lower(col(Patient.display_name)).like(like, escape=LIKE_ESCAPE)
+            | func.lower(col(Patient.mrn)).like(like, escape=LIKE_ESCAPE)
         )
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Patient.id).limit(limit).offset(offset)).all()  # type: ignore[arg-type]
+    rows = session.execute(query.order_by(col(Patient.id)).limit(limit).offset(offset)).all()
     result = [
         PatientRow(
             id=r[0],
@@ -361,9 +384,9 @@ def patient_ids_page(session: Session, *, after_id: int, limit: int) -> Sequence
     """Active patient ids in id order after ``after_id`` (keyset pagination for flows)."""
     return (
         session.execute(
-            select(Patient.id)
-            .where(Patient.active.is_(True), Patient.id > after_id)  # type: ignore[attr-defined, operator]
-            .order_by(Patient.id)  # type: ignore[arg-type]
+            select(col(Patient.id))
+            .where(col(Patient.active).is_(True), col(Patient.id) > after_id)
+            .order_by(col(Patient.id))
             .limit(limit)
         )
         .scalars()

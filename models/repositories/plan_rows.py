@@ -12,7 +12,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from enum import Enum, auto
+from typing import Any, Final, NamedTuple
 
 from models.task_sql import PLANNED_COLUMNS
 from pathways.core.json_form import canonical
@@ -188,10 +189,16 @@ def _detail_json(task: PlannedTask) -> str | None:
         if len(_detail_text) > _DETAIL_CACHE_MAX:
             _detail_text.clear()
         found = _detail_text[key] = _encode_detail(task)
-    return found  # type: ignore[return-value]
+    return found
 
 
-_MISSING = object()
+class _Missing(Enum):
+    """Not in the cache (a cached detail may itself be None)."""
+
+    MISSING = auto()
+
+
+_MISSING: Final = _Missing.MISSING
 _detail_text: dict[tuple[Any, ...], str | None] = {}
 _DETAIL_CACHE_MAX = 50_000
 _EXACT = (str, int)

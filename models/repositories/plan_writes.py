@@ -40,7 +40,7 @@ from models.repositories.data_problems import (
 )
 from models.repositories.plan_rows import PlannedRow
 from models.repositories.reminders import Route, queue_due_reminders
-from models.sql import raw_connection
+from models.sql import raw_connection, rows_touched
 from models.task_sql import OPEN_LIST, OPEN_SQL, PLANNED_COLUMNS, closed_as, sql, task_columns
 from pathways.core.window import Closure
 from pathways.vocab import TaskStatus
@@ -374,4 +374,4 @@ def _cancel_unplanned(session: Session, ids: list[int], *, as_of: date, now: dat
             "now": now,
         },
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_touched(result)

@@ -18,10 +18,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record
+from models.repositories.completion import mark_completed
 from models.repositories.results import sign_task_key
 from models.repositories.users import Signature
 from models.snapshots import response_assessment_from_row
@@ -29,7 +30,7 @@ from models.task import CareTask
 from models.user import AppUser
 from pathways.engine import signature_contradictions
 from pathways.facts import ResponseAssessment
-from pathways.vocab import OPEN_TASK_STATUSES, ResponseCategory, Role, TaskStatus
+from pathways.vocab import OPEN_TASK_STATUSES, ResponseCategory, Role
 
 
 class ResponseNotFound(LookupError):
@@ -101,8 +102,8 @@ def list_assessments(
     rows = list(
         session.execute(
             select(ResponseAssessmentRecord)
-            .where(ResponseAssessmentRecord.patient_id == patient_id)
-            .order_by(ResponseAssessmentRecord.assessed_on, ResponseAssessmentRecord.id)  # type: ignore[arg-type]
+            .where(col(ResponseAssessmentRecord.patient_id) == patient_id)
+            .order_by(col(ResponseAssessmentRecord.assessed_on), col(ResponseAssessmentRecord.id))
         ).scalars()
     )
     record(session, actor=actor, action="read", entity="response_assessment", patient_id=patient_id)
@@ -113,10 +114,10 @@ def latest_assessment(session: Session, *, patient_id: int) -> ResponseAssessmen
     """The assessment the engine reads as the latest (``load_snapshots`` orders the same way)."""
     return session.execute(
         select(ResponseAssessmentRecord)
-        .where(ResponseAssessmentRecord.patient_id == patient_id)
+        .where(col(ResponseAssessmentRecord.patient_id) == patient_id)
         .order_by(
-            ResponseAssessmentRecord.assessed_on.desc(),  # type: ignore[attr-defined]
-            ResponseAssessmentRecord.id.desc(),  # type: ignore[union-attr]
+            col(ResponseAssessmentRecord.assessed_on).desc(),
+            col(ResponseAssessmentRecord.id).desc(),
         )
         .limit(1)
     ).scalar_one_or_none()
@@ -146,14 +147,14 @@ def record_assessment(
 
 
 def _get(session: Session, patient_id: int, assessment_id: int) -> ResponseAssessmentRecord:
-    row = session.execute(
+    row = session.scalars(
         select(ResponseAssessmentRecord)
         .where(
-            ResponseAssessmentRecord.id == assessment_id,
-            ResponseAssessmentRecord.patient_id == patient_id,
+            col(ResponseAssessmentRecord.id) == assessment_id,
+            col(ResponseAssessmentRecord.patient_id) == patient_id,
         )
         .with_for_update()
-    ).scalar_one_or_none()
+    ).one_or_none()
     if row is None:
         raise ResponseNotFound(assessment_id)
     return row
@@ -173,7 +174,7 @@ def check_signature(session: Session, actor: Actor, signature: Signature | None)
         )
     if signature.method != "password":
         account = session.execute(
-            select(AppUser.id).where(AppUser.username == signature.signer)
+            select(col(AppUser.id)).where(col(AppUser.username) == signature.signer)
         ).first()
         if signature.method != "demo" or account is not None:
             raise ResponseError(
@@ -270,28 +271,20 @@ def _close_sign_task(
     task = session.execute(
         select(CareTask)
         .where(
-            CareTask.dedupe_key == sign_task_key(row.patient_id, row.id or 0),  # type: ignore[arg-type]
-            CareTask.status.in_(sorted(OPEN_TASK_STATUSES)),  # type: ignore[attr-defined]
+            col(CareTask.dedupe_key) == sign_task_key(row.patient_id, row.id or 0),
+            col(CareTask.status).in_(sorted(OPEN_TASK_STATUSES)),
         )
         .with_for_update()
     ).scalar_one_or_none()
     if task is None:
         return
     category = None if row.signed_category is None else row.signed_category.value
-    task.status = TaskStatus.COMPLETED
-    task.result = {"signed_category": category, "response_assessment_id": row.id}
-    task.completed_at = now
-    task.completed_by = actor.name
-    task.lease_expires_at = None
-    task.updated_at = now
-    session.add(task)
-    record(
+    mark_completed(
         session,
-        actor=actor,
-        action="complete",
-        entity="care_task",
-        patient_id=row.patient_id,
-        entity_id=task.id,
+        task,
+        at=now,
+        by=actor,
+        result={"signed_category": category, "response_assessment_id": row.id},
         detail={"by": "signature", "category": category},
     )
 
@@ -314,8 +307,8 @@ def amend_response(
         raise ResponseError("assessment", "not signed yet; sign it instead", status=409)
     _signable(original, chosen)
     newer = session.execute(
-        select(ResponseAssessmentRecord.id).where(
-            ResponseAssessmentRecord.amends_id == assessment_id
+        select(col(ResponseAssessmentRecord.id)).where(
+            col(ResponseAssessmentRecord.amends_id) == assessment_id
         )
     ).first()
     if newer is not None:

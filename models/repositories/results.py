@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -28,10 +28,13 @@ from models.pathway import ResponseAssessmentRecord
 from models.repositories.audit import Actor, record_many
 from models.repositories.plan_rows import jsonable
 from models.repositories.reminders import Route, queue_reminders
+from models.sql import rows_touched, table_of
 from models.task import CareTask, ClinicalAlert
 from models.task_sql import OPEN_LIST as OPEN_STATUSES
 from models.task_sql import OPEN_SQL as OPEN_STATUSES_SQL
+from models.task_sql import completed_sql
 from pathways.clock import local_date
+from pathways.core.window import TaskWindow
 from pathways.decisions import Alert, ResponseSuggestion, ReviewTask
 from pathways.engine import RaisedBefore, alert_fingerprint, is_new
 from pathways.vocab import Severity, TaskKind, TaskStatus
@@ -47,8 +50,8 @@ def sign_task_key(patient_id: int, assessment_id: int) -> str:
 
 ALERT_LOCK_SPACE = 4_2001  # pg_advisory_xact_lock(space, patient id) while routing alerts
 
-_TASKS = CareTask.__table__  # type: ignore[attr-defined]
-_ALERTS = ClinicalAlert.__table__  # type: ignore[attr-defined]
+_TASKS = table_of(CareTask)
+_ALERTS = table_of(ClinicalAlert)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,80 +272,18 @@ def record_alerts(
     """
     if not alerts:
         return 0, 0
-    first: dict[tuple[int, str], RaisedAlert] = {}
-    for raised in alerts:
-        first.setdefault((raised.patient_id, raised.alert.id[:60]), raised)
-    _lock_patients(session, sorted({pid for pid, _ in first}))
-    before = _raised_before(session, sorted({pid for pid, _ in first}))
-    by_key: dict[str, RaisedAlert] = {}
-    prints: dict[str, str] = {}
-    for (pid, code), raised in first.items():
-        if not is_new(
-            raised.alert,
-            before.get((pid, code)),
-            now=now,
-            timezone=timezone,
-            repeat_days=raised.repeat_after_days,
-        ):
-            continue
-        fingerprint = alert_fingerprint(raised.alert)
-        key = alert_key(pid, raised.alert, fingerprint, now)
-        by_key[key], prints[key] = raised, fingerprint
-    if not by_key:
+    fresh = _fresh_alerts(session, alerts, now=now, timezone=timezone)
+    alert_ids = _insert_alerts(session, fresh, now=now)
+    if not alert_ids:
         return 0, 0
-    rows = [
-        {
-            "patient_id": raised.patient_id,
-            "dedupe_key": key,
-            "code": raised.alert.id[:60],
-            "rule_id": raised.alert.rule_id[:16],
-            "severity": Severity(raised.alert.severity).value,
-            "message": raised.alert.message[:2000],
-            "inputs": jsonable(dict(raised.alert.inputs)),
-            "fingerprint": prints[key],
-            "observation_id": raised.observation_id,
-            "raised_at": now,
-        }
-        for key, raised in sorted(by_key.items())
-    ]
-    stmt = pg_insert(_ALERTS).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    new = session.execute(stmt.returning(_ALERTS.c.id, _ALERTS.c.dedupe_key), rows).all()
-    if not new:
-        return 0, 0
-    alert_ids = {r.dedupe_key: r.id for r in new}
-    pids = sorted({by_key[k].patient_id for k in alert_ids})
-    open_tasks = {
-        (r.patient_id, r.code): r.id
-        for r in session.execute(
-            text(
-                "SELECT DISTINCT ON (patient_id, detail->>'alert') id, patient_id, "
-                "detail->>'alert' AS code FROM care_task "
-                "WHERE patient_id = ANY(:pids) AND dedupe_key LIKE 'alert:%' AND status = ANY(:open) "
-                "ORDER BY patient_id, detail->>'alert', id DESC"
-            ),
-            {"pids": pids, "open": OPEN_STATUSES},
-        )
-    }
+    open_tasks = _open_review_tasks(session, sorted({fresh[k][0].patient_id for k in alert_ids}))
     tasks, links = [], []
     for key, alert_id in sorted(alert_ids.items()):
-        raised = by_key[key]
-        a = raised.alert
-        severity = Severity(a.severity).value
-        detail = jsonable(
-            {
-                "alert_id": alert_id,
-                "alert": a.id,
-                "severity": severity,
-                "message": a.message,
-                "inputs": dict(a.inputs),
-                "rule_ids": list(a.rule_ids),
-                "at": a.at,
-                "observation_id": raised.observation_id,
-            }
-        )
-        existing = open_tasks.get((raised.patient_id, a.id))
+        raised = fresh[key][0]
+        detail = _alert_detail(raised, alert_id)
+        existing = open_tasks.get((raised.patient_id, raised.alert.id))
         if existing is not None:
-            links.append({"alert": alert_id, "task": existing, "latest": json.dumps(detail)})
+            links.append(_Link(alert_id, existing, json.dumps(detail)))
             continue
         tasks.append(
             _review_task(
@@ -355,12 +296,126 @@ def record_alerts(
             )
         )
     task_ids = _insert_tasks(session, tasks)
+    _attach_alerts(session, sorted(alert_ids.values()), links, now=now)
+    reminders = _remind(session, task_ids, now=now, routes=routes)
+    record_many(
+        session,
+        actor=actor,
+        action="alert",
+        entity="clinical_alert",
+        patient_ids=sorted({fresh[k][0].patient_id for k in alert_ids}),
+    )
+    return len(alert_ids), reminders
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """A new alert of a condition whose review task is still open: it joins that task."""
+
+    alert_id: int
+    task_id: int
+    latest: str  # the alert's detail, JSON: the task shows the newest values
+
+
+def _fresh_alerts(
+    session: Session, alerts: Sequence[RaisedAlert], *, now: datetime, timezone: str
+) -> dict[str, tuple[RaisedAlert, str]]:
+    """The alerts to store, by dedupe key, with their inputs' fingerprint.
+
+    One per patient and alert id (the first raised), and only if it is new
+    against the last one raised (``pathways.alert_identity``); the patients are
+    locked first, so a concurrent evaluator's alerts are seen.
+    """
+    first: dict[tuple[int, str], RaisedAlert] = {}
+    for raised in alerts:
+        first.setdefault((raised.patient_id, raised.alert.id[:60]), raised)
+    _lock_patients(session, sorted({pid for pid, _ in first}))
+    before = _raised_before(session, sorted({pid for pid, _ in first}))
+    fresh: dict[str, tuple[RaisedAlert, str]] = {}
+    for (pid, code), raised in first.items():
+        if not is_new(
+            raised.alert,
+            before.get((pid, code)),
+            now=now,
+            timezone=timezone,
+            repeat_days=raised.repeat_after_days,
+        ):
+            continue
+        fingerprint = alert_fingerprint(raised.alert)
+        fresh[alert_key(pid, raised.alert, fingerprint, now)] = (raised, fingerprint)
+    return fresh
+
+
+def _insert_alerts(
+    session: Session, fresh: Mapping[str, tuple[RaisedAlert, str]], *, now: datetime
+) -> dict[str, int]:
+    """Insert the alerts (a key already stored is skipped); the new ones' ids by dedupe key."""
+    if not fresh:
+        return {}
+    rows = [
+        {
+            "patient_id": raised.patient_id,
+            "dedupe_key": key,
+            "code": raised.alert.id[:60],
+            "rule_id": raised.alert.rule_id[:16],
+            "severity": Severity(raised.alert.severity).value,
+            "message": raised.alert.message[:2000],
+            "inputs": jsonable(dict(raised.alert.inputs)),
+            "fingerprint": fingerprint,
+            "observation_id": raised.observation_id,
+            "raised_at": now,
+        }
+        for key, (raised, fingerprint) in sorted(fresh.items())
+    ]
+    stmt = pg_insert(_ALERTS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    new = session.execute(stmt.returning(_ALERTS.c.id, _ALERTS.c.dedupe_key), rows).all()
+    return {r.dedupe_key: r.id for r in new}
+
+
+def _open_review_tasks(session: Session, patient_ids: list[int]) -> dict[tuple[int, str], int]:
+    """The newest open review task of each (patient, alert id)."""
+    return {
+        (r.patient_id, r.code): r.id
+        for r in session.execute(
+            text(
+                "SELECT DISTINCT ON (patient_id, detail->>'alert') id, patient_id, "
+                "detail->>'alert' AS code FROM care_task "
+                "WHERE patient_id = ANY(:pids) AND dedupe_key LIKE 'alert:%' AND status = ANY(:open) "
+                "ORDER BY patient_id, detail->>'alert', id DESC"
+            ),
+            {"pids": patient_ids, "open": OPEN_STATUSES},
+        )
+    }
+
+
+def _alert_detail(raised: RaisedAlert, alert_id: int) -> dict[str, Any]:
+    """What the review task shows of its alert: the values that triggered it."""
+    a = raised.alert
+    detail: dict[str, Any] = jsonable(
+        {
+            "alert_id": alert_id,
+            "alert": a.id,
+            "severity": Severity(a.severity).value,
+            "message": a.message,
+            "inputs": dict(a.inputs),
+            "rule_ids": list(a.rule_ids),
+            "at": a.at,
+            "observation_id": raised.observation_id,
+        }
+    )
+    return detail
+
+
+def _attach_alerts(
+    session: Session, alert_ids: list[int], links: Sequence[_Link], *, now: datetime
+) -> None:
+    """Each new alert names its review task: its own new one, or the open one it joined."""
     session.execute(
         text(
             "UPDATE clinical_alert a SET task_id = t.id FROM care_task t "
             "WHERE a.id = ANY(:ids) AND t.dedupe_key = :prefix || a.dedupe_key"
         ),
-        {"ids": sorted(alert_ids.values()), "prefix": ALERT_PREFIX},
+        {"ids": alert_ids, "prefix": ALERT_PREFIX},
     )
     for link in links:
         session.execute(
@@ -368,21 +423,12 @@ def record_alerts(
                 "UPDATE care_task SET detail = detail || jsonb_build_object('latest', "
                 "CAST(:latest AS jsonb)), updated_at = :now WHERE id = :task"
             ),
-            {"task": link["task"], "latest": link["latest"], "now": now},
+            {"task": link.task_id, "latest": link.latest, "now": now},
         )
         session.execute(
             text("UPDATE clinical_alert SET task_id = :task WHERE id = :alert"),
-            {"task": link["task"], "alert": link["alert"]},
+            {"task": link.task_id, "alert": link.alert_id},
         )
-    reminders = _remind(session, task_ids, now=now, routes=routes)
-    record_many(
-        session,
-        actor=actor,
-        action="alert",
-        entity="clinical_alert",
-        patient_ids=sorted({by_key[k].patient_id for k in alert_ids}),
-    )
-    return len(new), reminders
 
 
 def request_signatures(
@@ -447,11 +493,7 @@ def close_signed(session: Session, *, signed: Sequence[NewAssessment], now: date
     closed = 0
     for a in signed:
         result = session.execute(
-            text(
-                "UPDATE care_task SET status = 'completed', completed_at = :at, completed_by = :by, "
-                "status_reason = 'signed', updated_at = :now "
-                "WHERE patient_id = :pid AND dedupe_key LIKE 'resp:%' AND status = ANY(:open)"
-            ),
+            text(_CLOSE_SIGNED_SQL),
             {
                 "pid": a.patient_id,
                 "at": a.signed_at or now,
@@ -460,8 +502,16 @@ def close_signed(session: Session, *, signed: Sequence[NewAssessment], now: date
                 "open": OPEN_STATUSES,
             },
         )
-        closed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        closed += rows_touched(result)
     return closed
+
+
+_CLOSE_SIGNED_SQL = (
+    "UPDATE care_task SET "  # noqa: S608 (constants)
+    + completed_sql(at=":at", by=":by", updated_at=":now")
+    + ", status_reason = 'signed' "
+    "WHERE patient_id = :pid AND dedupe_key LIKE 'resp:%' AND status = ANY(:open)"
+)
 
 
 def _review_task(
@@ -473,8 +523,8 @@ def _review_task(
     timezone: str,
     detail: dict[str, Any],
 ) -> dict[str, Any]:
-    due = review.due
-    expires = due + timedelta(days=7)
+    # The engine's window for it (pathways.review): open now, due and expiring as it decided.
+    window = TaskWindow(not_before=now, due=review.due, expires=review.expires)
     return {
         "patient_id": patient_id,
         "dedupe_key": dedupe_key[:200],
@@ -483,12 +533,12 @@ def _review_task(
         "rule_id": review.rule_id[:16],
         "title": review.title[:240],
         "section": review.section,
-        "window_start": local_date(now, timezone),
-        "due_date": local_date(due, timezone),
-        "window_end": local_date(expires, timezone),
-        "not_before": now,
-        "due": due,
-        "expires": expires,
+        "window_start": local_date(window.not_before, timezone),
+        "due_date": local_date(window.due, timezone),
+        "window_end": local_date(window.expires, timezone),
+        "not_before": window.not_before,
+        "due": window.due,
+        "expires": window.expires,
         "safety": review.safety,
         "status": TaskStatus.REQUESTED.value,
         "role_queue": review.role.value,

@@ -103,7 +103,7 @@ def finish_run(
 def recent_runs(
     session: Session, *, job: str | None = None, limit: int = 20
 ) -> Sequence[RunLedger]:
-    query = select(RunLedger).order_by(RunLedger.started_at.desc(), RunLedger.id.desc())  # type: ignore[attr-defined, union-attr]
+    query = select(RunLedger).order_by(col(RunLedger.started_at).desc(), col(RunLedger.id).desc())
     if job is not None:
         query = query.where(col(RunLedger.job) == job)
     return session.execute(query.limit(limit)).scalars().all()
@@ -122,7 +122,7 @@ def latest_runs(session: Session, *, jobs: Sequence[str]) -> dict[str, RunLedger
             select(RunLedger)
             .where(col(RunLedger.job) == job)
             # The latest period's last attempt (a dead run's period is redone as attempt 2).
-            .order_by(RunLedger.period_key.desc(), RunLedger.attempt.desc())  # type: ignore[attr-defined]
+            .order_by(col(RunLedger.period_key).desc(), col(RunLedger.attempt).desc())
             .limit(1)
         ).scalar_one_or_none()
         if row is not None:

@@ -8,6 +8,7 @@ does a day's worth in one statement, with the same audit trail.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,7 +18,17 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from models.repositories.audit import Actor, record_many
-from models.task_sql import OPEN_LIST, actionable, due_by, instant, past_due, sql, task_columns
+from models.sql import rows_touched
+from models.task_sql import (
+    OPEN_LIST,
+    actionable,
+    completed_sql,
+    due_by,
+    instant,
+    past_due,
+    sql,
+    task_columns,
+)
 from pathways.core.window import ClinicDay
 
 _NOW = instant(":now")
@@ -66,20 +77,22 @@ def actionable_tasks(session: Session, *, now: datetime) -> list[OpenTask]:
     return [OpenTask(*r) for r in rows]
 
 
+_COMPLETE_SQL = (
+    "UPDATE care_task t SET "  # noqa: S608 (constants)
+    + completed_sql(at="c.at", by="c.by")
+    + ", owner = c.by, result = CAST(c.result AS jsonb) "
+    "FROM unnest(CAST(:ids AS int[]), CAST(:ats AS timestamptz[]), CAST(:bys AS text[]), "
+    "CAST(:results AS text[])) AS c(id, at, by, result) "
+    "WHERE t.id = c.id AND t.status = ANY(:open)"
+)
+
+
 def complete_tasks(session: Session, *, completions: Sequence[Completion], actor: Actor) -> int:
     """Complete open tasks in one statement; a task closed meanwhile is left as it is."""
     if not completions:
         return 0
-    import json
-
     result = session.execute(
-        text(
-            "UPDATE care_task t SET status = 'completed', completed_at = c.at, completed_by = c.by, "
-            "owner = c.by, result = CAST(c.result AS jsonb), updated_at = c.at "
-            "FROM unnest(CAST(:ids AS int[]), CAST(:ats AS timestamptz[]), CAST(:bys AS text[]), "
-            "CAST(:results AS text[])) AS c(id, at, by, result) "
-            "WHERE t.id = c.id AND t.status = ANY(:open)"
-        ),
+        text(_COMPLETE_SQL),
         {
             "ids": [c.task_id for c in completions],
             "ats": [c.at for c in completions],
@@ -95,7 +108,7 @@ def complete_tasks(session: Session, *, completions: Sequence[Completion], actor
         entity="care_task",
         patient_ids=sorted({c.patient_id for c in completions}),
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_touched(result)
 
 
 @dataclass(frozen=True, slots=True)

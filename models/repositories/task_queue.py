@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from models.patient import Patient
 from models.repositories.audit import Actor, record, record_many
+from models.sql import table_of
 from models.task import CareTask
 from models.task_sql import OPEN_LIST, due_by, past_due
 from pathways.core.window import ClinicDay
@@ -45,10 +46,14 @@ class QueueFilters:
 
 @dataclass(frozen=True, slots=True)
 class QueueWindow:
-    """The instants that split the queue: now, the end of the clinic's day, the horizon."""
+    """The instants that split the queue and the worklist: now, the clinic's day, the horizon.
+
+    Today is the clinic's day of ``now`` (``pathways.core.window.ClinicDay``); the
+    horizon ends the ``UPCOMING_DAYS``-th day after it.
+    """
 
     now: datetime
-    day_end: datetime
+    today: ClinicDay
     horizon: datetime
 
     @classmethod
@@ -57,9 +62,13 @@ class QueueWindow:
         today = ClinicDay.of(now, tz)
         return cls(
             now=now,
-            day_end=today.end,
+            today=today,
             horizon=ClinicDay.on(today.day + timedelta(days=UPCOMING_DAYS), tz).end,
         )
+
+    @property
+    def day_end(self) -> datetime:
+        return self.today.end
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +139,7 @@ def queue_counts(
     is counted from ``ix_care_task_queue`` alone (index-only); what the person
     holds in other queues, and everything they hold, from the owner index.
     """
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     extra = _filters(c, filters)
     # A parallel plan costs more than it saves on these small counts and takes
     # a core from the other requests; this transaction plans serially.
@@ -170,7 +179,7 @@ def list_queue(
     offset: int = 0,
 ) -> list[QueueRow]:
     """One page of a bucket (None: all of it), soonest due first; the patients shown are audited."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     # Plain rows, not ORM objects: a page of fifty is read, never changed.
     query = (
         select(*c, col(Patient.mrn), col(Patient.display_name))
@@ -213,7 +222,7 @@ def list_patient_tasks(
 
 def task_regimens(session: Session, *, role: Role) -> list[str]:
     """The regimens of open tasks in a role's queue (the choices of the regimen filter)."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     return [
         r
         for (r,) in session.execute(

@@ -23,13 +23,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.observation import Observation
 from models.pathway import ResponseAssessmentRecord
 from models.patient import Patient
 from models.repositories.alerts import acknowledge_task_alerts, open_task_alerts
 from models.repositories.audit import Actor, record
+from models.repositories.completion import mark_completed
 from models.repositories.handovers import record_handover
 from models.repositories.task_queue import (
     COUNT_LIMIT,
@@ -45,6 +46,7 @@ from models.repositories.task_queue import (
 )
 from models.repositories.task_results import MARROW_FIELDS, FieldSpec, parse_result, specs_for
 from models.repositories.users import normalise_username
+from models.sql import table_of
 from models.task import CareTask
 from models.task_sql import OPEN_LIST
 from models.user import AccountKind, AppUser
@@ -104,9 +106,9 @@ class TaskView:
 
 def get_task(session: Session, *, task_id: int, actor: Actor, labs: LabCatalogue) -> TaskView:
     row = session.execute(
-        select(CareTask, Patient.mrn, Patient.display_name, Patient.birth_date)
-        .join(Patient, Patient.id == CareTask.patient_id)  # type: ignore[arg-type]
-        .where(CareTask.id == task_id)
+        select(CareTask, col(Patient.mrn), col(Patient.display_name), col(Patient.birth_date))
+        .join(Patient, col(Patient.id) == col(CareTask.patient_id))
+        .where(col(CareTask.id) == task_id)
     ).first()
     if row is None:
         raise TaskNotFound(task_id)
@@ -130,14 +132,16 @@ def get_task(session: Session, *, task_id: int, actor: Actor, labs: LabCatalogue
 
 def _locked(session: Session, task_id: int) -> CareTask:
     """The task row, locked for this transaction; a row another transaction holds is 'busy'."""
-    task = session.execute(
+    task = session.scalars(
         select(CareTask)
-        .where(CareTask.id == task_id)
+        .where(col(CareTask.id) == task_id)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    ).one_or_none()
     if task is None:
-        exists = session.execute(select(CareTask.id).where(CareTask.id == task_id)).first()
+        exists = session.execute(
+            select(col(CareTask.id)).where(col(CareTask.id) == task_id)
+        ).first()
         if exists is None:
             raise TaskNotFound(task_id)
         raise TaskConflict(f"task {task_id} is being changed by someone else; try again")
@@ -241,7 +245,7 @@ def claim_next(
     session: Session, *, role: Role, actor: Actor, now: datetime, kind: TaskKind | None = None
 ) -> CareTask | None:
     """The most urgent unclaimed task of the role's queue, claimed; None when there is none."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     query = (
         select(c.id)
         .where(
@@ -310,20 +314,12 @@ def complete_task(
         for m in parsed.labs
     )
     assessment_id = _assessment(session, task, result, actor, now, clinic_date)
-    task.result = result | ({"response_assessment_id": assessment_id} if assessment_id else {})
-    task.status = TaskStatus.COMPLETED
-    task.completed_at = now
-    task.completed_by = actor.name
-    task.lease_expires_at = None
-    task.updated_at = now
-    session.add(task)
-    record(
+    mark_completed(
         session,
-        actor=actor,
-        action="complete",
-        entity="care_task",
-        patient_id=task.patient_id,
-        entity_id=task_id,
+        task,
+        at=now,
+        by=actor,
+        result=result | ({"response_assessment_id": assessment_id} if assessment_id else {}),
         detail={"fields": sorted(result)},
     )
     session.flush()
@@ -445,7 +441,7 @@ def reassign_task(
             "before you give it to someone else"
         )
     target = session.execute(
-        select(AppUser).where(AppUser.username == normalise_username(to_username))
+        select(AppUser).where(col(AppUser.username) == normalise_username(to_username))
     ).scalar_one_or_none()
     if target is None or not target.active or target.kind != AccountKind.PERSON:
         raise TaskInputError({"to": "no active user with this name"})

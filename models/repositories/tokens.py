@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.base import require_id
 from models.repositories.audit import Actor, record
@@ -94,12 +94,12 @@ def issue_api_token(
 def list_tokens(session: Session, *, user_id: int | None = None) -> list[TokenRow]:
     """Tokens newest first (one account's when ``user_id`` is given); never their secrets."""
     query = (
-        select(ApiToken, AppUser.username, AppUser.kind)
-        .join(AppUser, AppUser.id == ApiToken.user_id)  # type: ignore[arg-type]
-        .order_by(ApiToken.id.desc())  # type: ignore[union-attr]
+        select(ApiToken, col(AppUser.username), col(AppUser.kind))
+        .join(AppUser, col(AppUser.id) == col(ApiToken.user_id))
+        .order_by(col(ApiToken.id).desc())
     )
     if user_id is not None:
-        query = query.where(ApiToken.user_id == user_id)
+        query = query.where(col(ApiToken.user_id) == user_id)
     return [TokenRow(t, u, AccountKind(k)) for t, u, k in session.execute(query).all()]
 
 
@@ -127,8 +127,8 @@ def revoke_token(
 def token_principal(session: Session, *, token_digest: str, now: datetime) -> Principal | None:
     row = session.execute(
         select(ApiToken, AppUser)
-        .join(AppUser, AppUser.id == ApiToken.user_id)  # type: ignore[arg-type]
-        .where(ApiToken.token_hash == token_digest)
+        .join(AppUser, col(AppUser.id) == col(ApiToken.user_id))
+        .where(col(ApiToken.token_hash) == token_digest)
     ).first()
     if row is None:
         return None
@@ -139,7 +139,7 @@ def token_principal(session: Session, *, token_digest: str, now: datetime) -> Pr
         return None
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)  # type: ignore[arg-type]
+            update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now)
         )
     return principal_of(
         user, via="token", credential=f"token {token.id} ({token.name})"[:120], token_id=token.id

@@ -9,7 +9,7 @@ person (actor) with a reason always does (RULES.md §10 rule 2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from models.snapshots import load_snapshots
 from pathways.definition import Definition
 from pathways.engine import Contradiction, signature_contradictions
 from pathways.errors import ContradictoryFacts, PathwayError, TransitionNotAllowed, UnknownEvent
-from pathways.facts import CentreFacts, SignedResponse
+from pathways.facts import CaseFacts, CentreFacts, SignedResponse
 from pathways.vocab import Jurisdiction, ResponseCategory
 
 TRACK_COLUMNS = {"main": "phase", "cns": "cns_track", "testis": "testis_track"}
@@ -94,36 +94,16 @@ def apply_transition(
         raise ReasonRequired()
     signed = None if signed_response is None else check_signature(session, actor, signature)
     track = machine_for_event(definition, event)
-    instance = open_instance(session, patient_id=patient_id, lock=True)
-    if instance is None:
-        raise PatientNotFound(patient_id)
-    if instance.pathway_version != definition.version:
-        raise TransitionNotAllowed(
-            patient_id,
-            event,
-            str(instance.phase),
-            f"patient is pinned to pathway version {instance.pathway_version}, "
-            f"not {definition.version}",
-        )
-    snapshots, problems = load_snapshots(
+    instance = _pinned_instance(session, patient_id=patient_id, event=event, definition=definition)
+    facts = _facts_for_transition(
         session,
-        patient_ids=[patient_id],
+        instance,
+        event=event,
         as_of=as_of,
         timezone=timezone,
         jurisdiction=jurisdiction,
-        centre=CentreFacts(),
+        signed_response=signed_response,
     )
-    if problems:
-        raise TransitionNotAllowed(patient_id, event, str(instance.phase), problems[0].problem)
-    facts = snapshots[0].facts
-    if signed_response is not None:
-        # A signature cannot make the latest assessment's blasts a remission (DEF-03 a).
-        refused = signature_contradictions(facts.response_assessment, signed_response)
-        if refused:
-            raise ContradictoryFacts(
-                [Contradiction(("signed_response", *c.fields[1:]), c.message) for c in refused]
-            )
-        facts = _with_signature(facts, signed_response, as_of)
     column = TRACK_COLUMNS[track]
     current = str(getattr(instance, column))
     outcome = definition.machines[track].fire(current, event, facts, patient=patient_id)
@@ -141,31 +121,126 @@ def apply_transition(
             as_of=as_of,
             suggestion=suggestion,
         )
-    setattr(instance, column, outcome.target)
-    if track == "main":
+    result = TransitionResult(
+        patient_id=patient_id,
+        track=track,
+        event=event,
+        from_state=current,
+        to_state=outcome.target,
+        rule_ids=outcome.transition.rule_ids,
+    )
+    _move(session, instance, result, definition=definition, actor=actor, now=now)
+    signed_detail = (
+        {} if signed is None else {"signed": str(signed_response), **signature_detail(signed)}
+    )
+    _write_event(
+        session, instance, result, actor=actor, reason=reason, now=now, signed=signed_detail
+    )
+    session.flush()
+    return result
+
+
+def _pinned_instance(
+    session: Session, *, patient_id: int, event: str, definition: Definition
+) -> PathwayInstance:
+    """The patient's open instance, locked; it must be pinned to this definition's version."""
+    instance = open_instance(session, patient_id=patient_id, lock=True)
+    if instance is None:
+        raise PatientNotFound(patient_id)
+    if instance.pathway_version != definition.version:
+        raise TransitionNotAllowed(
+            patient_id,
+            event,
+            str(instance.phase),
+            f"patient is pinned to pathway version {instance.pathway_version}, "
+            f"not {definition.version}",
+        )
+    return instance
+
+
+def _facts_for_transition(
+    session: Session,
+    instance: PathwayInstance,
+    *,
+    event: str,
+    as_of: date,
+    timezone: str,
+    jurisdiction: Jurisdiction | None,
+    signed_response: ResponseCategory | None,
+) -> CaseFacts:
+    """The facts the guards see: the stored ones, with the category being signed, if any."""
+    patient_id = instance.patient_id
+    snapshots, problems = load_snapshots(
+        session,
+        patient_ids=[patient_id],
+        as_of=as_of,
+        timezone=timezone,
+        jurisdiction=jurisdiction,
+        centre=CentreFacts(),
+    )
+    if problems:
+        raise TransitionNotAllowed(patient_id, event, str(instance.phase), problems[0].problem)
+    facts = snapshots[0].facts
+    if signed_response is None:
+        return facts
+    # A signature cannot make the latest assessment's blasts a remission (DEF-03 a).
+    refused = signature_contradictions(facts.response_assessment, signed_response)
+    if refused:
+        raise ContradictoryFacts(
+            [Contradiction(("signed_response", *c.fields[1:]), c.message) for c in refused]
+        )
+    return replace(facts, signed_response=SignedResponse(category=signed_response, signed_on=as_of))
+
+
+def _move(
+    session: Session,
+    instance: PathwayInstance,
+    result: TransitionResult,
+    *,
+    definition: Definition,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Put the track in its new state; a new main phase may end the pathway and finished courses."""
+    to = result.to_state
+    setattr(instance, TRACK_COLUMNS[result.track], to)
+    if result.track == "main":
         instance.phase_since = now
-        if outcome.target in definition.machines["main"].finals:
+        if to in definition.machines["main"].finals:
             instance.ended_at = now
         end_finished_courses(
             session,
-            patient_id=patient_id,
-            phase=outcome.target,
+            patient_id=instance.patient_id,
+            phase=to,
             definition=definition,
             actor=actor,
             at=now,
         )
     session.add(instance)
+
+
+def _write_event(
+    session: Session,
+    instance: PathwayInstance,
+    result: TransitionResult,
+    *,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+    signed: dict[str, str],
+) -> None:
+    """The immutable phase event and its audit line (``signed``: the signature given with it)."""
     session.add(
         PhaseEvent(
             instance_id=require_id(instance),
-            patient_id=patient_id,
-            track=track,
-            from_state=current,
-            to_state=outcome.target,
-            event=event,
+            patient_id=result.patient_id,
+            track=result.track,
+            from_state=result.from_state,
+            to_state=result.to_state,
+            event=result.event,
             actor=actor.name,
             reason=reason.strip(),
-            rule_ids=list(outcome.transition.rule_ids),
+            rule_ids=list(result.rule_ids),
             at=now,
         )
     )
@@ -174,28 +249,15 @@ def apply_transition(
         actor=actor,
         action="transition",
         entity="pathway_instance",
-        patient_id=patient_id,
+        patient_id=result.patient_id,
         entity_id=instance.id,
         detail={
-            "event": event,
-            "track": track,
-            "from": current,
-            "to": outcome.target,
-            **(
-                {}
-                if signed is None
-                else {"signed": str(signed_response), **signature_detail(signed)}
-            ),
+            "event": result.event,
+            "track": result.track,
+            "from": result.from_state,
+            "to": result.to_state,
+            **signed,
         },
-    )
-    session.flush()
-    return TransitionResult(
-        patient_id=patient_id,
-        track=track,
-        event=event,
-        from_state=current,
-        to_state=outcome.target,
-        rule_ids=outcome.transition.rule_ids,
     )
 
 
@@ -219,7 +281,6 @@ def _sign_latest(
     gets a row of its own (a category signed from an outside report).
     """
     latest = latest_assessment(session, patient_id=patient_id)
-    common = {"patient_id": patient_id, "category": category.value, "reason": reason}
     if latest is None:
         session.add(
             ResponseAssessmentRecord(
@@ -240,7 +301,9 @@ def _sign_latest(
             signature=signature,
             now=now,
             suggestion=suggestion,
-            **common,  # type: ignore[arg-type]
+            patient_id=patient_id,
+            category=category.value,
+            reason=reason,
         )
     elif latest.signed_category != category:
         amend_response(
@@ -249,14 +312,10 @@ def _sign_latest(
             actor=actor,
             signature=signature,
             now=now,
-            **common,  # type: ignore[arg-type]
+            patient_id=patient_id,
+            category=category.value,
+            reason=reason,
         )
-
-
-def _with_signature(facts, category: ResponseCategory, as_of: date):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
-    return replace(facts, signed_response=SignedResponse(category=category, signed_on=as_of))
 
 
 def phase_of(session: Session, *, patient_id: int) -> PathwayInstance:

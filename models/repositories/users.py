@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.audit import AuditEvent
 from models.base import require_id
@@ -100,7 +100,15 @@ class Signature:
     method: str  # password | demo
 
 
-def principal_of(user: AppUser, *, via: str, credential: str, **more: object) -> Principal:
+def principal_of(
+    user: AppUser,
+    *,
+    via: str,
+    credential: str,
+    session_id: int | None = None,
+    token_id: int | None = None,
+    csrf_token: str | None = None,
+) -> Principal:
     return Principal(
         user_id=require_id(user),
         username=user.username,
@@ -110,7 +118,9 @@ def principal_of(user: AppUser, *, via: str, credential: str, **more: object) ->
         credential=credential,
         kind=AccountKind(user.kind),
         must_change_password=user.must_change_password,
-        **more,  # type: ignore[arg-type]
+        session_id=session_id,
+        token_id=token_id,
+        csrf_token=csrf_token,
     )
 
 
@@ -182,7 +192,7 @@ def create_user(
 
 def user_by_name(session: Session, *, username: str) -> AppUser | None:
     return session.execute(
-        select(AppUser).where(AppUser.username == normalise_username(username))
+        select(AppUser).where(col(AppUser.username) == normalise_username(username))
     ).scalar_one_or_none()
 
 
@@ -194,7 +204,7 @@ def _existing(session: Session, username: str) -> AppUser:
 
 
 def list_users(session: Session) -> list[AppUser]:
-    return list(session.execute(select(AppUser).order_by(AppUser.username)).scalars())  # type: ignore[arg-type]
+    return list(session.execute(select(AppUser).order_by(col(AppUser.username))).scalars())
 
 
 def users_with_role(session: Session, *, role: Role) -> list[AppUser]:
@@ -203,11 +213,11 @@ def users_with_role(session: Session, *, role: Role) -> list[AppUser]:
         session.execute(
             select(AppUser)
             .where(
-                AppUser.role == role,
-                AppUser.active.is_(True),  # type: ignore[attr-defined]
-                AppUser.kind == AccountKind.PERSON,
+                col(AppUser.role) == role,
+                col(AppUser.active).is_(True),
+                col(AppUser.kind) == AccountKind.PERSON,
             )
-            .order_by(AppUser.username)  # type: ignore[arg-type]
+            .order_by(col(AppUser.username))
         ).scalars()
     )
 
@@ -219,11 +229,11 @@ def _not_yourself(actor: Actor, user: AppUser, what: str) -> None:
 
 def _end_sessions(session: Session, user_id: int, now: datetime, keep: int | None = None) -> None:
     query = update(WebSession).where(
-        WebSession.user_id == user_id,  # type: ignore[arg-type]
-        WebSession.ended_at.is_(None),  # type: ignore[union-attr]
+        col(WebSession.user_id) == user_id,
+        col(WebSession.ended_at).is_(None),
     )
     if keep is not None:
-        query = query.where(WebSession.id != keep)  # type: ignore[arg-type]
+        query = query.where(col(WebSession.id) != keep)
     session.execute(query.values(ended_at=now))
 
 
@@ -336,27 +346,27 @@ def failed_attempts(session: Session, *, user: AppUser | None, name: str, since:
     # The newest success by id, not time: events of one instant (a test's fixed clock, or
     # two attempts in the same microsecond) still come in the order they were written.
     last_success = (
-        select(func.max(AuditEvent.id))
-        .where(AuditEvent.actor == actor, AuditEvent.action.in_(SUCCESSES))  # type: ignore[attr-defined]
+        select(func.max(col(AuditEvent.id)))
+        .where(col(AuditEvent.actor) == actor, col(AuditEvent.action).in_(SUCCESSES))
         .scalar_subquery()
     )
     same_account = (
-        AuditEvent.entity_id.is_(None)  # type: ignore[union-attr]
+        col(AuditEvent.entity_id).is_(None)
         if account is None
-        else AuditEvent.entity_id == account
+        else col(AuditEvent.entity_id) == account
     )
-    return session.execute(
+    return session.scalars(
         select(func.count())
         .select_from(AuditEvent)
         .where(
-            AuditEvent.actor == actor,
-            AuditEvent.entity == "app_user",
+            col(AuditEvent.actor) == actor,
+            col(AuditEvent.entity) == "app_user",
             same_account,
-            AuditEvent.action.in_(FAILURES),  # type: ignore[attr-defined]
-            AuditEvent.at >= since,
-            AuditEvent.id > func.coalesce(last_success, 0),
+            col(AuditEvent.action).in_(FAILURES),
+            col(AuditEvent.at) >= since,
+            col(AuditEvent.id) > func.coalesce(last_success, 0),
         )
-    ).scalar_one()
+    ).one()
 
 
 def record_attempt(
@@ -430,8 +440,8 @@ def session_principal(
     """
     row = session.execute(
         select(WebSession, AppUser)
-        .join(AppUser, AppUser.id == WebSession.user_id)  # type: ignore[arg-type]
-        .where(WebSession.token_hash == token_digest)
+        .join(AppUser, col(AppUser.id) == col(WebSession.user_id))
+        .where(col(WebSession.token_hash) == token_digest)
     ).first()
     if row is None:
         return None
@@ -447,7 +457,7 @@ def session_principal(
     )
     if ended is not None:
         session.execute(
-            update(WebSession).where(WebSession.id == web_session.id).values(ended_at=now)  # type: ignore[arg-type]
+            update(WebSession).where(col(WebSession.id) == web_session.id).values(ended_at=now)
         )
         record(
             session,
@@ -459,7 +469,7 @@ def session_principal(
         return None
     if touch and now - web_session.last_seen_at > TOUCH_EVERY:
         session.execute(
-            update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=now)  # type: ignore[arg-type]
+            update(WebSession).where(col(WebSession.id) == web_session.id).values(last_seen_at=now)
         )
     return principal_of(
         user,
@@ -473,7 +483,7 @@ def session_principal(
 def end_session(session: Session, *, session_id: int, now: datetime, actor: Actor) -> None:
     session.execute(
         update(WebSession)
-        .where(WebSession.id == session_id, WebSession.ended_at.is_(None))  # type: ignore[arg-type, union-attr]
+        .where(col(WebSession.id) == session_id, col(WebSession.ended_at).is_(None))
         .values(ended_at=now)
     )
     record(session, actor=actor, action="sign_out", entity="web_session", entity_id=session_id)

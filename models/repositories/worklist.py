@@ -32,6 +32,7 @@ from models.repositories import task_queue
 from models.repositories.alerts import acknowledge_alert
 from models.repositories.audit import Actor, record_many
 from models.repositories.tasks import OPEN
+from models.sql import table_of
 from models.task import CareTask, ClinicalAlert
 from models.user import AppUser
 from pathways.vocab import Role, Severity, TaskKind
@@ -69,14 +70,9 @@ class Sort(StrEnum):
     KIND = "kind"
 
 
-@dataclass(frozen=True, slots=True)
-class Day:
-    """The instants that split the worklist: now, the clinic's day, the horizon of the next days."""
-
-    now: datetime
-    start: datetime
-    end: datetime
-    horizon: datetime
+# The instants that split the worklist are the queue's: now, the clinic's day of now
+# (pathways.core.window.ClinicDay) and the horizon of the next days.
+Day = task_queue.QueueWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +136,9 @@ def _view(c: Any, view: View, *, role: Role, username: str, day: Day) -> list[An
     if view is View.OVERDUE:
         where += [c.due <= day.now, c.expires > day.now]
     elif view is View.TODAY:
-        where += [c.due > day.start, c.due <= day.end]
+        where += [c.due > day.today.start, c.due <= day.today.end]
     elif view is View.UPCOMING:
-        where += [c.due > day.end, c.due <= day.horizon]
+        where += [c.due > day.today.end, c.due <= day.horizon]
     elif view is View.MISSED:
         where.append(c.expires <= day.now)
     return where
@@ -152,7 +148,7 @@ def view_counts(
     session: Session, *, role: Role, username: str, search: Search, day: Day
 ) -> dict[View, int]:
     """How many tasks each view holds, each capped at ``task_queue.COUNT_LIMIT`` (shown as "1000+")."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     extra = _search(c, search)
     session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
@@ -185,7 +181,7 @@ def _rows(session: Session, query: Any) -> list[Row]:
 
 
 def _select() -> Any:
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     return (
         select(
             *c,
@@ -211,7 +207,7 @@ def list_view(
     offset: int = 0,
 ) -> list[Row]:
     """One page of a view, in the order asked for; the patients shown are audited."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     query = (
         _select()
         .where(*_view(c, view, role=role, username=username, day=day), *_search(c, search))
@@ -250,7 +246,7 @@ def week_tasks(
     actor: Actor,
 ) -> dict[date, list[Row]]:
     """The open tasks of the role's queue and the person's, due on each day of the week."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     days = [monday + timedelta(days=i) for i in range(7)]
     query = (
         _select()
@@ -309,7 +305,7 @@ def alert_groups(
     session: Session, *, actor: Actor, search: str | None = None, limit: int = 100
 ) -> list[AlertGroup]:
     """Unacknowledged alerts grouped by patient and rule, the most severe and newest first."""
-    a = ClinicalAlert.__table__.c  # type: ignore[attr-defined]
+    a = table_of(ClinicalAlert).c
     rank = case(_RANK, value=a.severity, else_=2)
     part = (a.patient_id, a.rule_id)
     ranked = select(
@@ -325,7 +321,7 @@ def alert_groups(
     sub = ranked.subquery()
     rows = session.execute(
         select(ClinicalAlert, sub.c.total, sub.c.worst, col(Patient.mrn), col(Patient.display_name))
-        .join(sub, and_(sub.c.id == ClinicalAlert.id, sub.c.n == 1))
+        .join(sub, and_(sub.c.id == col(ClinicalAlert.id), sub.c.n == 1))
         .join(Patient, col(Patient.id) == col(ClinicalAlert.patient_id))
         .order_by(sub.c.worst, col(ClinicalAlert.raised_at).desc())
         .limit(limit)
@@ -425,11 +421,11 @@ def unsigned_assessments(
 def live_state(session: Session, *, role: Role, username: str, day: Day) -> dict[str, Any]:
     """What the page shows as counts, and a version that changes when a task, alert or
     assignment of this person's worklist does (no patient data: it is polled)."""
-    c = CareTask.__table__.c  # type: ignore[attr-defined]
+    c = table_of(CareTask).c
     scope = (c.status.in_(OPEN), or_(c.role_queue == role.value, c.owner == username))
     tasks = session.execute(
         select(
-            func.count().filter(and_(c.due <= day.end, c.expires > day.now)),
+            func.count().filter(and_(c.due <= day.today.end, c.expires > day.now)),
             func.count().filter(c.owner == username),
             func.count(),
             func.max(c.updated_at),
@@ -438,7 +434,7 @@ def live_state(session: Session, *, role: Role, username: str, day: Day) -> dict
     ).one()
     alerts = (0, None)
     if role is Role.CLINICIAN:
-        a = ClinicalAlert.__table__.c  # type: ignore[attr-defined]
+        a = table_of(ClinicalAlert).c
         alerts = session.execute(
             select(func.count(), func.max(a.id)).where(a.acknowledged_at.is_(None))
         ).one()

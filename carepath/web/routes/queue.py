@@ -9,7 +9,7 @@ and the transaction is rolled back so nothing is half-written.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -66,7 +66,6 @@ from models.repositories.worklist import (
     unsigned_assessments,
     view_counts,
 )
-from pathways.clock import end_of_day, start_of_day
 from pathways.vocab import OptionId, Role, Severity, TaskKind
 
 router = APIRouter(include_in_schema=False)
@@ -81,15 +80,8 @@ def queue_window(request: Request) -> QueueWindow:
 
 
 def worklist_day(request: Request) -> Day:
-    """Now, and today on the clinic's calendar (``clinic_date``, the one definition of today)."""
-    tz = settings(request).timezone
-    today = clinic_date(request)
-    return Day(
-        now=now(request),
-        start=start_of_day(today, tz),
-        end=end_of_day(today, tz),
-        horizon=end_of_day(today + timedelta(days=UPCOMING_DAYS), tz),
-    )
+    """Now, and today on the clinic's calendar (the queue's window, pathways.core.window)."""
+    return Day.at(now(request), settings(request).timezone)
 
 
 # The views of the old bucket links (``?bucket=``) still open the same list.
