@@ -276,7 +276,8 @@ def record_alerts(
     alert_ids = _insert_alerts(session, fresh, now=now)
     if not alert_ids:
         return 0, 0
-    open_tasks = _open_review_tasks(session, sorted({fresh[k][0].patient_id for k in alert_ids}))
+    patient_ids = sorted({fresh[k][0].patient_id for k in alert_ids})
+    open_tasks = _open_review_tasks(session, patient_ids)
     tasks, links = [], []
     for key, alert_id in sorted(alert_ids.items()):
         raised = fresh[key][0]
@@ -303,7 +304,7 @@ def record_alerts(
         actor=actor,
         action="alert",
         entity="clinical_alert",
-        patient_ids=sorted({fresh[k][0].patient_id for k in alert_ids}),
+        patient_ids=patient_ids,
     )
     return len(alert_ids), reminders
 
