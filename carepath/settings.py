@@ -82,8 +82,9 @@ class Settings(BaseSettings):
     # are taken again after this.
     reminder_lease_seconds: float = Field(default=300.0, gt=0)
     send_timeout_seconds: float = Field(default=10.0, gt=0)
-    # The review, signature and escalation hours are [DEFAULT]s of the pathway definition
-    # (alert_review_hours, response_signature_hours, escalation_grace_hours): set them in
+    # The review, signature and escalation hours and the review tasks' expiry are [DEFAULT]s
+    # of the pathway definition (alert_review_hours, response_signature_hours,
+    # escalation_grace_hours, review_expires_after_days): set them in
     # the policy file (policy_file), not here.
     web_host: str = "127.0.0.1"
     web_port: int = 8000

@@ -10,24 +10,6 @@ complexity limit is ruff's (``C90`` and ``[tool.ruff.lint.mccabe]`` in
 pyproject.toml, run by ``make test``'s lint); a test here shows the configured
 rule sees a function one branch over it. Each check is shown to fail on a
 synthetic violation, so none passes vacuously.
-
-Written on the branch core-door while two other branches split the rest; until
-the lead merges them, the shape tests fail on these (owner in brackets) and
-ruff's C901 on ``carepath/web/forms.py`` ``read_fields`` (19) [carepath]:
-
-- [models/flows] ``models/repositories/adherence.py`` ``drill_down`` 87,
-  ``models/repositories/patients.py`` ``create_patient`` 99,
-  ``models/repositories/results.py`` ``record_alerts`` 134,
-  ``models/repositories/transitions.py`` ``apply_transition`` 135,
-  ``models/snapshots.py`` ``load_snapshots`` 240,
-  ``flows/evaluate_results.py`` ``evaluate_batch`` 110;
-- [carepath] ``carepath/cli/demo.py`` ``_report`` 103, ``carepath/cli/patients.py``
-  ``add`` 131, ``carepath/orchestration.py`` ``prefect_api`` 84,
-  ``carepath/web/app.py`` ``create_app`` 91, ``carepath/web/charts.py``
-  ``line_chart`` 101, ``carepath/web/patient_view.py`` ``load_page`` 107,
-  ``carepath/web/routes/adherence.py`` ``indicator_page`` 103.
-
-The list is a note for the merge, not an exemption: nothing reads it.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
 def fail_fields(problems: dict[str, str], code: int = EXIT_INVALID) -> NoReturn:
     """One line per bad field, every field at once: ``carepath: error: FIELD: PROBLEM``.
 
-    ``pathways.field_errors.field_errors`` gives these problems for a ValidationError.
+    ``pathways.core.field_errors.field_errors`` gives these problems for a ValidationError.
     """
     for field, problem in problems.items():
         err_console.print(
@@ -47,7 +47,7 @@ def fail_fields(problems: dict[str, str], code: int = EXIT_INVALID) -> NoReturn:
 
 
 def argument_problems(args: list[str]) -> dict[str, str]:
-    """The problem of every command-line argument that is not safe text (``pathways.text``).
+    """The problem of every command-line argument that is not safe text (``pathways.core.text``).
 
     Named by its option (``--name``), or by its position when it is not an option's value.
     """

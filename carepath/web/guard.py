@@ -5,7 +5,7 @@ any page, the API, the sign-in) meets a body larger than
 ``CAREPATH_MAX_BODY_BYTES`` (413), a control character in a query
 parameter, a form field or a JSON string, or a JSON number that is not finite
 (``carepath.web.json_door``; 422 naming each field). The check is
-``pathways.text``'s, the same one the command line and the case file use.
+``pathways.core.text``'s, the same one the command line and the case file use.
 A refusal is a problem document under ``/api/`` and a page elsewhere, and
 never repeats what was sent.
 """

@@ -268,7 +268,7 @@ def _result_fields_json(fields: tuple[str, ...]) -> str | None:
 
 
 def jsonable(value: Any) -> Any:
-    """Engine values as JSON data (``pathways.alert_identity.canonical``, the one form)."""
+    """Engine values as JSON data (``pathways.core.json_form.canonical``, the one form)."""
     return canonical(value)
 
 
