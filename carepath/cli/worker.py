@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 from typing import Any
 
 from carepath.cli.common import console, fail, settings_or_fail
@@ -49,21 +48,39 @@ def worker() -> None:
             # period once), and readiness need not wait for tonight's report.
             run_deployment(runner.add_deployment(deployment), timeout=0)
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(runner.start())
+            asyncio.run(_serve(runner))
         console.print("carepath worker: stopped", highlight=False)
+
+
+async def _serve(runner: Any) -> None:
+    """Serve until the runner stops, or SIGTERM cancels this task (its shutdown path runs)."""
+    task = asyncio.current_task()
+    if task is None:  # asyncio.run always runs this as its main task
+        raise RuntimeError("the worker must be served by asyncio.run")
+    runner.serving = (asyncio.get_running_loop(), task)
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner.start()
 
 
 def _runner() -> Any:
     """Prefect's runner, stopping on SIGTERM (`docker compose stop`) exactly as on Ctrl-C.
 
     Prefect's own SIGTERM handler calls an async stop without awaiting it and
-    exits; turning SIGTERM into SIGINT lets asyncio cancel the runner the way
-    Ctrl-C does, so its shutdown path runs (schedules paused, runs stopped).
+    exits. This one cancels the task serving the runner, as asyncio does on
+    Ctrl-C, so the runner's shutdown path runs (schedules paused, runs stopped).
+    It does not raise SIGINT to get there: a process a shell starts in the
+    background without job control inherits SIGINT ignored, and the worker then
+    never stopped.
     """
     from prefect.runner import Runner
 
     class Worker(Runner):
+        serving: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
+
         def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
-            signal.raise_signal(signal.SIGINT)
+            # A signal handler runs between the loop's steps: wake the loop to cancel.
+            if self.serving is not None:
+                loop, task = self.serving
+                loop.call_soon_threadsafe(task.cancel)
 
     return Worker(pause_on_shutdown=True)
