@@ -31,9 +31,18 @@ class CareTask(SQLModel, table=True):
             "ix_care_task_queue",
             "role_queue",
             "due",
-            # Covering the queue filters lets the page count its buckets from the
-            # index alone (migration 0002_web).
-            postgresql_include=["kind", "regimen", "patient_id", "owner"],
+            # Covering the queue filters, the window's end, the last change and the id lets
+            # the page count its views and stamp its version from the index alone
+            # (migrations 0002_web, 0016_worklist_speed).
+            postgresql_include=[
+                "kind",
+                "regimen",
+                "patient_id",
+                "owner",
+                "expires",
+                "updated_at",
+                "id",
+            ],
             postgresql_where=sa.text(f"status IN {OPEN_STATUSES_SQL}"),
         ),
         sa.Index("ix_care_task_patient_due", "patient_id", "due"),
@@ -49,6 +58,13 @@ class CareTask(SQLModel, table=True):
             "ix_care_task_open_due",
             "due",
             postgresql_where=sa.text(f"status IN {OPEN_STATUSES_SQL}"),
+        ),
+        # "Escalated from me": the few open tasks the escalation has moved
+        # (migration 0016_worklist_speed).
+        sa.Index(
+            "ix_care_task_escalated",
+            "due",
+            postgresql_where=sa.text(f"escalation_level > 0 AND status IN {OPEN_STATUSES_SQL}"),
         ),
         # Open data-problem tasks only: resolving them for a planned batch reads
         # nothing else (migration 0005_plan_speed).

@@ -119,8 +119,19 @@ def due_by(c: Any, now: Any, end: Any) -> Any:
     return sa.and_(c.due > now, c.due <= end)
 
 
+def overdue(c: Any, now: Any) -> Any:
+    """Past due and not yet missed (``WindowState.OVERDUE``)."""
+    return sa.and_(c.due <= now, c.expires > now)
+
+
 def missed(c: Any, now: Any) -> Any:
     return c.expires <= now
+
+
+def missed_open(c: Any, now: Any) -> Any:
+    """``missed``, with the due edge it implies (``due <= expires``, the ``window_ordered``
+    check) written out, so that an index on ``due`` serves a list of missed open tasks."""
+    return sa.and_(c.due <= now, c.expires <= now)
 
 
 def timeliness(c: Any) -> Any:

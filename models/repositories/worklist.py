@@ -1,11 +1,12 @@
 """The worklists people work from: task views, search and sort, the week, alert groups, what changed.
 
 A person sees the open tasks of their role's queue and those they hold, in
-views: overdue (past due, not yet missed), due today (due within the clinic's
-day), the next days, missed (past the end of the window), mine, everything
-open, and *escalated from me*: tasks the escalation moved from the person's
-role up the ladder, which would otherwise vanish from the queue of the people
-who handed them up. Every list can be searched by patient name or MRN and
+views: overdue (past due, not yet missed), due today (not yet past due, and
+due by the end of the clinic's day), the next days, missed (past the end of
+the window), mine, everything open, and *escalated from me*: tasks the
+escalation moved from the person's role up the ladder, which would otherwise
+vanish from the queue of the people who handed them up. The window views are
+``models.task_sql``'s, the same as the task API's buckets. Every list can be searched by patient name or MRN and
 sorted; the patients shown are audited as the queue's lists are.
 
 Alerts awaiting a clinician are read as groups of one patient and one rule
@@ -34,6 +35,7 @@ from models.repositories.audit import Actor, record_many
 from models.repositories.tasks import OPEN
 from models.sql import table_of
 from models.task import CareTask, ClinicalAlert
+from models.task_sql import due_by, missed_open, overdue
 from models.user import AppUser
 from pathways.vocab import Role, Severity, TaskKind
 
@@ -129,18 +131,20 @@ def _view(c: Any, view: View, *, role: Role, username: str, day: Day) -> list[An
     if view is View.ESCALATED:
         # jsonb containment: some escalation of this task went from the person's role.
         went_up = func.jsonb_build_array(func.jsonb_build_object("from", role.value))
-        return [*where, c.escalations.op("@>")(went_up)]
+        # Every escalation raises the level: the level lets ix_care_task_escalated
+        # hand over the few escalated rows before the jsonb test reads them.
+        return [*where, c.escalation_level > 0, c.escalations.op("@>")(went_up)]
     if view is View.MINE:
         return [*where, c.owner == username]
     where.append(mine)
     if view is View.OVERDUE:
-        where += [c.due <= day.now, c.expires > day.now]
+        where.append(overdue(c, day.now))
     elif view is View.TODAY:
-        where += [c.due > day.today.start, c.due <= day.today.end]
+        where.append(due_by(c, day.now, day.today.end))
     elif view is View.UPCOMING:
-        where += [c.due > day.today.end, c.due <= day.horizon]
+        where.append(due_by(c, day.today.end, day.horizon))
     elif view is View.MISSED:
-        where.append(c.expires <= day.now)
+        where.append(missed_open(c, day.now))
     return where
 
 

@@ -23,6 +23,8 @@ from models.task_sql import (
     due_by,
     instant,
     missed,
+    missed_open,
+    overdue,
     past_due,
     sql,
     state,
@@ -50,7 +52,8 @@ _END = instant("day_end")
 CLASSIFY = text(
     f"SELECT {sql(state(_T, _NOW))}, {sql(timeliness(_T))}, {sql(window_open(_T, _NOW))}, "  # noqa: S608 (rendered vocabulary)
     f"{sql(actionable(_T, _NOW))}, {sql(past_due(_T, _NOW))}, {sql(missed(_T, _NOW))}, "
-    f"{sql(due_by(_T, _NOW, _END))} FROM (SELECT CAST(:nb AS timestamptz) AS not_before, "
+    f"{sql(due_by(_T, _NOW, _END))}, {sql(overdue(_T, _NOW))}, {sql(missed_open(_T, _NOW))} "
+    "FROM (SELECT CAST(:nb AS timestamptz) AS not_before, "
     "CAST(:due AS timestamptz) AS due, CAST(:exp AS timestamptz) AS expires, "
     "CAST(:now AS timestamptz) AS completed_at) t, "
     "(SELECT CAST(:now AS timestamptz) AS now, CAST(:end AS timestamptz) AS day_end) i"
@@ -131,6 +134,9 @@ def test_the_sql_classes_a_window_as_the_python_type_does(
     assert row[4] is (expected in (WindowState.OVERDUE, WindowState.MISSED))
     assert row[5] is (expected is WindowState.MISSED)
     assert row[6] is window.due_today(now, TZ)
+    # The worklist's overdue and missed views (models.repositories.worklist).
+    assert row[7] is (expected is WindowState.OVERDUE)
+    assert row[8] is (expected is WindowState.MISSED)
 
 
 def test_the_edges_are_half_open_on_a_dst_day() -> None:

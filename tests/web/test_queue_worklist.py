@@ -137,6 +137,37 @@ def test_the_coordinator_keeps_sight_of_what_escalated_and_what_was_missed(web: 
     assert f'data-task="{missed}"' not in overdue
 
 
+def test_the_window_views_agree_with_the_task_api_buckets(web: Web) -> None:
+    """A task due this morning is overdue, not due today: the views split the window as
+    pathways.core.window does, and the page counts what the task API counts."""
+    pid = web.patient("Una Window")
+    this_morning = web.task(pid, due_in_days=0, title="Due this morning")
+    with web.db() as session:
+        session.execute(
+            text("UPDATE care_task SET due = :due WHERE id = :id"),
+            {"due": web.clock() - timedelta(hours=3), "id": this_morning},
+        )
+    tonight = web.task(pid, due_in_days=0, title="Due tonight")
+    missed = web.task(pid, due_in_days=-5, window=1, title="Missed labs")
+    client = web.client("coordinator")
+    shown = {
+        view: client.get(f"/queue?view={view}").text
+        for view in ("overdue", "today", "upcoming", "missed")
+    }
+    assert f'data-task="{this_morning}"' in shown["overdue"]
+    assert f'data-task="{this_morning}"' not in shown["today"]
+    assert f'data-task="{tonight}"' in shown["today"]
+    assert f'data-task="{tonight}"' not in shown["overdue"]
+    assert f'data-task="{missed}"' in shown["missed"]
+    assert f'data-task="{missed}"' not in shown["overdue"]
+    counts = web.api("coordinator").get("/api/v1/tasks").json()["counts"]
+    # The API's overdue bucket is past due, missed included (models.task_sql.past_due).
+    assert (counts["overdue"], counts["today"], counts["upcoming"]) == (2, 1, 0)
+    page = shown["today"]
+    assert 'data-count="overdue">1<' in page and 'data-count="missed">1<' in page
+    assert 'data-count="today">1<' in page and 'data-count="upcoming">0<' in page
+
+
 def test_bulk_claim_release_and_reassign_follow_the_take_over_rule(web: Web) -> None:
     pid = web.patient("Finn Bulk")
     one, two, held = (web.task(pid, due_in_days=0, title=f"Bulk {i}") for i in range(3))
