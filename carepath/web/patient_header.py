@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from models.task import CareTask, ClinicalAlert
+from pathways.core.window import TaskWindow, WindowState
 
 # How many tasks of a group show before "n more" (the rest in a collapsed list).
 SHOWN_PER_GROUP = 5
 WEEK = timedelta(days=7)
+PAST_DUE = (WindowState.OVERDUE, WindowState.MISSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +45,23 @@ class Header:
     alerts: dict[str, int] = field(default_factory=dict)
 
 
+def _window(task: CareTask) -> TaskWindow:
+    return TaskWindow(task.not_before, task.due, task.expires)
+
+
 def group_tasks(tasks: list[CareTask], now: datetime) -> list[TaskGroup]:
     """Open tasks by urgency: missed or overdue first, then due within a week, then later."""
-    ordered = sorted(tasks, key=lambda t: (t.due, t.id or 0))
-    late = [t for t in ordered if t.due <= now]
-    week = [t for t in ordered if now < t.due <= now + WEEK]
-    later = [t for t in ordered if t.due > now + WEEK]
+    late: list[CareTask] = []
+    week: list[CareTask] = []
+    later: list[CareTask] = []
+    for t in sorted(tasks, key=lambda t: (t.due, t.id or 0)):
+        window = _window(t)
+        if window.state_at(now) in PAST_DUE:
+            late.append(t)
+        elif window.due_by(now, now + WEEK):
+            week.append(t)
+        else:
+            later.append(t)
     groups = [
         TaskGroup("overdue", "Overdue or missed", late),
         TaskGroup("week", "Due within 7 days", week),
@@ -63,9 +76,10 @@ def header(open_tasks: list[CareTask], alerts: list[ClinicalAlert], now: datetim
     by_severity: dict[str, int] = {}
     for a in waiting:
         by_severity[a.severity.value] = by_severity.get(a.severity.value, 0) + 1
+    states = {id(t): _window(t).state_at(now) for t in open_tasks}
     return Header(
-        next_task=next((t for t in upcoming if t.expires > now), None),
-        overdue=sum(1 for t in open_tasks if t.due <= now < t.expires),
-        missed=sum(1 for t in open_tasks if t.expires <= now),
+        next_task=next((t for t in upcoming if states[id(t)] is not WindowState.MISSED), None),
+        overdue=sum(1 for s in states.values() if s is WindowState.OVERDUE),
+        missed=sum(1 for s in states.values() if s is WindowState.MISSED),
         alerts=dict(sorted(by_severity.items(), key=lambda kv: kv[0] != "critical")),
     )

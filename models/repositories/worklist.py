@@ -429,7 +429,7 @@ def live_state(session: Session, *, role: Role, username: str, day: Day) -> dict
     scope = (c.status.in_(OPEN), or_(c.role_queue == role.value, c.owner == username))
     tasks = session.execute(
         select(
-            func.count().filter(and_(c.due <= day.today.end, c.expires > day.now)),
+            func.count().filter(or_(overdue(c, day.now), due_by(c, day.now, day.today.end))),
             func.count().filter(c.owner == username),
             func.count(),
             func.max(c.updated_at),
