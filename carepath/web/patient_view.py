@@ -26,6 +26,7 @@ from models.repositories.courses import current_course, list_courses
 from models.repositories.patients import PatientRecord, get_record
 from models.repositories.responses import list_assessments
 from models.repositories.tasks import list_patient_tasks
+from models.repositories.users import display_names
 from models.snapshots import load_snapshots
 from models.task import CareTask, ClinicalAlert
 from pathways.clock import day_number
@@ -74,6 +75,8 @@ class PatientPage:
     courses: list[CourseLine]
     open_tasks: list[CareTask]
     closed_tasks: list[CareTask]
+    # Who completed a closed task, by display name (user name -> name).
+    people: dict[str, str]
     alerts: list[ClinicalAlert]
     assessments: list[ResponseAssessmentRecord]
     amended_ids: set[int]
@@ -155,6 +158,7 @@ def load_page(
     )
     spans = _spans(record, definition)
     alerts = list_alerts(session, patient_id=patient_id, actor=actor)
+    closed_tasks = [t for t in tasks if t.status not in OPEN_TASK_STATUSES]
     return PatientPage(
         record=record,
         phase_title=_phase_title(record, definition),
@@ -162,7 +166,8 @@ def load_page(
         strip=phase_strip([(s.phase, s.title, s.start, s.end) for s in spans], now=now, tz=tz),
         courses=courses,
         open_tasks=open_tasks,
-        closed_tasks=[t for t in tasks if t.status not in OPEN_TASK_STATUSES],
+        closed_tasks=closed_tasks,
+        people=display_names(session, (t.completed_by for t in closed_tasks)),
         alerts=alerts,
         assessments=assessments,
         amended_ids={a.amends_id for a in assessments if a.amends_id is not None},

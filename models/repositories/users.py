@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -205,6 +206,21 @@ def _existing(session: Session, username: str) -> AppUser:
 
 def list_users(session: Session) -> list[AppUser]:
     return list(session.execute(select(AppUser).order_by(col(AppUser.username))).scalars())
+
+
+def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """The display names of these user names ("Dana Reyes", not "coordinator1"), in one
+    read; a name that is no user's (a flow's, a feed's) is shown as it is."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(col(AppUser.username), col(AppUser.display_name)).where(
+            col(AppUser.username).in_(wanted)
+        )
+    ).all()
+    found = {username: name for username, name in rows if name}
+    return {u: found.get(u, u) for u in wanted}
 
 
 def users_with_role(session: Session, *, role: Role) -> list[AppUser]:

@@ -33,6 +33,7 @@ from models.repositories import task_queue
 from models.repositories.alerts import acknowledge_alert
 from models.repositories.audit import Actor, record_many
 from models.repositories.tasks import OPEN
+from models.repositories.users import display_names
 from models.sql import table_of
 from models.task import CareTask, ClinicalAlert
 from models.task_sql import due_by, missed_open, overdue
@@ -274,12 +275,7 @@ def week_tasks(
 
 def person_name(session: Session, username: str | None) -> str | None:
     """The display name of a user name ("Dana Reyes", not "coordinator1"); None for None."""
-    if username is None:
-        return None
-    name = session.execute(
-        select(col(AppUser.display_name)).where(col(AppUser.username) == username)
-    ).scalar_one_or_none()
-    return name or username
+    return None if username is None else display_names(session, [username])[username]
 
 
 # -- alerts ---------------------------------------------------------------------------

@@ -77,6 +77,33 @@ def test_the_header_summarises_and_links_to_the_detail(web: Web) -> None:
     assert "3 more due within 7 days" in page
 
 
+def test_who_completed_a_task_is_shown_by_name_not_by_user_name(web: Web) -> None:
+    pid = web.patient()
+    web.user(Role.COORDINATOR)  # "coordinator1", shown as "Coordinator 1"
+    done = web.task(
+        pid,
+        due_in_days=-1,
+        title="Liver tests done",
+        status=TaskStatus.COMPLETED,
+        completed_at=web.clock() - timedelta(hours=5),
+        completed_by="coordinator1",
+    )
+    web.task(
+        pid,
+        due_in_days=-1,
+        title="Planned by the feed",
+        status=TaskStatus.COMPLETED,
+        completed_at=web.clock() - timedelta(hours=4),
+        completed_by="lab-feed-1",  # no user of that name: shown as it is
+    )
+    client = web.client("clinician")
+    page = client.get(f"/patients/{pid}").text
+    assert "by Coordinator 1" in page and "by coordinator1" not in page
+    assert "by lab-feed-1" in page
+    task = client.get(f"/tasks/{done}").text
+    assert "by Coordinator 1" in task and "by coordinator1" not in task
+
+
 def test_signing_and_the_transition_are_one_flow_on_the_assessment_with_the_findings(
     web: Web,
 ) -> None:

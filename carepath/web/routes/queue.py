@@ -279,6 +279,7 @@ def _task_page(
             "alert_lines": alert_lines(session, view.task, definition_for(settings(request))),
             "comments": task_comments(session, task_id=task_id),
             "owner_name": person_name(session, view.task.owner),
+            "completed_name": person_name(session, view.task.completed_by),
             "now": now(request),
             "today": clinic_date(request),
         },
