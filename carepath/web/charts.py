@@ -225,6 +225,24 @@ def _series_lines(plot: _Plot, s: Series, index: int, *, per_row: int, unit: str
     return parts
 
 
+# The strip's labels are 11 px (app.css, svg.strip .ph-label): about 6.2 px a character.
+LABEL_CHAR_PX = 6.2
+
+
+def fit_label(text: str, room: float) -> str:
+    """``text`` as it fits in ``room`` px of the strip: whole, cut with an ellipsis (the
+    full title is the span's tooltip and the events table's), or nothing when too narrow."""
+    chars = int(room / LABEL_CHAR_PX)
+    if len(text) <= chars:
+        return text
+    if chars < 4:
+        return ""
+    cut = text[: chars - 1]
+    if " " in cut and text[len(cut)] != " ":  # end on a whole word where one fits
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,") + "…"
+
+
 def phase_strip(
     spans: Sequence[tuple[str, str, datetime, datetime | None]], *, now: datetime, tz: str
 ) -> Markup:
@@ -255,10 +273,9 @@ def phase_strip(
             f'<rect class="ph ph-{escape(phase)} ph{index % 2}" x="{x0:.1f}" y="6" '
             f'width="{w:.1f}" height="24"><title>{escape(title)}: {when}</title></rect>'
         )
-        if w > 60:
-            parts.append(
-                f'<text class="ph-label" x="{x0 + 4:.1f}" y="22">{escape(phase.replace("_", " "))}</text>'
-            )
+        label = fit_label(title, w - 8)
+        if label:
+            parts.append(f'<text class="ph-label" x="{x0 + 4:.1f}" y="22">{escape(label)}</text>')
         if x0 - last_tick >= 48:
             parts.append(
                 f'<text class="tick" x="{x0:.1f}" y="46">{begin.astimezone(local):%b %d}</text>'

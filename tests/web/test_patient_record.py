@@ -4,10 +4,12 @@ courses that end, values formatted for people, alert-review tasks, lab results.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from carepath.web.charts import fit_label, phase_strip
 from carepath.web.format import count, known, mrd, percent
 from models.observation import Observation
 from models.pathway import Course, CourseCreate, PathwayInstance, ResponseAssessmentRecord
@@ -46,6 +48,28 @@ def test_values_are_formatted_for_people() -> None:
     assert count(30000.0) == "30,000 /µL"
     assert mrd(5e-05) == "0.005% (5×10⁻⁵)" and mrd(1e-4) == "0.01% (10⁻⁴)"
     assert mrd(None) == "not recorded" and known(None) == "not recorded"
+
+
+def test_the_phase_strip_labels_are_whole_or_visibly_cut() -> None:
+    start = datetime(2026, 1, 1, 14, tzinfo=UTC)
+    spans = [
+        ("workup", "Workup", start, start + timedelta(days=2)),
+        (
+            "induction_selection",
+            "Induction selection",
+            start + timedelta(days=2),
+            start + timedelta(days=9),
+        ),
+        ("post_remission_hct", "Post-remission, allogeneic HCT", start + timedelta(days=9), None),
+    ]
+    svg = str(phase_strip(spans, now=start + timedelta(days=100), tz="America/New_York"))
+    labels = re.findall(r'<text class="ph-label"[^>]*>([^<]*)</text>', svg)
+    assert "Post-remission, allogeneic HCT" in labels  # the wide span: its whole title
+    assert "Inducti…" in labels  # 7 days of 100: cut, and seen to be cut
+    assert all(label in {t for _, t, _, _ in spans} or label.endswith("…") for label in labels)
+    assert "<title>Induction selection: 2026-01-03 → 2026-01-10</title>" in svg
+    assert fit_label("Post-remission, allogeneic HCT", 120) == "Post-remission…"
+    assert fit_label("Workup", 10) == ""  # too narrow for any word
 
 
 def test_the_header_summarises_and_links_to_the_detail(web: Web) -> None:
