@@ -10,7 +10,7 @@ import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +22,10 @@ from carepath.settings import Settings, get_settings
 from models.repositories.audit import Actor
 from pathways.core.field_errors import plain
 from pathways.core.text import text_problem
+from pathways.vocab import Role
+
+if TYPE_CHECKING:
+    from models.repositories.users import Principal
 
 console = Console()
 err_console = Console(stderr=True)
@@ -87,6 +91,27 @@ def cli_actor(name: str | None = None, role: str = "admin") -> Actor:
     return Actor(
         name=name or f"cli:{getpass.getuser()}", role=role, channel="cli", credential="cli"
     )
+
+
+def account(
+    session: Session, actor: str, *, roles: tuple[Role, ...], doing: str, credential: str = "cli"
+) -> Principal:
+    """The Principal of the active account ``actor`` names, of one of ``roles``, or exit 2
+    saying why not: a command done for a person is audited under their account, never
+    under a name typed at the shell."""
+    from models.repositories.users import principal_of, user_by_name
+
+    name = actor.strip()
+    user = user_by_name(session, username=name)
+    if user is None or not user.active:
+        fail(f"actor: {name!r} is no active account (give the user name of a {_people(roles)})")
+    if user.role not in roles:
+        fail(f"actor: {name!r} is a {user.role} account; {doing} is a {_people(roles)}'s")
+    return principal_of(user, via="cli", credential=credential)
+
+
+def _people(roles: tuple[Role, ...]) -> str:
+    return " or a ".join(r.value for r in roles)
 
 
 @contextmanager

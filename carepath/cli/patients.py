@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from carepath.cli.common import (
+    account,
     cli_actor,
     console,
     db_session,
@@ -382,7 +383,13 @@ def start(
         str | None,
         typer.Option(help="P1, the first pre-phase day before it (BLIN-01), YYYY-MM-DD"),
     ] = None,
-    actor: Annotated[str | None, typer.Option(help="Who records it.")] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            help="Who records it: the user name of an active coordinator or clinician "
+            "(default: the operator at this shell)."
+        ),
+    ] = None,
 ) -> None:
     """Record the cycle in progress (the previous active course of the patient ends).
 
@@ -421,9 +428,9 @@ def start(
             fail("prephase-start: must be a date, YYYY-MM-DD")
     settings = settings_or_fail()
     now = timeutil.now()
-    who = cli_actor(actor, "clinician")
     try:
         with db_session() as session:
+            who = cli_actor() if actor is None else _recorder(session, actor)
             row = start_course(session, patient_id=patient_id, course=course, actor=who)
             require_consistent_patient(
                 session,
@@ -441,3 +448,12 @@ def start(
     console.print(f"course {row.id}: {regimen} cycle {cycle} from {anchor}")
     if raised:
         console.print(f"{raised} new alert(s) for the clinician: see the patient page")
+
+
+def _recorder(session: Any, actor: str) -> Any:
+    """The account a course is recorded under: a coordinator's or a clinician's."""
+    from pathways.vocab import Role
+
+    return account(
+        session, actor, roles=(Role.COORDINATOR, Role.CLINICIAN), doing="recording a course"
+    ).actor("cli")

@@ -16,8 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
-from carepath.cli.common import console, db_session, fail, settings_or_fail
+from carepath.cli.common import account, console, db_session, fail, settings_or_fail
 from carepath.timeutil import clinic_today
+from pathways.vocab import Role
 
 
 def transition(
@@ -114,13 +115,6 @@ def _step_up(session: Any, actor: str, password: str, settings: Any) -> tuple[An
 
 def _clinician(session: Any, actor: str, credential: str = "cli") -> Any:
     """The Principal of ``actor``'s active clinician account, or exit 2 saying why not."""
-    from models.repositories.users import principal_of, user_by_name
-    from pathways.vocab import Role
-
-    name = actor.strip()
-    user = user_by_name(session, username=name)
-    if user is None or not user.active:
-        fail(f"actor: {name!r} is no active account (give the user name of a clinician)")
-    if user.role != Role.CLINICIAN:
-        fail(f"actor: {name!r} is a {user.role} account; a phase change is a clinician's")
-    return principal_of(user, via="cli", credential=credential)
+    return account(
+        session, actor, roles=(Role.CLINICIAN,), doing="a phase change", credential=credential
+    )

@@ -197,6 +197,29 @@ def test_course_start_records_the_cycle(cli_env: str) -> None:
     assert ok.exit_code == 0 and "cycle 1 from 2026-11-20" in ok.output
 
 
+def test_a_course_is_recorded_under_an_active_account_or_the_operator(cli_env: str) -> None:
+    assert run(*ADD).exit_code == 0
+    for name, role in (("cora", "coordinator"), ("quinn", "quality")):
+        assert run("user", "add", name, "--role", role, "--name", name, "--generate").exit_code == 0
+    start = ("course", "start", "1", "--regimen", "inotuzumab_ozogamicin", "--anchor")
+    for actor, problem in (
+        ("Dr Who", "'Dr Who' is no active account"),  # free text: no account, no audit
+        ("quinn", "'quinn' is a quality account; recording a course is a coordinator or"),
+    ):
+        refused = run(*start, "2026-11-20", "--actor", actor)
+        assert refused.exit_code == 2 and problem in refused.stderr, refused.stderr
+    assert run(*start, "2026-11-20", "--actor", "cora").exit_code == 0
+    assert run(*start, "2026-12-18", "--cycle", "2").exit_code == 0  # the operator's own
+    with transaction(engine_for(cli_env)) as s:
+        created = s.execute(text("SELECT created_by FROM course ORDER BY id")).scalars().all()
+        audited = s.execute(
+            text("SELECT actor, role FROM audit_event WHERE entity = 'course' ORDER BY id")
+        ).all()
+    assert created[0] == "cora" and created[1].startswith("cli:") and len(created) == 2
+    assert ("cora", "coordinator") in [tuple(r) for r in audited]
+    assert all(role != "clinician" for _, role in audited)  # nobody claims a role at the shell
+
+
 def test_show_unknown_patient(cli_env: str) -> None:
     result = run("patient", "show", "999")
     assert result.exit_code == 2 and "patient 999 not found" in result.stderr
