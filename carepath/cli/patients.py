@@ -30,6 +30,7 @@ from carepath.intake import (
 )
 from carepath.timeutil import clinic_today, now
 from models.base import require_id
+from models.repositories.audit import Actor
 from pathways.core.field_errors import field_errors
 from pathways.definition import Definition
 from pathways.engine import decode_case
@@ -450,7 +451,7 @@ def start(
         console.print(f"{raised} new alert(s) for the clinician: see the patient page")
 
 
-def _recorder(session: Any, actor: str) -> Any:
+def _recorder(session: Any, actor: str) -> Actor:
     """The account a course is recorded under: a coordinator's or a clinician's."""
     from pathways.vocab import Role
 

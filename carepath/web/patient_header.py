@@ -76,10 +76,12 @@ def header(open_tasks: list[CareTask], alerts: list[ClinicalAlert], now: datetim
     by_severity: dict[str, int] = {}
     for a in waiting:
         by_severity[a.severity.value] = by_severity.get(a.severity.value, 0) + 1
-    states = {id(t): _window(t).state_at(now) for t in open_tasks}
+    states = [_window(t).state_at(now) for t in open_tasks]
     return Header(
-        next_task=next((t for t in upcoming if states[id(t)] is not WindowState.MISSED), None),
-        overdue=sum(1 for s in states.values() if s is WindowState.OVERDUE),
-        missed=sum(1 for s in states.values() if s is WindowState.MISSED),
+        next_task=next(
+            (t for t in upcoming if _window(t).state_at(now) is not WindowState.MISSED), None
+        ),
+        overdue=states.count(WindowState.OVERDUE),
+        missed=states.count(WindowState.MISSED),
         alerts=dict(sorted(by_severity.items(), key=lambda kv: kv[0] != "critical")),
     )

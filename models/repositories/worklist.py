@@ -6,8 +6,9 @@ due by the end of the clinic's day), the next days, missed (past the end of
 the window), mine, everything open, and *escalated from me*: tasks the
 escalation moved from the person's role up the ladder, which would otherwise
 vanish from the queue of the people who handed them up. The window views are
-``models.task_sql``'s, the same as the task API's buckets. Every list can be searched by patient name or MRN and
-sorted; the patients shown are audited as the queue's lists are.
+``models.task_sql``'s, the same as the task API's buckets. Every list can be
+searched by patient name or MRN and sorted; the patients shown are audited as
+the queue's lists are.
 
 Alerts awaiting a clinician are read as groups of one patient and one rule
 (old rows can repeat an alert many times): the count, the most severe grade
