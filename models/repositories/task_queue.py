@@ -25,6 +25,8 @@ from pathways.core.window import ClinicDay
 from pathways.vocab import Role, TaskKind
 
 UPCOMING_DAYS = 14
+# A search by patient name or MRN reads this many characters of what was typed.
+SEARCH_MAX = 80
 # Bucket counts stop here (shown as "1000+").
 COUNT_LIMIT = 1000
 OPEN = tuple(OPEN_LIST)
@@ -42,6 +44,7 @@ class QueueFilters:
     patient_id: int | None = None
     regimen: str | None = None
     mine_only: bool = False
+    text: str | None = None  # part of a patient's name or MRN
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,24 @@ class QueueRow:
     patient_name: str
 
 
+def _like(value: str) -> str:
+    """``value`` as a LIKE pattern that matches it anywhere, as typed: %, _ and \\ are no
+    wildcards."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def patients_matching(value: str) -> Any:
+    """The ids of the patients whose name or MRN holds ``value`` (case-insensitive)."""
+    pattern = _like(value.strip()[:SEARCH_MAX])
+    return select(col(Patient.id)).where(
+        or_(
+            col(Patient.display_name).ilike(pattern, escape="\\"),
+            col(Patient.mrn).ilike(pattern, escape="\\"),
+        )
+    )
+
+
 def _filters(c: Any, filters: QueueFilters) -> list[Any]:
     where: list[Any] = []
     if filters.kind is not None:
@@ -103,6 +124,8 @@ def _filters(c: Any, filters: QueueFilters) -> list[Any]:
         where.append(c.patient_id == filters.patient_id)
     if filters.regimen:
         where.append(c.regimen == filters.regimen)
+    if filters.text and filters.text.strip():
+        where.append(c.patient_id.in_(patients_matching(filters.text)))
     return where
 
 

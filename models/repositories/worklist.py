@@ -33,6 +33,7 @@ from models.patient import Patient
 from models.repositories import task_queue
 from models.repositories.alerts import acknowledge_alert
 from models.repositories.audit import Actor, record_many
+from models.repositories.task_queue import patients_matching
 from models.repositories.tasks import OPEN
 from models.repositories.users import display_names
 from models.sql import table_of
@@ -41,7 +42,6 @@ from models.task_sql import due_by, missed_open, overdue
 from models.user import AppUser
 from pathways.vocab import Role, Severity, TaskKind
 
-SEARCH_MAX = 80
 WEEK_LIMIT = 400
 
 
@@ -99,21 +99,6 @@ class Row:
     owner_name: str | None
 
 
-def _like(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _patients_matching(value: str) -> Any:
-    pattern = _like(value.strip()[:SEARCH_MAX])
-    return select(col(Patient.id)).where(
-        or_(
-            col(Patient.display_name).ilike(pattern, escape="\\"),
-            col(Patient.mrn).ilike(pattern, escape="\\"),
-        )
-    )
-
-
 def _search(c: Any, search: Search) -> list[Any]:
     where: list[Any] = []
     if search.kind is not None:
@@ -123,7 +108,7 @@ def _search(c: Any, search: Search) -> list[Any]:
     if search.patient_id is not None:
         where.append(c.patient_id == search.patient_id)
     if search.text and search.text.strip():
-        where.append(c.patient_id.in_(_patients_matching(search.text)))
+        where.append(c.patient_id.in_(patients_matching(search.text)))
     return where
 
 
@@ -318,7 +303,7 @@ def alert_groups(
         func.min(rank).over(partition_by=part).label("worst"),
     ).where(a.acknowledged_at.is_(None))
     if search and search.strip():
-        ranked = ranked.where(a.patient_id.in_(_patients_matching(search)))
+        ranked = ranked.where(a.patient_id.in_(patients_matching(search)))
     sub = ranked.subquery()
     rows = session.execute(
         select(ClinicalAlert, sub.c.total, sub.c.worst, col(Patient.mrn), col(Patient.display_name))
@@ -402,9 +387,7 @@ def unsigned_assessments(
         .limit(limit)
     )
     if search and search.strip():
-        query = query.where(
-            col(ResponseAssessmentRecord.patient_id).in_(_patients_matching(search))
-        )
+        query = query.where(col(ResponseAssessmentRecord.patient_id).in_(patients_matching(search)))
     rows = [Unsigned(assessment=r, mrn=m, patient_name=n) for r, m, n in session.execute(query)]
     record_many(
         session,

@@ -97,6 +97,10 @@ def test_every_role_signs_in_and_opens_every_page_and_the_api_answers(
         overdue = api.get("/tasks", params={"bucket": "overdue", "patient": pid}).json()["items"]
         today = api.get("/tasks", params={"bucket": "today", "patient": pid}).json()["items"]
         task = (tasks + overdue + today)[0]["id"]
+        # An integrator finds a patient's tasks by MRN, as typed at the desk.
+        found = api.get("/tasks", params={"bucket": "upcoming", "q": f"sm-{name}"}).json()
+        assert [t["id"] for t in found["items"]] == [t["id"] for t in tasks]
+        assert api.get("/tasks", params={"q": "no such patient"}).json()["counts"]["upcoming"] == 0
         claimed = api.post(f"/tasks/{task}/claim")
         assert claimed.status_code == 200 and claimed.json()["owner"] == coordinator.username
         assert api.post(f"/tasks/{task}/release").status_code == 200

@@ -232,6 +232,28 @@ def test_the_task_list_claim_complete_and_cancel(web: Web) -> None:
     assert api.get("/api/v1/tasks?bucket=sometime").status_code == 422
 
 
+def test_the_task_list_finds_a_patient_by_name_or_mrn(web: Web) -> None:
+    zoe, abe = web.patient("Zoe Search", mrn="MRN-777"), web.patient("Abe 100%", mrn="MRN-888")
+    zt = web.task(zoe, due_in_days=-1)
+    at = web.task(abe, due_in_days=-1)
+    web.task(abe, due_in_days=2)
+    api = web.api("coordinator")
+
+    def listed(**params: str) -> tuple[list[int], dict[str, int]]:
+        body = api.get("/api/v1/tasks", params=params).json()
+        return [t["id"] for t in body["items"]], body["counts"]
+
+    assert listed(q="mrn-777") == (
+        [zt],
+        {"limit": 1000, "overdue": 1, "today": 0, "upcoming": 0, "mine": 0},
+    )
+    assert listed(q="ABE")[0] == [at] and listed(q="ABE")[1]["upcoming"] == 1
+    assert listed(q="100%")[0] == [at] and listed(q="%")[0] == [at]  # % as typed, no wildcard
+    assert listed()[0] == [zt, at]
+    too_long = api.get("/api/v1/tasks", params={"q": "x" * 81})
+    assert too_long.status_code == 422 and too_long.json()["field"] == "q", too_long.text
+
+
 def test_transitions_through_the_api(web: Web) -> None:
     pid = web.patient()
     coordinator = web.api("coordinator")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, lab_catalogue, now
 from carepath.web.params import IdFilter, Offset, RecordId
 from carepath.web.routes.queue import queue_window
+from models.repositories.task_queue import SEARCH_MAX
 from models.repositories.tasks import (
     COUNT_LIMIT,
     Bucket,
@@ -90,6 +92,13 @@ def api_tasks(
     kind: TaskKind | None = None,
     patient: IdFilter = None,
     regimen: OptionId | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=SEARCH_MAX,
+            description="Part of the patient's name or MRN (case-insensitive; % and _ as typed)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> Response:
@@ -99,13 +108,14 @@ def api_tasks(
         patient_id=patient,
         regimen=None if regimen is None else regimen.value,
         mine_only=bucket == "mine",
+        text=q,
     )
     window = queue_window(request)
     counts = queue_counts(
         session,
         role=principal.role,
         username=principal.username,
-        filters=QueueFilters(kind=filters.kind, patient_id=patient, regimen=filters.regimen),
+        filters=replace(filters, mine_only=False),
         window=window,
     )
     rows = list_queue(
