@@ -75,7 +75,8 @@ class PatientPage:
     courses: list[CourseLine]
     open_tasks: list[CareTask]
     closed_tasks: list[CareTask]
-    # Who completed a closed task, by display name (user name -> name).
+    # The people the page names (who completed a task, changed the phase, acknowledged
+    # an alert, signed a response), by display name: user name -> name.
     people: dict[str, str]
     alerts: list[ClinicalAlert]
     assessments: list[ResponseAssessmentRecord]
@@ -91,6 +92,10 @@ class PatientPage:
     problems: list[str] = field(default_factory=list)
     # Steps waiting on the signature of the latest assessment (POST-01).
     next_steps: list[NextStep] = field(default_factory=list)
+
+    def name_of(self, username: str | None) -> str:
+        """The display name of a user name the page shows; a name that is no user's as it is."""
+        return "" if username is None else self.people.get(username, username)
 
     @property
     def current(self) -> CourseLine | None:
@@ -167,7 +172,15 @@ def load_page(
         courses=courses,
         open_tasks=open_tasks,
         closed_tasks=closed_tasks,
-        people=display_names(session, (t.completed_by for t in closed_tasks)),
+        people=display_names(
+            session,
+            [
+                *(t.completed_by for t in closed_tasks),
+                *(e.actor for e in record.events),
+                *(a.acknowledged_by for a in alerts),
+                *(r.signed_by for r in assessments),
+            ],
+        ),
         alerts=alerts,
         assessments=assessments,
         amended_ids={a.amends_id for a in assessments if a.amends_id is not None},

@@ -202,7 +202,7 @@ def test_clinician_opens_a_timeline_and_signs_a_response(
     page.locator(f"#sign-{rid} button:has-text('Sign')").click()
     page.wait_for_url(re.compile(r"done=signed"))
     assert "Response category signed." in page.locator(".notice:not(#live-status)").inner_text()
-    assert "by clinician1" in page.locator(f"#assessment-{rid}").inner_text()
+    assert "by Clinician 1" in page.locator(f"#assessment-{rid}").inner_text()  # by name
     shots(page, "2-signed")
 
     page.locator("#alerts input[name=reason]").fill("Dose held, LFTs repeated tomorrow")

@@ -101,7 +101,7 @@ def test_the_header_summarises_and_links_to_the_detail(web: Web) -> None:
     assert "3 more due within 7 days" in page
 
 
-def test_who_completed_a_task_is_shown_by_name_not_by_user_name(web: Web) -> None:
+def test_the_people_a_patient_page_names_are_shown_by_name_not_by_user_name(web: Web) -> None:
     pid = web.patient()
     web.user(Role.COORDINATOR)  # "coordinator1", shown as "Coordinator 1"
     done = web.task(
@@ -120,8 +120,18 @@ def test_who_completed_a_task_is_shown_by_name_not_by_user_name(web: Web) -> Non
         completed_at=web.clock() - timedelta(hours=4),
         completed_by="lab-feed-1",  # no user of that name: shown as it is
     )
-    client = web.client("clinician")
+    alert = web.alert(pid)
+    with web.db() as session:
+        session.execute(
+            update(ClinicalAlert)
+            .where(ClinicalAlert.id == alert)  # type: ignore[arg-type]
+            .values(
+                acknowledged_at=web.clock(), acknowledged_by="clinician1", acknowledge_reason="ok"
+            )
+        )
+    client = web.client("clinician")  # "clinician1", shown as "Clinician 1"
     page = client.get(f"/patients/{pid}").text
+    assert "by Clinician 1" in page and "by clinician1" not in page  # who acknowledged
     assert "by Coordinator 1" in page and "by coordinator1" not in page
     assert "by lab-feed-1" in page
     task = client.get(f"/tasks/{done}").text
