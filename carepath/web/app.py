@@ -40,6 +40,7 @@ from carepath.web.routes import (
     admin,
     api,
     api_facts,
+    api_labs,
     api_tasks,
     audit,
     auth,
@@ -210,6 +211,7 @@ ROUTERS = (
     admin,
     api,
     api_facts,
+    api_labs,
     api_tasks,
 )
 

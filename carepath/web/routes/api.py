@@ -1,4 +1,4 @@
-"""REST API v1: patients, facts, observations, evaluations and transitions.
+"""REST API v1: patients, evaluations and transitions (facts: api_facts; lab results: api_labs; tasks: api_tasks).
 
 Authenticate with ``Authorization: Bearer <token>``. Input is validated
 completely before anything is written; a refusal is an RFC 9457 problem
@@ -8,17 +8,18 @@ document naming the field. The OpenAPI document is ``/api/v1/openapi.json``.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from carepath.intake import observations_from_facts, parse_intake
 from carepath.pathway import definition_for
 from carepath.reauth import SignatureRefused, step_up
 from carepath.security import MAX_PASSWORD_LENGTH
+from carepath.web.api_body import Strict
 from carepath.web.deps import (
     CARE_TEAM,
     DB,
@@ -40,16 +41,14 @@ from carepath.web.params import Offset, RecordId
 from carepath.web.planning import plan_new_patient
 from carepath.web.problems import InvalidInput, problem
 from models.base import require_id
-from models.observation import ObservationCreate, ObservationPublic
 from models.repositories.alerts import list_alerts
-from models.repositories.observations import add_observations, list_observations
+from models.repositories.observations import add_observations
 from models.repositories.patients import create_patient, get_record, list_patients
 from models.repositories.tasks import list_patient_tasks
 from models.repositories.transitions import apply_transition
 from models.repositories.users import Principal
 from models.snapshots import load_snapshots
 from models.task import CareTaskPublic
-from pathways.core.labs import SKEW_SETTING, LabValueRefused, Measurement
 from pathways.engine import next_step_document
 from pathways.facts import CentreFacts
 from pathways.vocab import OPEN_TASK_STATUSES, Phase, ResponseCategory, Role
@@ -59,10 +58,6 @@ router = APIRouter(prefix="/api/v1", tags=["patients"])
 Reader = Annotated[Principal, allow(*READERS)]
 Worker = Annotated[Principal, allow(*CARE_TEAM)]
 Clinician = Annotated[Principal, allow(Role.CLINICIAN)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PatientSummary(BaseModel):
@@ -112,25 +107,6 @@ class PatientIn(Strict):
             "age is enrolled only with case.patient.adolescent_confirmed = true"
         )
     )
-
-
-class ObservationIn(Strict):
-    code: str = Field(
-        max_length=40,
-        description="A test of the lab catalogue: its code (e.g. total_bilirubin), "
-        "an alias or its LOINC code (e.g. 1975-2); GET /api/v1/labs lists them",
-    )
-    value: float = Field(description="The value as reported, in `unit`")
-    unit: str = Field(
-        max_length=20, description="One of the test's accepted units (UCUM, e.g. 10*3/uL)"
-    )
-    uln: float | None = Field(default=None, description="The laboratory's ULN, in `unit`")
-    lln: float | None = Field(default=None, description="The laboratory's LLN, in `unit`")
-    observed_at: AwareDatetime
-
-
-class ObservationsIn(Strict):
-    observations: list[ObservationIn] = Field(min_length=1, max_length=500)
 
 
 class SignatureIn(Strict):
@@ -306,138 +282,6 @@ def api_facts(
         "facts": None if snapshot is None else jsonable_encoder(asdict(snapshot.facts)),
         "problems": problems,
     }
-
-
-class LabUnitOut(BaseModel):
-    code: str = Field(description="UCUM code")
-    label: str
-
-
-class LabLimitOut(BaseModel):
-    value: float
-    source: str
-    setting: str | None
-
-
-class LabTestOut(BaseModel):
-    code: str
-    label: str
-    display: str
-    loinc: str | None
-    aliases: list[str]
-    unit: str = Field(description="The canonical UCUM unit: values are stored and compared in it")
-    units: list[LabUnitOut] = Field(description="The units a value may be sent in")
-    plausible: dict[str, float] = Field(description="low and high, in the canonical unit")
-    uln: LabLimitOut | None = Field(description="The local reference ULN, when one is kept")
-    lln: LabLimitOut | None
-    rule_ids: list[str]
-
-
-class LabCatalogueOut(BaseModel):
-    tests: list[LabTestOut]
-    panels: dict[str, list[str]]
-
-
-def _limit(limit: Any) -> LabLimitOut | None:
-    return (
-        None
-        if limit is None
-        else LabLimitOut(value=limit.value, source=limit.source, setting=limit.setting)
-    )
-
-
-@router.get("/labs", response_model=LabCatalogueOut)
-def api_labs(request: Request, principal: Reader) -> LabCatalogueOut:
-    """The lab catalogue: every test the tracker reads, its codes, units and reference range."""
-    labs = definition_for(settings(request)).labs
-    return LabCatalogueOut(
-        tests=[
-            LabTestOut(
-                code=t.code,
-                label=t.label,
-                display=t.display,
-                loinc=t.loinc,
-                aliases=list(t.aliases),
-                unit=t.canonical.code,
-                units=[LabUnitOut(code=u.code, label=u.label) for u in t.units],
-                plausible={"low": t.low, "high": t.high},
-                uln=_limit(t.uln),
-                lln=_limit(t.lln),
-                rule_ids=list(t.rule_ids),
-            )
-            for t in labs.tests.values()
-        ],
-        panels={name: list(p.tests) for name, p in labs.panels.items() if p.tests},
-    )
-
-
-@router.get("/patients/{patient_id}/observations", response_model=list[ObservationPublic])
-def api_observations(
-    request: Request,
-    session: DB,
-    principal: Reader,
-    patient_id: RecordId,
-    code: Annotated[list[str] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> list[ObservationPublic]:
-    get_record(session, patient_id=patient_id, actor=actor_of(principal, request))
-    rows = list_observations(
-        session, patient_id=patient_id, actor=actor_of(principal, request), codes=code, limit=limit
-    )
-    return [ObservationPublic.model_validate(r, from_attributes=True) for r in rows]
-
-
-@router.post(
-    "/patients/{patient_id}/observations",
-    response_model=list[ObservationPublic],
-    status_code=201,
-)
-def api_add_observations(
-    request: Request, session: DB, principal: Worker, patient_id: RecordId, body: ObservationsIn
-) -> list[ObservationPublic]:
-    """Record lab results; all are validated first, and one bad result writes none.
-
-    Each value is converted to its test's canonical unit and stored beside the
-    value and unit as sent. Refused with 422, naming each field: an unknown
-    test or unit, a value that is not a finite number, negative, or outside
-    the test's plausible range, and a result time before 1900 or in the future.
-    """
-    definition = definition_for(settings(request))
-    labs = definition.labs
-    skew = timedelta(minutes=float(definition.default(SKEW_SETTING)))
-    rows: list[ObservationCreate] = []
-    problems: dict[str, str] = {}
-    for i, o in enumerate(body.observations):
-        try:
-            m = labs.measure(o.code, o.value, o.unit, uln=o.uln, lln=o.lln)
-        except LabValueRefused as exc:
-            problems |= {f"observations[{i}].{part}": text for part, text in exc.problems.items()}
-            m = None
-        late = labs.result_time_problem(o.observed_at, now=now(request), skew=skew)
-        if late:
-            problems[f"observations[{i}].observed_at"] = late
-        if m is not None:
-            rows.append(_observation(m, o.observed_at, "api"))
-    if problems:
-        raise InvalidInput(problems)
-    actor = actor_of(principal, request)
-    get_record(session, patient_id=patient_id, actor=actor)
-    stored = add_observations(session, patient_id=patient_id, observations=rows, actor=actor)
-    return [ObservationPublic.model_validate(r, from_attributes=True) for r in stored]
-
-
-def _observation(m: Measurement, at: datetime, source: str) -> ObservationCreate:
-    return ObservationCreate(
-        code=m.test,
-        value=m.value,
-        unit=m.unit,
-        entered_value=m.entered_value,
-        entered_unit=m.entered_unit,
-        uln=m.uln,
-        lln=m.lln,
-        observed_at=at,
-        source=source,
-    )
 
 
 @router.get("/patients/{patient_id}/evaluation", response_model=Evaluation)

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
@@ -25,6 +24,7 @@ from pydantic import (
 
 from carepath.alerting import alerts_after_change
 from carepath.pathway import definition_for
+from carepath.web.api_body import Strict
 from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, now, settings
 from carepath.web.params import RecordId
 from carepath.web.problems import InvalidInput
@@ -45,12 +45,6 @@ from pathways.vocab import Antigen, CnsStatus, Goal, Sex
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 
 Worker = Annotated[Principal, allow(*CARE_TEAM)]
-
-
-class Strict(BaseModel):
-    # No coercion a JSON client would not expect (0 for false, false for 0): what the
-    # document declares is what is accepted.
-    model_config = ConfigDict(extra="forbid")
 
 
 class PatientFactsIn(Strict):

@@ -6,8 +6,9 @@ from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from carepath.web.api_body import Strict
 from carepath.web.deps import CARE_TEAM, DB, actor_of, allow, clinic_date, lab_catalogue, now
 from carepath.web.params import IdFilter, Offset, RecordId
 from carepath.web.routes.queue import queue_window
@@ -33,10 +34,6 @@ from pathways.vocab import OptionId, TaskKind
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
 Worker = Annotated[Principal, allow(*CARE_TEAM)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class QueueTask(CareTaskPublic):
