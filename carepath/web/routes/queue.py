@@ -154,6 +154,22 @@ def queue_page(request: Request, session: DB, principal: Worker) -> Response:
     return _queue_page(request, session, principal)
 
 
+# The search and sort a view's links carry on (page links, sort headers).
+KEPT_PARAMS = ("kind", "patient", "regimen", "q", "sort", "dir")
+
+
+def _clinician_first(
+    session: Any, principal: Principal, actor: Any, search: Search
+) -> tuple[list[Any], list[Any]]:
+    """What a clinician's queue shows before the tasks: alert groups, responses to sign."""
+    if principal.role is not Role.CLINICIAN:
+        return [], []
+    return (
+        alert_groups(session, actor=actor, search=search.text),
+        unsigned_assessments(session, actor=actor, search=search.text),
+    )
+
+
 def _queue_page(
     request: Request,
     session: Any,
@@ -182,18 +198,10 @@ def _queue_page(
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
     )
-    groups: list[Any] = []
-    unsigned: list[Any] = []
-    if principal.role is Role.CLINICIAN:
-        groups = alert_groups(session, actor=actor, search=search.text)
-        unsigned = unsigned_assessments(session, actor=actor, search=search.text)
+    groups, unsigned = _clinician_first(session, principal, actor, search)
     group_keys = {g.key for g in groups}
     problems = problems or {}
-    keep = {
-        k: v
-        for k, v in params.items()
-        if k in ("kind", "patient", "regimen", "q", "sort", "dir") and v
-    }
+    keep = {k: v for k, v in params.items() if k in KEPT_PARAMS and v}
     return render(
         request,
         "queue.html",
