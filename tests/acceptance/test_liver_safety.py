@@ -49,7 +49,7 @@ def patient_on_inotuzumab(server: Carepath, coordinator: User, name: str) -> int
     pid = int(answer.json()["id"])
     server.cli(
         "course", "start", str(pid), "--regimen", "inotuzumab_ozogamicin",
-        "--anchor", CYCLE_1_DAY_1, "--actor", "acceptance",
+        "--anchor", CYCLE_1_DAY_1, "--actor", coordinator.username,  # an active account
     )  # fmt: skip
     return pid
 

@@ -70,7 +70,7 @@ def patient_in_response_assessment(server: Carepath, coordinator: User, clinicia
     move("complete_workup")
     server.cli(
         "course", "start", pid, "--regimen", "blinatumomab", "--anchor", DAY_1,
-        "--actor", "acceptance",
+        "--actor", clinician.username,  # an active account: --actor is no free text
     )  # fmt: skip
     move("start_induction")
     move("begin_response_assessment")

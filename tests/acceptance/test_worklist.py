@@ -11,6 +11,7 @@ acknowledges the group from the list with a reason.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -121,7 +122,9 @@ def test_a_clinician_sees_a_critical_alert_arrive_first_and_acknowledges_it_from
         form = open_lab_form(tab, server, pid)
         form.locator("[name=total_bilirubin]").fill("3.2")
         form.locator("button:has-text('Record results')").click()
-        tab.wait_for_load_state()
+        # The answer to the post, not the page it was posted from (closing the tab early
+        # would cancel the post).
+        tab.wait_for_url(re.compile(r"done=recorded"))
     finally:
         other.close()
     run = server.run_job("evaluate-results")
@@ -147,7 +150,7 @@ def test_a_clinician_sees_a_critical_alert_arrive_first_and_acknowledges_it_from
     assert group.locator("input[name=reason]").evaluate("e => !e.validity.valid")
     group.locator("input[name=reason]").fill("Dose held; LFT repeated tomorrow")
     group.locator("button:has-text('Acknowledge')").click()
-    page.wait_for_load_state()
+    page.wait_for_url(re.compile(r"done=acknowledged_group"))
     assert "Alerts acknowledged" in page.inner_text("body")
     shots(page, "2-acknowledged")
     (alert,) = server.rows(
