@@ -98,9 +98,14 @@ def test_every_role_signs_in_and_opens_every_page_and_the_api_answers(
         today = api.get("/tasks", params={"bucket": "today", "patient": pid}).json()["items"]
         task = (tasks + overdue + today)[0]["id"]
         # An integrator finds a patient's tasks by MRN, as typed at the desk.
-        found = api.get("/tasks", params={"bucket": "upcoming", "q": f"sm-{name}"}).json()
-        assert [t["id"] for t in found["items"]] == [t["id"] for t in tasks]
-        assert api.get("/tasks", params={"q": "no such patient"}).json()["counts"]["upcoming"] == 0
+        by_mrn = [
+            t["id"]
+            for bucket in ("upcoming", "overdue", "today")
+            for t in api.get("/tasks", params={"bucket": bucket, "q": f"sm-{name}"}).json()["items"]
+        ]
+        assert by_mrn and by_mrn == [t["id"] for t in tasks + overdue + today]
+        nobody = api.get("/tasks", params={"q": "no such patient"}).json()["counts"]
+        assert (nobody["overdue"], nobody["today"], nobody["upcoming"]) == (0, 0, 0)
         claimed = api.post(f"/tasks/{task}/claim")
         assert claimed.status_code == 200 and claimed.json()["owner"] == coordinator.username
         assert api.post(f"/tasks/{task}/release").status_code == 200
