@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import fk, ts_field
+from pathways.core.labs import Measurement
 
 # NaN sorts above every number in PostgreSQL, so this excludes NaN and both infinities.
 FINITE = "{0} IS NULL OR ({0} > '-Infinity'::float8 AND {0} < 'Infinity'::float8)"
@@ -38,7 +39,21 @@ class ObservationBase(SQLModel):
 
 
 class ObservationCreate(ObservationBase):
-    pass
+    @classmethod
+    def measured(cls, m: Measurement, *, at: datetime, source: str) -> ObservationCreate:
+        """A result the lab catalogue has read (``LabCatalogue.measure``): canonical value
+        and unit, what was entered, and the laboratory's own limits."""
+        return cls(
+            code=m.test,
+            value=m.value,
+            unit=m.unit,
+            entered_value=m.entered_value,
+            entered_unit=m.entered_unit,
+            uln=m.uln,
+            lln=m.lln,
+            observed_at=at,
+            source=source,
+        )
 
 
 class Observation(ObservationBase, table=True):

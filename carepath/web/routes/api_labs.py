@@ -7,7 +7,7 @@ is written; one bad result in a request writes none.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,7 +22,7 @@ from models.observation import ObservationCreate, ObservationPublic
 from models.repositories.observations import add_observations, list_observations
 from models.repositories.patients import get_record
 from models.repositories.users import Principal
-from pathways.core.labs import SKEW_SETTING, LabValueRefused, Measurement
+from pathways.core.labs import SKEW_SETTING, LabValueRefused
 
 router = APIRouter(prefix="/api/v1", tags=["lab results"])
 
@@ -158,24 +158,10 @@ def api_add_observations(
         if late:
             problems[f"observations[{i}].observed_at"] = late
         if m is not None:
-            rows.append(_observation(m, o.observed_at, "api"))
+            rows.append(ObservationCreate.measured(m, at=o.observed_at, source="api"))
     if problems:
         raise InvalidInput(problems)
     actor = actor_of(principal, request)
     get_record(session, patient_id=patient_id, actor=actor)
     stored = add_observations(session, patient_id=patient_id, observations=rows, actor=actor)
     return [ObservationPublic.model_validate(r, from_attributes=True) for r in stored]
-
-
-def _observation(m: Measurement, at: datetime, source: str) -> ObservationCreate:
-    return ObservationCreate(
-        code=m.test,
-        value=m.value,
-        unit=m.unit,
-        entered_value=m.entered_value,
-        entered_unit=m.entered_unit,
-        uln=m.uln,
-        lln=m.lln,
-        observed_at=at,
-        source=source,
-    )

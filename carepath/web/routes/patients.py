@@ -261,19 +261,7 @@ def _lab_form(
         problems["lab"] = "enter at least one result"
     if problems or observed is None:
         return [], problems
-    return [
-        ObservationCreate(
-            code=m.test,
-            value=m.value,
-            unit=m.unit,
-            entered_value=m.entered_value,
-            entered_unit=m.entered_unit,
-            uln=m.uln,
-            observed_at=observed,
-            source="web",
-        )
-        for m in parsed.labs
-    ], {}
+    return [ObservationCreate.measured(m, at=observed, source="web") for m in parsed.labs], {}
 
 
 @router.post("/patients/{patient_id}/observations")
