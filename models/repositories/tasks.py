@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
-from models.observation import Observation
+from models.observation import Observation, ObservationCreate
 from models.pathway import ResponseAssessmentRecord
 from models.patient import Patient
 from models.repositories.alerts import acknowledge_task_alerts, open_task_alerts
@@ -299,17 +299,9 @@ def complete_task(
         raise TaskInputError(problems)
     result = parsed.values
     session.add_all(
-        Observation(
-            patient_id=task.patient_id,
-            code=m.test,
-            value=m.value,
-            unit=m.unit,
-            entered_value=m.entered_value,
-            entered_unit=m.entered_unit,
-            uln=m.uln,
-            observed_at=now,
-            source=f"task:{task_id}",
-            recorded_by=actor.name,
+        Observation.model_validate(
+            ObservationCreate.measured(m, at=now, source=f"task:{task_id}"),
+            update={"patient_id": task.patient_id, "recorded_by": actor.name},
         )
         for m in parsed.labs
     )
