@@ -116,7 +116,8 @@ def patients_matching(value: str) -> Any:
     )
 
 
-def _filters(c: Any, filters: QueueFilters) -> list[Any]:
+def filter_clauses(c: Any, filters: QueueFilters) -> list[Any]:
+    """The WHERE clauses of a queue's filters (the task API's and the worklist's)."""
     where: list[Any] = []
     if filters.kind is not None:
         where.append(c.kind == filters.kind.value)
@@ -135,7 +136,7 @@ def _scope(c: Any, *, role: Role, username: str, filters: QueueFilters) -> list[
         where.append(c.owner == username)
     else:
         where.append(or_(c.role_queue == role.value, c.owner == username))
-    return where + _filters(c, filters)
+    return where + filter_clauses(c, filters)
 
 
 def _bucket(c: Any, bucket: Bucket, window: QueueWindow) -> Any:
@@ -163,7 +164,7 @@ def queue_counts(
     holds in other queues, and everything they hold, from the owner index.
     """
     c = table_of(CareTask).c
-    extra = _filters(c, filters)
+    extra = filter_clauses(c, filters)
     # A parallel plan costs more than it saves on these small counts and takes
     # a core from the other requests; this transaction plans serially.
     session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))

@@ -100,16 +100,15 @@ class Row:
 
 
 def _search(c: Any, search: Search) -> list[Any]:
-    where: list[Any] = []
-    if search.kind is not None:
-        where.append(c.kind == search.kind.value)
-    if search.regimen:
-        where.append(c.regimen == search.regimen)
-    if search.patient_id is not None:
-        where.append(c.patient_id == search.patient_id)
-    if search.text and search.text.strip():
-        where.append(c.patient_id.in_(patients_matching(search.text)))
-    return where
+    return task_queue.filter_clauses(
+        c,
+        task_queue.QueueFilters(
+            kind=search.kind,
+            patient_id=search.patient_id,
+            regimen=search.regimen,
+            text=search.text,
+        ),
+    )
 
 
 def _view(c: Any, view: View, *, role: Role, username: str, day: Day) -> list[Any]:
